@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen;
+
+/// <summary>One line of a model's layer table, resolved at compile time by the generator.</summary>
+/// <param name="Name">The layer's state_dict prefix, e.g. <c>features.1.conv.0.0</c>.</param>
+/// <param name="Kind">What the layer is, e.g. <c>Conv2d 3x3 s2</c>, <c>BatchNorm2d</c>, <c>Linear</c>.</param>
+/// <param name="InputShape">Shape of one image entering the layer, C x H x W (or features for linear layers).</param>
+/// <param name="OutputShape">Shape of one image leaving the layer.</param>
+/// <param name="Parameters">Trainable parameters of the layer.</param>
+/// <param name="MultiplyAdds">Multiply-adds of the layer for one image.</param>
+public sealed record LayerFact(string Name, string Kind, string InputShape, string OutputShape, long Parameters, long MultiplyAdds);
+
+/// <summary>Compile-time facts of a generated model.</summary>
+public sealed record ModelFacts(
+    string Name,
+    string FullName,
+    MobileNetV2Flavor Flavor,
+    int Classes,
+    int InputSize,
+    int InputChannels,
+    double Width,
+    double Dropout,
+    long ParameterCount,
+    long MultiplyAdds,
+    IReadOnlyList<LayerFact> Layers);
+
+/// <summary>A model the generator emitted, known by name: its facts and how to build it.</summary>
+public sealed record CatalogEntry(ModelFacts Facts, Func<nn.Module<Tensor, Tensor>> Create);
+
+/// <summary>
+/// Every generated model registers itself here when its assembly loads, so tools list, describe and build
+/// models by name with no hand-written list.
+/// </summary>
+public static class ModelCatalog
+{
+    static readonly ConcurrentDictionary<string, CatalogEntry> Entries = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Called by generated code from a module initializer.</summary>
+    public static void Register(ModelFacts facts, Func<nn.Module<Tensor, Tensor>> create)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(create);
+        var entry = new CatalogEntry(facts, create);
+        Entries[facts.Name] = entry;
+        Entries[facts.FullName] = entry;
+    }
+
+    /// <summary>All registered models, by short name.</summary>
+    public static IReadOnlyList<CatalogEntry> All =>
+        Entries.Values.Distinct().OrderBy(e => e.Facts.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>Finds a model by short or full name (case-insensitive).</summary>
+    public static bool TryGet(string name, out CatalogEntry entry) => Entries.TryGetValue(name, out entry!);
+
+    /// <summary>Finds a model by name or throws an <see cref="ArgumentException"/> listing the known names.</summary>
+    public static CatalogEntry Get(string name) =>
+        TryGet(name, out var entry)
+            ? entry
+            : throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", All.Select(e => e.Facts.Name))}.");
+}
