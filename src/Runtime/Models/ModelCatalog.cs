@@ -27,8 +27,11 @@ public sealed record ModelFacts(
     long MultiplyAdds,
     IReadOnlyList<LayerFact> Layers);
 
-/// <summary>A model the generator emitted, known by name: its facts and how to build it.</summary>
-public sealed record CatalogEntry(ModelFacts Facts, Func<nn.Module<Tensor, Tensor>> Create);
+/// <summary>A model the generator emitted, known by name: its facts, how to build it, and how to fold a built one into its fused inference form.</summary>
+/// <param name="Facts">The compile-time facts.</param>
+/// <param name="Create">Builds a freshly initialized model.</param>
+/// <param name="Fuse">Given a model built by <paramref name="Create"/> (trained or not), returns its inference form with BatchNorm folded into the convolutions.</param>
+public sealed record CatalogEntry(ModelFacts Facts, Func<nn.Module<Tensor, Tensor>> Create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> Fuse);
 
 /// <summary>
 /// Every generated model registers itself here when its assembly loads, so tools list, describe and build
@@ -39,11 +42,12 @@ public static class ModelCatalog
     static readonly ConcurrentDictionary<string, CatalogEntry> Entries = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Called by generated code from a module initializer.</summary>
-    public static void Register(ModelFacts facts, Func<nn.Module<Tensor, Tensor>> create)
+    public static void Register(ModelFacts facts, Func<nn.Module<Tensor, Tensor>> create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> fuse)
     {
         ArgumentNullException.ThrowIfNull(facts);
         ArgumentNullException.ThrowIfNull(create);
-        var entry = new CatalogEntry(facts, create);
+        ArgumentNullException.ThrowIfNull(fuse);
+        var entry = new CatalogEntry(facts, create, fuse);
         Entries[facts.Name] = entry;
         Entries[facts.FullName] = entry;
     }
