@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Generate PyTorch reference fixtures for the TorchSharp interop tests.
+
+Run from the repository root:
+    /usr/bin/python3 tools/reference/make_fixtures.py
+
+For each fixture, writes tests/ArchGen.Interop.Tests/Fixtures/<name>/:
+  weights.pt          torch.save(model.state_dict()) of the randomized model
+  weights.safetensors only if the `safetensors` package is importable
+  io.pt               dict: input, logits_eval, labels, logits_train, loss
+  after_step.pt       full state_dict after one SGD step (train-mode forward,
+                      so BN running stats and num_batches_tracked are updated)
+  meta.json           configuration, seeds, versions, summary numbers
+
+Everything is seeded and single-threaded, so reruns reproduce the files
+byte-for-byte on the same torch build.
+"""
+import collections
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import torch
+import torch.nn as nn
+import torchvision
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from cifar_mobilenetv2 import MobileNetV2 as CifarMobileNetV2, count_params  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+OUT_ROOT = os.path.join(REPO, "tests", "ArchGen.Interop.Tests", "Fixtures")
+
+LR = 0.1
+
+try:
+    import safetensors.torch as st  # noqa: F401
+    HAVE_SAFETENSORS = True
+except ImportError:
+    HAVE_SAFETENSORS = False
+
+Fixture = collections.namedtuple(
+    "Fixture", "name flavor width size in_channels num_classes batch init_seed")
+
+FIXTURES = [
+    Fixture("paper_w1.0_224_c10", "paper", 1.0, 224, 3, 10, 2, 1000),
+    Fixture("paper_w0.5_160_c10", "paper", 0.5, 160, 3, 10, 2, 1001),
+    Fixture("cifar_32_c10", "cifar", None, 32, 3, 10, 4, 2000),
+    Fixture("cifar_1ch_32_c10", "cifar", None, 32, 1, 10, 4, 2001),
+]
+
+
+def build(fx):
+    if fx.flavor == "paper":
+        # torchvision 0.14: mobilenet_v2(*, weights=None, progress=True, **kwargs);
+        # width_mult / num_classes go through **kwargs to MobileNetV2.__init__.
+        assert fx.in_channels == 3, "torchvision mobilenet_v2 has a fixed 3-channel stem"
+        return torchvision.models.mobilenet_v2(
+            weights=None, width_mult=fx.width, num_classes=fx.num_classes)
+    return CifarMobileNetV2(num_classes=fx.num_classes, in_channels=fx.in_channels)
+
+
+@torch.no_grad()
+def randomize(model, gen):
+    """Randomize what default init leaves trivial, so a mis-mapped tensor shows.
+
+    Conv weights keep the (seeded) default init of each original. BN affine
+    params and running stats, and the classifier weight and bias, are redrawn
+    in module order from `gen`.
+    """
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.copy_(torch.empty_like(m.weight).uniform_(0.5, 1.5, generator=gen))
+            m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.1, generator=gen))
+            m.running_mean.copy_(torch.empty_like(m.running_mean).normal_(0.0, 0.1, generator=gen))
+            m.running_var.copy_(torch.empty_like(m.running_var).uniform_(0.5, 1.5, generator=gen))
+        elif isinstance(m, nn.Linear):
+            # weight N(0, 0.05) gives O(1) logits (the originals' inits give ~0.2,
+            # so the loss would sit at ln(num_classes) whatever the features);
+            # small bias exercises the bias mapping without dominating the logits
+            m.weight.copy_(torch.empty_like(m.weight).normal_(0.0, 0.05, generator=gen))
+            m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.01, generator=gen))
+
+
+def set_train_keep_dropout_eval(model):
+    model.train()
+    n = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.eval()
+            n += 1
+    return n
+
+
+def clone_sd(model):
+    return collections.OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def debian_version(pkg):
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:
+        return None
+
+
+def make(fx):
+    out = os.path.join(OUT_ROOT, fx.name)
+    os.makedirs(out, exist_ok=True)
+    bn_seed, data_seed = fx.init_seed + 1, fx.init_seed + 2
+
+    torch.manual_seed(fx.init_seed)
+    model = build(fx)
+    randomize(model, torch.Generator().manual_seed(bn_seed))
+    n_params = count_params(model)
+
+    g = torch.Generator().manual_seed(data_seed)
+    x = torch.randn(fx.batch, fx.in_channels, fx.size, fx.size, generator=g)
+    labels = torch.randint(0, fx.num_classes, (fx.batch,), generator=g, dtype=torch.int64)
+
+    weights = clone_sd(model)
+    torch.save(weights, os.path.join(out, "weights.pt"))
+    if HAVE_SAFETENSORS:
+        st.save_file({k: v.contiguous() for k, v in weights.items()},
+                     os.path.join(out, "weights.safetensors"))
+
+    model.eval()
+    with torch.no_grad():
+        logits_eval = model(x)
+        bias = model.classifier[1].bias if fx.flavor == "paper" else model.linear.bias
+        feature_part = (logits_eval - bias).abs().max().item()
+
+    n_dropout = set_train_keep_dropout_eval(model)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.0, weight_decay=0.0)
+    opt.zero_grad()
+    logits_train = model(x)
+    loss = nn.CrossEntropyLoss()(logits_train, labels)
+    loss.backward()
+    opt.step()
+    after = clone_sd(model)
+    torch.save(after, os.path.join(out, "after_step.pt"))
+
+    io = collections.OrderedDict([
+        ("input", x.contiguous()),
+        ("logits_eval", logits_eval.detach().contiguous()),
+        ("labels", labels),
+        ("logits_train", logits_train.detach().contiguous()),
+        ("loss", loss.detach().reshape(())),
+    ])
+    torch.save(io, os.path.join(out, "io.pt"))
+
+    max_param_delta = max((after[k] - weights[k]).abs().max().item()
+                          for k, _ in model.named_parameters())
+    files = ["weights.pt"] + (["weights.safetensors"] if HAVE_SAFETENSORS else []) + \
+        ["io.pt", "after_step.pt"]
+    verify(fx, out, x, labels, logits_eval, logits_train, loss)
+    meta = collections.OrderedDict([
+        ("name", fx.name),
+        ("flavor", fx.flavor),
+        ("original", "torchvision.models.mobilenet_v2" if fx.flavor == "paper"
+         else "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)"),
+        ("width_mult", fx.width),
+        ("input_size", [fx.size, fx.size]),
+        ("in_channels", fx.in_channels),
+        ("num_classes", fx.num_classes),
+        ("batch", fx.batch),
+        ("dtype", "float32"),
+        ("seeds", {"init": fx.init_seed, "bn_and_bias": bn_seed, "data": data_seed}),
+        ("param_count", n_params),
+        ("state_dict_keys", len(weights)),
+        ("randomization", {
+            "conv.weight": "default init of the original, after torch.manual_seed(init)",
+            "linear.weight": "N(0, 0.05)",
+            "bn.weight": "U(0.5, 1.5)", "bn.bias": "N(0, 0.1)",
+            "bn.running_mean": "N(0, 0.1)", "bn.running_var": "U(0.5, 1.5)",
+            "bn.num_batches_tracked": 0, "linear.bias": "N(0, 0.01)",
+            "input": "N(0, 1)", "labels": "U{0..num_classes-1}"}),
+        ("train_step", {
+            "optimizer": "SGD", "lr": LR, "momentum": 0.0, "weight_decay": 0.0,
+            "loss": "CrossEntropyLoss(mean)", "mode": "train (BatchNorm uses batch stats, momentum 0.1)",
+            "dropout": "dropout modules kept in eval mode (%d module(s))" % n_dropout,
+            "logits_train": "output of the train-mode forward before the step"}),
+        ("loss", loss.item()),
+        ("max_abs_logit_eval", logits_eval.abs().max().item()),
+        ("max_abs_logit_eval_minus_bias", feature_part),
+        ("max_abs_logit_train", logits_train.abs().max().item()),
+        ("max_abs_param_delta", max_param_delta),
+        ("torch", torch.__version__),
+        ("torchvision", torchvision.__version__),
+        ("debian_packages", {"python3-torch": debian_version("python3-torch"),
+                             "python3-torchvision": debian_version("python3-torchvision")}),
+        ("safetensors", HAVE_SAFETENSORS),
+        ("files", collections.OrderedDict(
+            (f, {"bytes": os.path.getsize(os.path.join(out, f)),
+                 "sha256": sha256(os.path.join(out, f))}) for f in files)),
+    ])
+    with open(os.path.join(out, "meta.json"), "w", newline="\n") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    total = sum(v["bytes"] for v in meta["files"].values())
+    print("%-20s params=%9s keys=%d loss=%.4f max|logit|=%.3f (w/o bias %.3f) %.1f MB"
+          % (fx.name, format(n_params, ","), len(weights), loss.item(),
+             meta["max_abs_logit_eval"], feature_part, total / 2**20))
+
+
+def verify(fx, out, x, labels, logits_eval, logits_train, loss):
+    """Reload the written files into a fresh model and replay; must match exactly."""
+    m = build(fx)
+    m.load_state_dict(torch.load(os.path.join(out, "weights.pt")))
+    m.eval()
+    with torch.no_grad():
+        assert torch.equal(m(x), logits_eval), "eval replay mismatch"
+    set_train_keep_dropout_eval(m)
+    opt = torch.optim.SGD(m.parameters(), lr=LR, momentum=0.0, weight_decay=0.0)
+    lt = m(x)
+    l = nn.CrossEntropyLoss()(lt, labels)
+    assert torch.equal(lt, logits_train) and torch.equal(l, loss), "train replay mismatch"
+    l.backward()
+    opt.step()
+    ref = torch.load(os.path.join(out, "after_step.pt"))
+    got = m.state_dict()
+    assert list(ref) == list(got)
+    for k in ref:
+        assert torch.equal(ref[k], got[k]), "after_step mismatch at " + k
+
+
+def sanity():
+    torch.manual_seed(0)
+    n = count_params(torchvision.models.mobilenet_v2(weights=None))
+    assert n == 3504872, n
+    n = count_params(CifarMobileNetV2(num_classes=10))
+    assert n == 2296922, n
+    print("sanity: torchvision mobilenet_v2(1000)=3,504,872  cifar MobileNetV2(10)=2,296,922  OK")
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    sanity()
+    if not HAVE_SAFETENSORS:
+        print("note: python package 'safetensors' not available; weights.safetensors skipped")
+    os.makedirs(OUT_ROOT, exist_ok=True)
+    for fx in FIXTURES:
+        make(fx)
+
+
+if __name__ == "__main__":
+    main()
