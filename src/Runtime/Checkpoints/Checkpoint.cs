@@ -1,0 +1,149 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ArchGen.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen.Checkpoints;
+
+/// <summary>Where in training a checkpoint was taken: the next step to run is batch <see cref="Batch"/> of epoch <see cref="Epoch"/>.</summary>
+public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep);
+
+/// <summary>What a checkpoint holds besides the tensors.</summary>
+public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc);
+
+/// <summary>
+/// A training checkpoint: model weights and buffers, optimizer state, training position, torch RNG state and the run's
+/// configuration, in one file. Written atomically: to a temporary file beside the target, flushed to disk, then renamed
+/// over it, so the previous checkpoint stays valid until the new one is complete. A SHA-256 trailer makes a damaged
+/// file an error rather than silently wrong weights.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>The usual file name of a run's latest checkpoint.</summary>
+    public const string LatestFileName = "last.ckpt";
+
+    const string Magic = "ARCHGEN-CKPT";
+    const int FormatVersion = 1;
+
+    /// <summary>Writes a checkpoint atomically.</summary>
+    public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        {
+            using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(FormatVersion);
+                writer.Write(JsonSerializer.Serialize(header, TrainConfig.Json));
+                using (var rng = torch.random.get_rng_state())
+                {
+                    byte[] state = rng.data<byte>().ToArray();
+                    writer.Write(state.Length);
+                    writer.Write(state);
+                }
+                model.save(writer);
+                writer.Write(optimizer is not null);
+                if (optimizer is not null) optimizer.save_state_dict(writer);
+                writer.Flush();
+            }
+            file.Position = 0;
+            byte[] hash = SHA256.HashData(file);
+            file.Seek(0, SeekOrigin.End);
+            file.Write(hash);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, full, overwrite: true);
+    }
+
+    /// <summary>Reads only the header (cheap; no tensors are loaded).</summary>
+    public static CheckpointHeader ReadHeader(string path)
+    {
+        using var file = OpenVerified(path);
+        using var reader = new BinaryReader(file, Encoding.UTF8);
+        return ReadPrefix(reader, path);
+    }
+
+    /// <summary>Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when given) and restores torch's RNG state.</summary>
+    public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true)
+    {
+        using var file = OpenVerified(path);
+        using var reader = new BinaryReader(file, Encoding.UTF8);
+        var header = ReadPrefix(reader, path);
+        int rngLength = reader.ReadInt32();
+        byte[] rng = reader.ReadBytes(rngLength);
+        try
+        {
+            model.load(reader, strict: true);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: the weights do not fit model '{header.Model}': {e.Message}", e);
+        }
+        bool hasOptimizer = reader.ReadBoolean();
+        if (optimizer is not null)
+        {
+            if (!hasOptimizer) throw new InvalidDataException($"{path}: holds no optimizer state, so training cannot resume from it.");
+            optimizer.load_state_dict(reader);
+        }
+        if (restoreRng)
+        {
+            using var state = torch.tensor(rng, torch.uint8);
+            torch.random.set_rng_state(state);
+        }
+        return header;
+    }
+
+    /// <summary>
+    /// Resolves what the user pointed at: a checkpoint file, or a run folder meaning its latest checkpoint.
+    /// Returns null when a run folder has no checkpoint yet.
+    /// </summary>
+    public static string? Resolve(string fileOrRunFolder)
+    {
+        if (File.Exists(fileOrRunFolder)) return fileOrRunFolder;
+        if (Directory.Exists(fileOrRunFolder))
+        {
+            string latest = Path.Combine(fileOrRunFolder, LatestFileName);
+            return File.Exists(latest) ? latest : null;
+        }
+        throw new FileNotFoundException($"No checkpoint file or run folder at '{fileOrRunFolder}'.");
+    }
+
+    static CheckpointHeader ReadPrefix(BinaryReader reader, string path)
+    {
+        string magic;
+        try { magic = reader.ReadString(); }
+        catch (Exception e) when (e is EndOfStreamException or IOException) { throw NotACheckpoint(path); }
+        if (magic != Magic) throw NotACheckpoint(path);
+        int version = reader.ReadInt32();
+        if (version != FormatVersion) throw new InvalidDataException($"{path}: checkpoint format {version} is not supported (expected {FormatVersion}).");
+        return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), TrainConfig.Json)
+               ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+    }
+
+    static InvalidDataException NotACheckpoint(string path) =>
+        new($"{path} is not an ArchGen checkpoint (for PyTorch weights use a .pt/.pth or .safetensors file).");
+
+    // Checks the SHA-256 trailer and returns a stream over the content before it.
+    static Stream OpenVerified(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 32 + Magic.Length) throw NotACheckpoint(path);
+        var content = new ReadOnlySpan<byte>(bytes, 0, bytes.Length - 32);
+        if (!SHA256.HashData(content).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
+        {
+            // Not ours at all, or ours but damaged: say which.
+            using var probe = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+            string magic;
+            try { magic = probe.ReadString(); } catch (Exception) { magic = ""; }
+            throw magic == Magic
+                ? new InvalidDataException($"{path}: checkpoint is damaged (checksum mismatch over {content.Length} bytes); use an earlier checkpoint.")
+                : NotACheckpoint(path);
+        }
+        return new MemoryStream(bytes, 0, bytes.Length - 32, writable: false);
+    }
+}

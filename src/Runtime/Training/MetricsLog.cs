@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace ArchGen.Training;
+
+/// <summary>
+/// <c>metrics.csv</c>: one row per logged step and per epoch. On resume, rows past the checkpoint's step are dropped
+/// first, so the file reads as if the run had never stopped.
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    public const string Header = "kind,epoch,step,loss,accuracy,test_loss,test_accuracy,lr,images_per_second,seconds";
+
+    readonly StreamWriter writer;
+
+    public MetricsLog(string path, long keepUpToStep)
+    {
+        var kept = new List<string> { Header };
+        if (File.Exists(path))
+        {
+            foreach (string line in File.ReadLines(path).Skip(1))
+            {
+                string[] cells = line.Split(',');
+                if (cells.Length > 2 && long.TryParse(cells[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out long step) && step <= keepUpToStep)
+                    kept.Add(line);
+            }
+        }
+        File.WriteAllLines(path, kept);
+        writer = new StreamWriter(path, append: true) { AutoFlush = true, NewLine = "\n" };
+    }
+
+    public void Step(StepReport s) =>
+        Row("step", s.Epoch + 1, s.GlobalStep, s.Loss, s.Accuracy, double.NaN, double.NaN, s.LearningRate, s.ImagesPerSecond, double.NaN);
+
+    public void Epoch(EpochReport e) =>
+        Row("epoch", e.Epoch + 1, e.GlobalStep, e.TrainLoss, e.TrainAccuracy, e.TestLoss, e.TestAccuracy, e.LearningRate, e.ImagesPerSecond, e.Seconds);
+
+    void Row(string kind, int epoch, long step, params double[] values) =>
+        writer.WriteLine(string.Join(',', new[] { kind, epoch.ToString(CultureInfo.InvariantCulture), step.ToString(CultureInfo.InvariantCulture) }
+            .Concat(values.Select(v => double.IsNaN(v) ? "" : v.ToString("G6", CultureInfo.InvariantCulture)))));
+
+    public void Dispose() => writer.Dispose();
+
+    /// <summary>Reads the rows of one kind back (for plots): (epoch, step, column values by header name).</summary>
+    public static IReadOnlyList<IReadOnlyDictionary<string, double>> Read(string path, string kind)
+    {
+        var rows = new List<IReadOnlyDictionary<string, double>>();
+        string[] names = Header.Split(',');
+        foreach (string line in File.ReadLines(path).Skip(1))
+        {
+            string[] cells = line.Split(',');
+            if (cells.Length != names.Length || cells[0] != kind) continue;
+            var row = new Dictionary<string, double>();
+            for (int i = 1; i < names.Length; i++)
+                row[names[i]] = double.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : double.NaN;
+            rows.Add(row);
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ArchGen.Training;
+
+/// <summary>Everything that determines a training run; saved as <c>config.json</c> in the run folder and inside every checkpoint.</summary>
+public sealed record TrainConfig
+{
+    /// <summary>A model name from the generated <see cref="ModelCatalog"/>.</summary>
+    public string Model { get; init; } = "CifarMobileNetV2";
+
+    /// <summary><c>cifar10</c>, <c>fashion-mnist</c> or <c>synthetic</c>.</summary>
+    public string Dataset { get; init; } = "synthetic";
+
+    public string? DataDir { get; init; }
+    public bool Download { get; init; }
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary><c>adam</c> (lr 0.001, the reference exercise) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>Learning rate; null means the optimizer's default (0.001 for adam, 0.1 for sgd).</summary>
+    public double? LearningRate { get; init; }
+
+    public int Seed { get; init; }
+
+    /// <summary><c>auto</c> (CUDA when available), <c>cpu</c> or <c>cuda</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Intra-op threads; 0 means one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Use only the first N training images (0 = all).</summary>
+    public int Limit { get; init; }
+
+    /// <summary>Use only the first N test images (0 = all).</summary>
+    public int TestLimit { get; init; }
+
+    /// <summary>Also write a checkpoint every N steps (0 = only at the end of each epoch and on interruption).</summary>
+    public int CheckpointEvery { get; init; }
+
+    [JsonIgnore]
+    public double ResolvedLearningRate => LearningRate ?? (IsSgd ? 0.1 : 0.001);
+
+    [JsonIgnore]
+    public bool IsSgd => string.Equals(Optimizer, "sgd", StringComparison.OrdinalIgnoreCase);
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainConfig FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainConfig>(json, Json) ?? throw new InvalidDataException("empty training configuration");
+
+    /// <summary>Throws <see cref="ArgumentException"/> with one clear sentence when a value is out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {Epochs}).");
+        if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {BatchSize}).");
+        if (Optimizer is not ("adam" or "sgd")) throw new ArgumentException($"--optimizer must be adam or sgd (got '{Optimizer}').");
+        if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
+        if (Device is not ("auto" or "cpu" or "cuda")) throw new ArgumentException($"--device must be auto, cpu or cuda (got '{Device}').");
+        if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more (got {Threads}).");
+        if (Limit < 0) throw new ArgumentException($"--limit must be 0 (all) or more (got {Limit}).");
+        if (TestLimit < 0) throw new ArgumentException($"--test-limit must be 0 (all) or more (got {TestLimit}).");
+        if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be 0 or more (got {CheckpointEvery}).");
+    }
+}
