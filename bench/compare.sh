@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Side-by-side performance: ArchGen against PyTorch on the same CPU, run alternately (A B C A B C ...) so that a
+# noisy machine affects all three alike; prints the median of each figure and the ratios.
+#   A  archgen bench            (ArchGen as shipped: allocator policy applied in-process)
+#   B  PyTorch as users run it  (/usr/bin/python3, Debian's python3-torch, default glibc malloc)
+#   C  PyTorch with the same allocator policy (GLIBC_TUNABLES: no mmap for large blocks, never trim)
+# Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch]   (defaults: 3 20 3 2 128)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3} steps=${2:-20} warmup=${3:-3} threads=${4:-2} batch=${5:-128}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null || { echo "needs: apt-get install python3-torch python3-torchvision" >&2; exit 1; }
+dotnet build src/App -c Release -nologo -clp:ErrorsOnly >/dev/null
+app=src/App/bin/Release/net10.0/archgen.dll
+args=(--batch-size "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads")
+tunables="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
+
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds: archgen" >&2
+  dotnet "$app" bench --model CifarMobileNetV2 "${args[@]}" | tail -n 1 > "$out/archgen.$r.json"
+  echo "round $r/$rounds: pytorch" >&2
+  /usr/bin/python3 bench/pytorch_reference.py "${args[@]}" | tail -n 1 > "$out/pytorch.$r.json"
+  echo "round $r/$rounds: pytorch, same allocator policy" >&2
+  GLIBC_TUNABLES="$tunables" /usr/bin/python3 bench/pytorch_reference.py "${args[@]}" | tail -n 1 > "$out/pytorch_tuned.$r.json"
+done
+
+/usr/bin/python3 - "$out" "$rounds" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+runs = {k: [json.load(open(f"{out}/{k}.{r}.json")) for r in range(1, rounds + 1)] for k in ("archgen", "pytorch", "pytorch_tuned")}
+keys = ["train_img_s", "infer_img_s", "fused_infer_img_s", "aug_img_s", "peak_rss_mb", "rss_growth_pct"]
+med = {k: {m: statistics.median(r[m] for r in v) for m in keys} for k, v in runs.items()}
+print(f"{'metric':<20}{'archgen':>12}{'pytorch':>12}{'pytorch+alloc':>15}{'ratio':>9}{'ratio (alloc)':>15}")
+for m in keys:
+    a, b, c = med["archgen"][m], med["pytorch"][m], med["pytorch_tuned"][m]
+    ratio = lambda x, y: f"{x / y:.2f}x" if y else "-"
+    print(f"{m:<20}{a:>12.1f}{b:>12.1f}{c:>15.1f}{ratio(a, b):>9}{ratio(a, c):>15}")
+print(f"fused_infer vs pytorch eager infer: {med['archgen']['fused_infer_img_s'] / med['pytorch']['infer_img_s']:.2f}x")
+print(json.dumps({"rounds": rounds, "median": med}))
+PY
