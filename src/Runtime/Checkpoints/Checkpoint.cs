@@ -51,6 +51,7 @@ public static class Checkpoint
                 if (optimizer is not null) optimizer.save_state_dict(writer);
                 writer.Flush();
             }
+            FaultInjection.MaybeStall(header.Position.GlobalStep, temp);
             file.Position = 0;
             byte[] hash = SHA256.HashData(file);
             file.Seek(0, SeekOrigin.End);
@@ -123,6 +124,20 @@ public static class Checkpoint
         if (version != FormatVersion) throw new InvalidDataException($"{path}: checkpoint format {version} is not supported (expected {FormatVersion}).");
         return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), TrainConfig.Json)
                ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+    }
+
+    /// <summary>
+    /// A test hook: with <c>ARCHGEN_CHECKPOINT_STALL_AT_STEP=N</c>, the checkpoint write at global step N stops halfway
+    /// (content written, no trailer, not renamed) and waits, so a test can SIGKILL the process mid-write.
+    /// </summary>
+    static class FaultInjection
+    {
+        public static void MaybeStall(long step, string temp)
+        {
+            if (Environment.GetEnvironmentVariable("ARCHGEN_CHECKPOINT_STALL_AT_STEP") is not { } value || value != step.ToString(System.Globalization.CultureInfo.InvariantCulture)) return;
+            Console.Error.WriteLine($"ARCHGEN_CHECKPOINT_STALL_AT_STEP: stalling the checkpoint write of step {step} ({temp})");
+            Thread.Sleep(Timeout.Infinite);
+        }
     }
 
     static InvalidDataException NotACheckpoint(string path) =>

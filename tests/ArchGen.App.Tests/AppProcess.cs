@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace ArchGen.App.Tests;
+
+/// <summary>Runs the built <c>archgen</c> app as a separate process, as a user would.</summary>
+public sealed class AppProcess : IDisposable
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+#if DEBUG
+    const string Configuration = "Debug";
+#else
+    const string Configuration = "Release";
+#endif
+
+    public static string AppDll => Path.Combine(RepositoryRoot, "src", "App", "bin", Configuration, "net10.0", "archgen.dll");
+
+    readonly Process process;
+    readonly StringBuilder stdout = new(), stderr = new();
+
+    AppProcess(IEnumerable<string> args, string workingDirectory, IDictionary<string, string>? environment)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        info.ArgumentList.Add(AppDll);
+        foreach (string a in args) info.ArgumentList.Add(a);
+        info.Environment["ARCHGEN_DATA"] = Path.Combine(workingDirectory, "no-data-here");
+        if (environment is not null) foreach (var (k, v) in environment) info.Environment[k] = v;
+        process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public static AppProcess Start(string workingDirectory, IDictionary<string, string>? environment, params string[] args) => new(args, workingDirectory, environment);
+
+    /// <summary>Runs to the end (at most <paramref name="timeoutSeconds"/>) and returns exit code and output.</summary>
+    public static (int ExitCode, string Out, string Err) Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, 600, args);
+
+    public static (int ExitCode, string Out, string Err) Run(string workingDirectory, IDictionary<string, string>? environment, int timeoutSeconds, params string[] args)
+    {
+        using var p = Start(workingDirectory, environment, args);
+        return p.WaitForExit(timeoutSeconds);
+    }
+
+    public string Out { get { lock (stdout) return stdout.ToString(); } }
+    public string Err { get { lock (stderr) return stderr.ToString(); } }
+    public int Id => process.Id;
+
+    public (int ExitCode, string Out, string Err) WaitForExit(int timeoutSeconds = 600)
+    {
+        if (!process.WaitForExit(timeoutSeconds * 1000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"archgen did not finish in {timeoutSeconds} s.\nstdout:\n{Out}\nstderr:\n{Err}");
+        }
+        process.WaitForExit(); // drain the output
+        return (process.ExitCode, Out, Err);
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, failing after <paramref name="timeoutSeconds"/>.</summary>
+    public void WaitUntil(Func<bool> condition, string what, int timeoutSeconds = 300)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (process.HasExited) throw new InvalidOperationException($"archgen exited ({process.ExitCode}) before {what}.\nstdout:\n{Out}\nstderr:\n{Err}");
+            if (clock.Elapsed.TotalSeconds > timeoutSeconds) throw new TimeoutException($"Timed out waiting for {what}.\nstdout:\n{Out}\nstderr:\n{Err}");
+            Thread.Sleep(50);
+        }
+    }
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", new[] { "-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) })!;
+        kill.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.Dispose();
+    }
+
+    static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ArchGen.sln"))) return dir.FullName;
+        throw new InvalidOperationException("ArchGen.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>A temporary folder removed after the test.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "archgen-tests", Guid.NewGuid().ToString("N")));
+
+    public string Path { get; }
+
+    public string this[string relative] => System.IO.Path.Combine(Path, relative);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,97 @@
+using ArchGen.App.Tests;
+using ArchGen.Interop;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace ArchGen.Interop.Tests;
+
+/// <summary>Strict loading, saving back to .pt and safetensors, and the app's import/export round trip.</summary>
+public class WeightFileTests
+{
+    const string Cifar = "cifar_32_c10";
+
+    [Fact]
+    public void MissingUnexpectedAndMisshapenKeysAreOneErrorListingThem()
+    {
+        using var dir = new TempDir();
+        var state = PyTorchWeights.Read(ParityTests.Fixture(Cifar, "weights.pt"));
+        state.Remove("layers.3.bn2.running_var");
+        state["layers.99.conv1.weight"] = torch.zeros(1);
+        state["linear.bias"] = torch.zeros(11);
+        string path = dir["broken.pt"];
+        PyTorchPickler.PickleStateDict(path, state);
+
+        using var model = new Cifar3At32();
+        var error = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(model, path));
+        Assert.Contains("missing keys: layers.3.bn2.running_var", error.Message);
+        Assert.Contains("unexpected keys: layers.99.conv1.weight", error.Message);
+        Assert.Contains("linear.bias (file [11], model [10])", error.Message);
+    }
+
+    [Fact]
+    public void AFileThatIsNotAStateDictIsAClearError()
+    {
+        using var dir = new TempDir();
+        string path = dir["noise.pt"];
+        File.WriteAllBytes(path, new byte[] { 1, 2, 3, 4, 5 });
+        using var model = new Cifar3At32();
+        var error = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(model, path));
+        Assert.Contains("noise.pt", error.Message);
+    }
+
+    [Theory]
+    [InlineData("weights.pt")]
+    [InlineData("weights.safetensors")]
+    public void SavedWeightsReadBackBitForBit(string name)
+    {
+        using var dir = new TempDir();
+        using var model = new Cifar3At32();
+        PyTorchWeights.Load(model, ParityTests.Fixture(Cifar, "weights.pt"));
+        PyTorchWeights.Save(model, dir[name]);
+        AssertSameTensors(ParityTests.Fixture(Cifar, "weights.pt"), dir[name]);
+
+        using var again = new Cifar3At32();
+        PyTorchWeights.Load(again, dir[name]);
+        foreach (var (key, tensor) in again.state_dict())
+            Assert.True(tensor.equal(model.state_dict()[key]).item<bool>(), key);
+    }
+
+    [Fact]
+    public void AppImportsAFixtureAndExportsItBackBitForBit()
+    {
+        using var dir = new TempDir();
+        string original = ParityTests.Fixture(Cifar, "weights.pt");
+        var import = AppProcess.Run(dir.Path, "import", "--model", "CifarMobileNetV2", "--from", original, "--out", "imported.ckpt");
+        Assert.True(import.ExitCode == 0, import.Out + import.Err);
+
+        foreach (string target in new[] { "exported.pt", "exported.safetensors" })
+        {
+            var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "imported.ckpt", "--to", target);
+            Assert.True(export.ExitCode == 0, export.Out + export.Err);
+            AssertSameTensors(original, dir[target]);
+        }
+
+        // test takes a PyTorch file directly.
+        var test = AppProcess.Run(dir.Path, "test", "--model", "CifarMobileNetV2", "--checkpoint", original, "--dataset", "synthetic", "--test-limit", "16", "--device", "cpu");
+        Assert.True(test.ExitCode == 0, test.Out + test.Err);
+        Assert.Contains("Accuracy of the network on the 16 test images:", test.Out);
+
+        // Weights of another architecture are refused with the key list, not loaded halfway.
+        var wrongModel = AppProcess.Run(dir.Path, "import", "--model", "MobileNetV2", "--from", original, "--out", "x.ckpt");
+        Assert.Equal(1, wrongModel.ExitCode);
+        Assert.Contains("does not fit the model", wrongModel.Err);
+    }
+
+    static void AssertSameTensors(string expectedPath, string actualPath)
+    {
+        var expected = PyTorchWeights.Read(expectedPath);
+        var actual = PyTorchWeights.Read(actualPath);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (key, tensor) in expected)
+        {
+            Assert.Equal(tensor.dtype, actual[key].dtype);
+            Assert.True(tensor.equal(actual[key]).item<bool>(), $"{key} differs");
+        }
+    }
+}
