@@ -1,0 +1,22 @@
+namespace ArchGen.Data;
+
+/// <summary>The built-in datasets by name.</summary>
+public static class Datasets
+{
+    /// <summary>Names accepted by <see cref="Open"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["cifar10", "fashion-mnist", "synthetic"];
+
+    /// <summary>Opens a built-in dataset by (case-insensitive) name; splits load on first use.</summary>
+    public static IDataset Open(string name, DataOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(options);
+        return name.Trim().ToLowerInvariant() switch
+        {
+            "cifar10" or "cifar-10" => Cifar10.Open(options),
+            "fashion-mnist" or "fashionmnist" or "fashion_mnist" => FashionMnist.Open(options),
+            "synthetic" => SyntheticShapes.Open(options),
+            _ => throw new DataException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Names)}"),
+        };
+    }
+}

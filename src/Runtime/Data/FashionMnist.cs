@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace ArchGen.Data;
+
+/// <summary>
+/// Fashion-MNIST from its IDX files (gzip-compressed or plain). The 28x28 grayscale images are stored zero-padded
+/// (2 pixels each side) to 32x32, 1 channel; <see cref="BatchLoader"/> repeats the channel for 3-channel models.
+/// </summary>
+public static class FashionMnist
+{
+    /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the files.</summary>
+    public const string SystemFolder = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>Side of the stored (padded) images.</summary>
+    public const int Size = 32;
+
+    /// <summary>Side of the original images.</summary>
+    public const int SourceSize = 28;
+
+    /// <summary>The ten class names.</summary>
+    public static IReadOnlyList<string> ClassNames { get; } =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    /// <summary>Base names of the four files (each may also end in <c>.gz</c>).</summary>
+    public static IReadOnlyList<string> FileNames { get; } =
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
+    private const int ImagesMagic = 0x00000803; // unsigned bytes, 3 dimensions
+    private const int LabelsMagic = 0x00000801; // unsigned bytes, 1 dimension
+
+    /// <summary>
+    /// Finds the files in <see cref="DataOptions.DataDir"/> (or its <c>fashion-mnist</c> subfolder) when given; otherwise in
+    /// <c>$ARCHGEN_DATA/fashion-mnist</c>, <c>./data/fashion-mnist</c>, then <see cref="SystemFolder"/>. Splits are read on first use.
+    /// Normalization is computed exactly on the padded 32x32 training images as fed to the model (mean 0.2190, std 0.3318;
+    /// the familiar 0.2860 / 0.3530 describe the unpadded 28x28 images).
+    /// </summary>
+    public static IDataset Open(DataOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var folder = Locate(options.DataDir, Environment.GetEnvironmentVariable("ARCHGEN_DATA"), Directory.GetCurrentDirectory());
+        return Open(folder);
+    }
+
+    /// <summary>Opens the files in <paramref name="folder"/> (read lazily).</summary>
+    public static IDataset Open(string folder)
+    {
+        foreach (var name in FileNames) FindFile(folder, name);
+        return new InMemoryDataset("fashion-mnist",
+            () => Read(folder, "train"),
+            () => Read(folder, "t10k"));
+    }
+
+    /// <summary>The folder to read from; a <see cref="DataException"/> listing where it looked when none holds the files.</summary>
+    public static string Locate(string? dataDir, string? environmentDir, string currentDirectory)
+    {
+        var candidates = new List<string>();
+        if (!string.IsNullOrWhiteSpace(dataDir))
+        {
+            if (!Directory.Exists(dataDir)) throw new DataException("the data folder does not exist", dataDir);
+            candidates.Add(dataDir);
+            candidates.Add(Path.Combine(dataDir, "fashion-mnist"));
+        }
+        else
+        {
+            if (!string.IsNullOrWhiteSpace(environmentDir)) candidates.Add(Path.Combine(environmentDir, "fashion-mnist"));
+            candidates.Add(Path.Combine(currentDirectory, "data", "fashion-mnist"));
+            candidates.Add(SystemFolder);
+        }
+        foreach (var c in candidates)
+        {
+            if (Directory.Exists(c) && FileNames.Any(n => File.Exists(Path.Combine(c, n)) || File.Exists(Path.Combine(c, n + ".gz"))))
+                return Path.GetFullPath(c);
+        }
+        throw new DataException(
+            $"Fashion-MNIST not found: expected {string.Join(", ", FileNames)} (each optionally .gz) in "
+            + string.Join(" or ", candidates) + " (on Debian: apt install dataset-fashion-mnist)");
+    }
+
+    /// <summary>Reads one split (<c>"train"</c> or <c>"t10k"</c>) from <paramref name="folder"/>.</summary>
+    public static ImageSet Read(string folder, string split)
+    {
+        var imagesPath = FindFile(folder, $"{split}-images-idx3-ubyte");
+        var labelsPath = FindFile(folder, $"{split}-labels-idx1-ubyte");
+        var images = ReadAll(imagesPath);
+        var labels = ReadAll(labelsPath);
+
+        int count = CheckHeader(imagesPath, images, ImagesMagic, 3);
+        int rows = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(8));
+        int cols = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(12));
+        if (rows != SourceSize || cols != SourceSize)
+            throw new DataException($"images are {rows}x{cols}; expected {SourceSize}x{SourceSize}", imagesPath, 8);
+        const int headerBytes = 16;
+        long expected = headerBytes + (long)count * SourceSize * SourceSize;
+        CheckLength(imagesPath, images.Length, expected, $"{count} images of {SourceSize}x{SourceSize} bytes after a {headerBytes}-byte header");
+
+        int labelCount = CheckHeader(labelsPath, labels, LabelsMagic, 1);
+        CheckLength(labelsPath, labels.Length, 8L + labelCount, $"{labelCount} label bytes after an 8-byte header");
+        if (labelCount != count)
+            throw new DataException($"the file has {labelCount} labels but {Path.GetFileName(imagesPath)} has {count} images; expected equal counts", labelsPath, 4);
+
+        var outLabels = new byte[count];
+        for (int i = 0; i < count; i++)
+        {
+            byte l = labels[8 + i];
+            if (l >= ClassNames.Count)
+                throw new DataException($"label {l} of item {i} is out of range; expected 0..{ClassNames.Count - 1}", labelsPath, 8 + i);
+            outLabels[i] = l;
+        }
+
+        const int pad = (Size - SourceSize) / 2;
+        var pixels = new byte[(long)count * Size * Size];
+        Parallel.For(0, count, i =>
+        {
+            var src = images.AsSpan(headerBytes + i * SourceSize * SourceSize, SourceSize * SourceSize);
+            var dst = pixels.AsSpan(i * Size * Size, Size * Size);
+            for (int y = 0; y < SourceSize; y++)
+                src.Slice(y * SourceSize, SourceSize).CopyTo(dst.Slice((y + pad) * Size + pad, SourceSize));
+        });
+        return new ImageSet(pixels, outLabels, 1, Size, Size, ClassNames);
+    }
+
+    private static string FindFile(string folder, string baseName)
+    {
+        var plain = Path.Combine(folder, baseName);
+        if (File.Exists(plain)) return plain;
+        var gz = plain + ".gz";
+        if (File.Exists(gz)) return gz;
+        throw new DataException($"missing file; expected {baseName} or {baseName}.gz (Fashion-MNIST IDX format)", plain);
+    }
+
+    private static int CheckHeader(string path, byte[] data, int magic, int dims)
+    {
+        int headerBytes = 4 + 4 * dims;
+        if (data.Length < headerBytes)
+            throw new DataException($"file is truncated: it ends after {data.Length} bytes, inside the {headerBytes}-byte IDX header", path, data.Length);
+        int actual = BinaryPrimitives.ReadInt32BigEndian(data);
+        if (actual != magic)
+            throw new DataException($"wrong IDX magic number 0x{actual:X8}; expected 0x{magic:X8} (unsigned bytes, {dims} dimension{(dims == 1 ? "" : "s")})", path, 0);
+        int count = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(4));
+        if (count < 0) throw new DataException($"negative item count {count}", path, 4);
+        return count;
+    }
+
+    private static void CheckLength(string path, long actual, long expected, string what)
+    {
+        if (actual < expected)
+            throw new DataException($"file is truncated: its data ends after {actual} bytes; expected {expected} ({what})", path, actual);
+        if (actual > expected)
+            throw new DataException($"file has {actual} bytes, more than the expected {expected} ({what}); unexpected data starts here", path, expected);
+    }
+
+    /// <summary>The file's bytes, decompressed when it is gzip (detected by its magic bytes, not its name).</summary>
+    private static byte[] ReadAll(string path)
+    {
+        byte[] raw = File.ReadAllBytes(path);
+        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
+        var output = new MemoryStream(raw.Length * 2);
+        try
+        {
+            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            gzip.CopyTo(output);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataException($"corrupt gzip data (decompressed {output.Length} bytes before the error): {e.Message}", path, output.Length, e);
+        }
+        return output.ToArray();
+    }
+}
