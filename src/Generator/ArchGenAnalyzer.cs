@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using System.Linq;
+using ArchGen.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace ArchGen.Generator;
+
+/// <summary>
+/// Reports ArchGen's diagnostics (ARCH0001…) using the same <see cref="Validator"/> as the generator,
+/// each located on the offending attribute argument.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        Diagnostics.ExpansionOutOfRange,
+        Diagnostics.ChannelsOutOfRange,
+        Diagnostics.RepeatsOutOfRange,
+        Diagnostics.StrideOutOfRange,
+        Diagnostics.WidthOutOfRange,
+        Diagnostics.ClassesOutOfRange,
+        Diagnostics.InputSizeOutOfRange,
+        Diagnostics.InputChannelsOutOfRange,
+        Diagnostics.StrideOnOneByOneMap,
+        Diagnostics.StemChannelsOutOfRange,
+        Diagnostics.HeadChannelsOutOfRange,
+        Diagnostics.DropoutOutOfRange,
+        Diagnostics.NotPartial,
+        Diagnostics.Nested,
+        Diagnostics.Generic,
+        Diagnostics.NoRows,
+        Diagnostics.BottleneckWithoutModel,
+        Diagnostics.TorchSharpMissing,
+        Diagnostics.HasBaseClass,
+        Diagnostics.TooLarge,
+        Diagnostics.NotPlainClass,
+        Diagnostics.FlavorOutOfRange,
+        Diagnostics.AttributeErrors);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            var modelAttribute = start.Compilation.GetTypeByMetadataName(Parser.ModelAttributeName);
+            var rowAttribute = start.Compilation.GetTypeByMetadataName(Parser.RowAttributeName);
+            if (modelAttribute is null || rowAttribute is null)
+            {
+                return;
+            }
+
+            bool torchSharp = start.Compilation.GetTypeByMetadataName(Parser.TorchTypeName) is not null;
+            start.RegisterSymbolAction(ctx => AnalyzeType(ctx, modelAttribute, rowAttribute, torchSharp), SymbolKind.NamedType);
+        });
+    }
+
+    private static void AnalyzeType(SymbolAnalysisContext context, INamedTypeSymbol modelAttribute, INamedTypeSymbol rowAttribute, bool torchSharp)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        AttributeData? model = null;
+        AttributeData? firstRow = null;
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, modelAttribute))
+            {
+                model ??= attribute;
+            }
+            else if (firstRow is null && SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, rowAttribute))
+            {
+                firstRow = attribute;
+            }
+        }
+
+        if (model is null)
+        {
+            if (firstRow is not null)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(Diagnostics.BottleneckWithoutModel, AttributeLocation(firstRow, type), type.Name));
+            }
+
+            return;
+        }
+
+        var parsed = Parser.Parse(type, model, torchSharp, context.CancellationToken);
+        foreach (var problem in Validator.Validate(parsed.Spec, parsed.BaseClassName))
+        {
+            var location = Locate(problem.Target, parsed, type);
+            context.ReportDiagnostic(Diagnostic.Create(problem.Descriptor, location, problem.Args.Cast<object>().ToArray()));
+        }
+    }
+
+    private static Location Locate(Target target, ParsedModel parsed, INamedTypeSymbol type)
+    {
+        switch (target.Kind)
+        {
+            case TargetKind.ModelArgument:
+                return NamedArgumentLocation(parsed.Model, target.Argument) ?? AttributeLocation(parsed.Model, type);
+            case TargetKind.RowArgument:
+                if (target.Row >= 0 && target.Row < parsed.Rows.Length)
+                {
+                    var row = parsed.Rows[target.Row];
+                    return RowArgumentLocation(row, target.Argument) ?? AttributeLocation(row, type);
+                }
+
+                return AttributeLocation(parsed.Model, type);
+            case TargetKind.ClassName:
+                return ClassNameLocation(type);
+            case TargetKind.BaseList:
+                return BaseListLocation(type) ?? ClassNameLocation(type);
+            default:
+                return AttributeLocation(parsed.Model, type);
+        }
+    }
+
+    private static Location AttributeLocation(AttributeData attribute, INamedTypeSymbol type) =>
+        attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? ClassNameLocation(type);
+
+    private static Location ClassNameLocation(INamedTypeSymbol type) =>
+        type.Locations.FirstOrDefault(l => l.IsInSource) ?? Location.None;
+
+    private static Location? NamedArgumentLocation(AttributeData attribute, string? name)
+    {
+        if (name is null || attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax || syntax.ArgumentList is null)
+        {
+            return null;
+        }
+
+        foreach (var argument in syntax.ArgumentList.Arguments)
+        {
+            if (argument.NameEquals?.Name.Identifier.ValueText == name)
+            {
+                return argument.GetLocation();
+            }
+        }
+
+        return null;
+    }
+
+    private static Location? RowArgumentLocation(AttributeData attribute, string? name)
+    {
+        if (name is null || attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax || syntax.ArgumentList is null)
+        {
+            return null;
+        }
+
+        var arguments = syntax.ArgumentList.Arguments;
+        foreach (var argument in arguments)
+        {
+            if (argument.NameColon?.Name.Identifier.ValueText == name)
+            {
+                return argument.GetLocation();
+            }
+        }
+
+        int position = name switch { "t" => 0, "c" => 1, "n" => 2, "s" => 3, _ => -1 };
+        if (position >= 0 && position < arguments.Count && arguments[position].NameColon is null && arguments[position].NameEquals is null)
+        {
+            return arguments[position].GetLocation();
+        }
+
+        return null;
+    }
+
+    private static Location? BaseListLocation(INamedTypeSymbol type)
+    {
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is TypeDeclarationSyntax { BaseList: { } baseList } && baseList.Types.Count > 0)
+            {
+                return baseList.Types[0].GetLocation();
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,54 @@
+using Microsoft.CodeAnalysis;
+
+namespace ArchGen.Generator;
+
+/// <summary>Every diagnostic ArchGen reports. IDs are listed in AnalyzerReleases.Unshipped.md.</summary>
+internal static class Diagnostics
+{
+    public const string Category = "ArchGen";
+
+    /// <summary>Diagnostics link to the README's section for their ID.</summary>
+    public const string HelpLinkBase = "https://github.com/archgen/archgen/blob/main/README.md#";
+
+    public static readonly DiagnosticDescriptor ExpansionOutOfRange = Error("ARCH0001", "Bottleneck expansion t must be at least 1", "Row {0}: expansion t = {1} must be at least 1");
+    public static readonly DiagnosticDescriptor ChannelsOutOfRange = Error("ARCH0002", "Bottleneck output channels c must be at least 1", "Row {0}: output channels c = {1} must be at least 1");
+    public static readonly DiagnosticDescriptor RepeatsOutOfRange = Error("ARCH0003", "Bottleneck repeat count n must be at least 1", "Row {0}: repeat count n = {1} must be at least 1");
+    public static readonly DiagnosticDescriptor StrideOutOfRange = Error("ARCH0004", "Bottleneck stride s must be 1 or 2", "Row {0}: stride s = {1} must be 1 or 2");
+    public static readonly DiagnosticDescriptor WidthOutOfRange = Error("ARCH0005", "Width must be a finite number greater than 0", "Width = {0} must be a finite number greater than 0");
+    public static readonly DiagnosticDescriptor ClassesOutOfRange = Error("ARCH0006", "Classes must be at least 1", "Classes = {0} must be at least 1");
+    public static readonly DiagnosticDescriptor InputSizeOutOfRange = Error("ARCH0007", "InputSize must be at least 1", "InputSize = {0} must be at least 1");
+    public static readonly DiagnosticDescriptor InputChannelsOutOfRange = Error("ARCH0008", "InputChannels must be at least 1", "InputChannels = {0} must be at least 1");
+    public static readonly DiagnosticDescriptor StrideOnOneByOneMap = new(
+        "ARCH0009",
+        "Stride-2 row acts on a 1x1 feature map",
+        "Row {0}: stride 2 acts on a feature map that is already 1x1 at InputSize {1}; the stride has no effect",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The map cannot shrink below 1x1; the stride is wasted. Use s: 1 or a larger InputSize.",
+        helpLinkUri: HelpLinkBase + "arch0009");
+
+    public static readonly DiagnosticDescriptor StemChannelsOutOfRange = Error("ARCH0010", "StemChannels must be at least 1", "StemChannels = {0} must be at least 1");
+    public static readonly DiagnosticDescriptor HeadChannelsOutOfRange = Error("ARCH0011", "HeadChannels must be at least 1", "HeadChannels = {0} must be at least 1");
+    public static readonly DiagnosticDescriptor DropoutOutOfRange = Error("ARCH0012", "Dropout must be less than 1", "Dropout = {0} must be less than 1 (negative means the flavor's default)");
+    public static readonly DiagnosticDescriptor NotPartial = Error("ARCH0013", "A [MobileNetV2] class must be partial", "Class '{0}' has [MobileNetV2] but is not declared partial");
+    public static readonly DiagnosticDescriptor Nested = Error("ARCH0014", "A [MobileNetV2] class must not be nested", "Class '{0}' has [MobileNetV2] but is nested in another type; declare it at namespace level");
+    public static readonly DiagnosticDescriptor Generic = Error("ARCH0015", "A [MobileNetV2] class must not be generic", "Class '{0}' has [MobileNetV2] but is generic");
+    public static readonly DiagnosticDescriptor NoRows = Error("ARCH0016", "A [MobileNetV2] class needs at least one [Bottleneck] row", "Class '{0}' has [MobileNetV2] but no [Bottleneck] rows");
+    public static readonly DiagnosticDescriptor BottleneckWithoutModel = Error("ARCH0017", "[Bottleneck] needs [MobileNetV2] on the same class", "Class '{0}' has [Bottleneck] rows but no [MobileNetV2] attribute, so no model is generated");
+    public static readonly DiagnosticDescriptor TorchSharpMissing = Error("ARCH0018", "[MobileNetV2] needs a reference to TorchSharp", "Class '{0}' has [MobileNetV2] but the project does not reference TorchSharp; add the TorchSharp-cpu (or a CUDA) package");
+    public static readonly DiagnosticDescriptor HasBaseClass = Error("ARCH0019", "A [MobileNetV2] class must not declare a base class", "Class '{0}' declares base class '{1}'; the generated part derives it from Module<Tensor, Tensor>");
+    public static readonly DiagnosticDescriptor TooLarge = Error("ARCH0020", "The MobileNetV2 table is too large", "Class '{0}' describes a network too large to generate: {1}");
+    public static readonly DiagnosticDescriptor NotPlainClass = Error("ARCH0021", "A [MobileNetV2] class must be a plain, non-static, non-abstract class", "Class '{0}' has [MobileNetV2] but is static, abstract or a record");
+    public static readonly DiagnosticDescriptor FlavorOutOfRange = Error("ARCH0022", "Flavor must be a MobileNetV2Flavor member", "Flavor = {0} is not a member of MobileNetV2Flavor (Paper or Cifar)");
+    public static readonly DiagnosticDescriptor AttributeErrors = Error("ARCH0023", "The [MobileNetV2] or [Bottleneck] arguments do not compile", "Class '{0}' has [MobileNetV2] or [Bottleneck] arguments that do not compile; no model is generated until they do");
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) => new(
+        id,
+        title,
+        message,
+        Category,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        helpLinkUri: HelpLinkBase + id.ToLowerInvariant());
+}
