@@ -1,0 +1,98 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace ArchGen.Generator.Tests.Infrastructure;
+
+/// <summary>Compiles test sources in memory and runs ArchGen's generator and analyzer over them.</summary>
+internal static class Harness
+{
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
+
+    private static readonly MetadataReference TorchSharp = MetadataReference.CreateFromFile(typeof(global::TorchSharp.torch).Assembly.Location);
+    private static readonly MetadataReference Runtime = MetadataReference.CreateFromFile(typeof(global::ArchGen.ModelCatalog).Assembly.Location);
+
+    private static readonly ImmutableArray<MetadataReference> WithTorch =
+        [.. Basic.Reference.Assemblies.Net100.References.All, TorchSharp, Runtime];
+
+    private static readonly ImmutableArray<MetadataReference> WithoutTorch =
+        [.. Basic.Reference.Assemblies.Net100.References.All, Runtime];
+
+    public const string Usings = "using ArchGen;\n";
+
+    public static CSharpCompilation Compile(string source, bool torchSharp = true, string assemblyName = "TestModels") =>
+        Compile([source], torchSharp, assemblyName);
+
+    public static CSharpCompilation Compile(IEnumerable<string> sources, bool torchSharp = true, string assemblyName = "TestModels") =>
+        CSharpCompilation.Create(
+            assemblyName,
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
+            torchSharp ? WithTorch : WithoutTorch,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)
+                // As the .NET SDK does by default: TorchSharp is built against an older System.Runtime.
+                .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)]));
+
+    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+        [new ArchGenGenerator().AsSourceGenerator()],
+        parseOptions: ParseOptions,
+        driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Runs the generator; returns the compilation with the generated files and the run result.</summary>
+    public static (Compilation Output, GeneratorDriverRunResult Result) Generate(Compilation compilation)
+    {
+        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        Assert.Empty(diagnostics);
+        var result = driver.GetRunResult();
+        Assert.All(result.Results, r => Assert.Null(r.Exception));
+        return (output, result);
+    }
+
+    /// <summary>ArchGen's analyzer diagnostics, sorted by position.</summary>
+    public static ImmutableArray<Diagnostic> Analyze(Compilation compilation) =>
+        [.. compilation
+            .WithAnalyzers([new ArchGenAnalyzer()])
+            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult()
+            .OrderBy(d => d.Location.SourceSpan.Start)
+            .ThenBy(d => d.Id, StringComparer.Ordinal)];
+
+    /// <summary>One line per diagnostic: id, severity, position, the source text it points at, and the message.</summary>
+    public static string Format(IEnumerable<Diagnostic> diagnostics) =>
+        string.Concat(diagnostics.Select(d =>
+        {
+            var span = d.Location.GetLineSpan();
+            string at = d.Location.IsInSource
+                ? $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}) `{d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan)}`"
+                : "(no location)";
+            return $"{d.Id} {d.Severity} {at}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)} [{d.Descriptor.HelpLinkUri}]\n";
+        }));
+
+    /// <summary>Source for a model with the given attribute arguments and rows.</summary>
+    public static string Model(string name, string modelArguments, params string[] rows) =>
+        Usings + "\nnamespace Samples;\n\n"
+        + $"[MobileNetV2({modelArguments})]\n"
+        + string.Concat(rows.Select(r => $"[Bottleneck({r})]\n"))
+        + $"public partial class {name}\n{{\n}}\n";
+
+    public static readonly string[] TorchvisionRows =
+    [
+        "t: 1, c: 16, n: 1, s: 1",
+        "t: 6, c: 24, n: 2, s: 2",
+        "t: 6, c: 32, n: 3, s: 2",
+        "t: 6, c: 64, n: 4, s: 2",
+        "t: 6, c: 96, n: 3, s: 1",
+        "t: 6, c: 160, n: 3, s: 2",
+        "t: 6, c: 320, n: 1, s: 1",
+    ];
+
+    public static readonly string[] KuangliuRows =
+    [
+        "t: 1, c: 16, n: 1, s: 1",
+        "t: 6, c: 24, n: 2, s: 1",
+        "t: 6, c: 32, n: 3, s: 2",
+        "t: 6, c: 64, n: 4, s: 2",
+        "t: 6, c: 96, n: 3, s: 1",
+        "t: 6, c: 160, n: 3, s: 2",
+        "t: 6, c: 320, n: 1, s: 1",
+    ];
+}
