@@ -21,7 +21,7 @@ public static class AugmentationBenchmark
         var set = new ImageSet(pixels, labels, 3, 32, 32, Cifar10.DefaultClassNames);
         var loader = new BatchLoader(set, Normalization.Cifar10, batchSize, train: true, seed, device ?? CPU, channels: 3);
 
-        foreach (var warm in loader.Epoch(0).Take(10)) warm.Dispose();
+        foreach (var warm in loader.Epoch(0).Take(50)) warm.Dispose();
 
         long count = 0;
         int done = 0;

@@ -23,6 +23,7 @@ public sealed class BatchLoader
 
     private readonly float[] _scale;
     private readonly float[] _bias;
+    private readonly long[] _cropPatterns; // [2, h*w]: flat offsets into a padded image of a crop at (0, 0), plain and mirrored
     private int[]? _cachedOrder;
     private int _cachedEpoch = -1;
     private readonly object _gate = new();
@@ -60,6 +61,17 @@ public sealed class BatchLoader
         Size = size;
         _scale = norm.Std.Select(s => 1f / (255f * s)).ToArray();
         _bias = norm.Mean.Select((m, i) => -m / norm.Std[i]).ToArray();
+        int h = set.Height, w = set.Width;
+        long pw = w + 2 * Padding;
+        _cropPatterns = new long[2 * h * w];
+        for (int i = 0; i < h; i++)
+        {
+            for (int j = 0; j < w; j++)
+            {
+                _cropPatterns[i * w + j] = i * pw + j;
+                _cropPatterns[h * w + i * w + j] = i * pw + (w - 1 - j);
+            }
+        }
     }
 
     /// <summary>The images.</summary>
@@ -208,24 +220,28 @@ public sealed class BatchLoader
 
         if (Train)
         {
-            // Pad once, then one gather: output pixel (i, j) of image n reads padded
-            // (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)), shared by all channels.
+            // Pad once, then one gather: output pixel (i, j) of image n reads padded pixel
+            // (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)), the same for every channel. Flat, that is
+            // pattern[flip[n]][i * w + j] + oy[n] * pw + ox[n], with two fixed patterns (plain and mirrored).
             long pw = w + 2 * Padding;
             var padded = F.pad(x, [Padding, Padding, Padding, Padding]).reshape(b, c, -1);
-            var oy = tensor(plan.OffsetY.Select(v => (long)v).ToArray(), ScalarType.Int64, Device).unsqueeze(1);
-            var ox = tensor(plan.OffsetX.Select(v => (long)v).ToArray(), ScalarType.Int64, Device).unsqueeze(1);
-            var flip = tensor(plan.Flip, ScalarType.Bool, Device).unsqueeze(1);
-            var rows = oy + arange(h, ScalarType.Int64, Device);                  // [b, h]
-            var cols = where(flip,
-                ox + arange(w - 1, -1, -1, ScalarType.Int64, Device),             // mirrored
-                ox + arange(w, ScalarType.Int64, Device));                         // [b, w]
-            var index = (rows.unsqueeze(2) * pw + cols.unsqueeze(1)).reshape(b, 1, h * w).expand(b, c, h * w);
+            var origin = new long[b];
+            var mirrored = new long[b];
+            for (int i = 0; i < b; i++)
+            {
+                origin[i] = plan.OffsetY[i] * pw + plan.OffsetX[i];
+                mirrored[i] = plan.Flip[i] ? 1 : 0;
+            }
+            var patterns = tensor(_cropPatterns, [2, h * w], ScalarType.Int64, Device);
+            var index = patterns.index_select(0, tensor(mirrored, ScalarType.Int64, Device))
+                .add_(tensor(origin, ScalarType.Int64, Device).unsqueeze(1))
+                .unsqueeze(1).expand(b, c, h * w);                                  // [b, c, h*w]
             x = padded.gather(2, index).reshape(b, c, h, w);
         }
 
         // x/255 normalized, folded into one scale and offset per channel.
-        var scale = tensor(_scale, ScalarType.Float32, Device).reshape(1, c, 1, 1);
-        var bias = tensor(_bias, ScalarType.Float32, Device).reshape(1, c, 1, 1);
+        var scale = tensor(_scale, [1, c, 1, 1], ScalarType.Float32, Device);
+        var bias = tensor(_bias, [1, c, 1, 1], ScalarType.Float32, Device);
         var images = x.to_type(ScalarType.Float32).mul_(scale).add_(bias);
         if (Channels != c) images = images.expand(b, Channels, h, w).contiguous();
         if (Size != h || Size != w) images = F.interpolate(images, [Size, Size], mode: InterpolationMode.Bilinear, align_corners: false);
