@@ -203,7 +203,7 @@ public static class Cifar10
         var source = uri.ToString();
         try
         {
-            await FetchAsync(uri, part, expectedMd5, options.HttpHandler, progress, ct).ConfigureAwait(false);
+            await FetchAsync(uri, part, expectedMd5, options.HttpHandler, options.StallTimeout ?? DefaultStallTimeout, progress, ct).ConfigureAwait(false);
             progress?.Report(new DownloadProgress(DownloadStage.Verified, new FileInfo(part).Length, new FileInfo(part).Length, source));
             ExtractSafely(part, staging, source, progress, ct);
 
@@ -224,7 +224,7 @@ public static class Cifar10
         }
     }
 
-    private static async Task FetchAsync(Uri uri, string part, string expectedMd5, HttpMessageHandler? handler, IProgress<DownloadProgress>? progress, CancellationToken ct)
+    private static async Task FetchAsync(Uri uri, string part, string expectedMd5, HttpMessageHandler? handler, TimeSpan stallTimeout, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
         var source = uri.ToString();
         using var client = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
@@ -253,8 +253,19 @@ public static class Cifar10
                 long lastReport = 0;
                 progress?.Report(new DownloadProgress(DownloadStage.Downloading, 0, total, source));
                 int n;
-                while ((n = await input.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                while (true)
                 {
+                    stall.CancelAfter(stallTimeout);
+                    try
+                    {
+                        n = await input.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        throw new DataException($"download stalled: no data for {stallTimeout.TotalSeconds:0.#} s after {received} bytes", source, received);
+                    }
+                    if (n == 0) break;
                     md5.AppendData(buffer, 0, n);
                     await output.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
                     received += n;
@@ -278,6 +289,9 @@ public static class Cifar10
                 throw new DataException($"checksum mismatch: the download's MD5 is {actual}, expected {expectedMd5}; it was discarded", source);
         }
     }
+
+    /// <summary>A download receiving nothing for this long is abandoned (unless <see cref="DataOptions.StallTimeout"/> says otherwise).</summary>
+    public static TimeSpan DefaultStallTimeout { get; } = TimeSpan.FromSeconds(60);
 
     private static void ExtractSafely(string archive, string staging, string source, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {

@@ -11,6 +11,7 @@ namespace ArchGen.Data;
 /// <param name="DownloadUri">Overrides the CIFAR-10 archive address.</param>
 /// <param name="ExpectedMd5">Overrides the archive's expected MD5 (hex).</param>
 /// <param name="CancellationToken">Cancels a download.</param>
+/// <param name="StallTimeout">A download receiving nothing for this long fails; null means <see cref="Cifar10.DefaultStallTimeout"/> (60 s).</param>
 public sealed record DataOptions(
     string? DataDir = null,
     bool Download = false,
@@ -21,7 +22,8 @@ public sealed record DataOptions(
     HttpMessageHandler? HttpHandler = null,
     Uri? DownloadUri = null,
     string? ExpectedMd5 = null,
-    CancellationToken CancellationToken = default);
+    CancellationToken CancellationToken = default,
+    TimeSpan? StallTimeout = null);
 
 /// <summary>Which step of fetching a dataset is running.</summary>
 public enum DownloadStage

@@ -82,6 +82,29 @@ public class Cifar10DownloadTests
     }
 
     [Fact]
+    public void StalledDownloadTimesOutAndLeavesNothingBehind()
+    {
+        using var dir = new TempDir();
+        var archive = TestFiles.CifarArchive(records: 1);
+        var options = Options(dir.Path, new FakeHandler(archive, failAfter: 1000, stall: true), TestFiles.Md5(archive)) with { StallTimeout = TimeSpan.FromMilliseconds(200) };
+        var e = Assert.Throws<DataException>(() => Datasets.Open("cifar10", options));
+        Assert.Contains("stalled", e.Message);
+        Assert.Equal(1000, e.Offset);
+        AssertNothingPartialLeft(dir.Path, expectFolder: false);
+    }
+
+    [Fact]
+    public void CancellingTheDownloadLeavesNothingBehind()
+    {
+        using var dir = new TempDir();
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var archive = TestFiles.CifarArchive(records: 1);
+        var options = Options(dir.Path, new FakeHandler(archive, failAfter: 1000, stall: true), TestFiles.Md5(archive)) with { CancellationToken = cancel.Token };
+        Assert.ThrowsAny<OperationCanceledException>(() => Datasets.Open("cifar10", options));
+        AssertNothingPartialLeft(dir.Path, expectFolder: false);
+    }
+
+    [Fact]
     public void EntryEscapingTheTargetIsRefused()
     {
         using var outer = new TempDir();

@@ -133,20 +133,21 @@ internal static class TestFiles
 }
 
 /// <summary>Serves one response; optionally claims more bytes than it sends or fails mid-stream.</summary>
-internal sealed class FakeHandler(byte[] body, long? claimedLength = null, int? failAfter = null, HttpStatusCode status = HttpStatusCode.OK) : HttpMessageHandler
+internal sealed class FakeHandler(byte[] body, long? claimedLength = null, int? failAfter = null, HttpStatusCode status = HttpStatusCode.OK, bool stall = false) : HttpMessageHandler
 {
     public int Requests { get; private set; }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Requests++;
-        Stream stream = failAfter is int n ? new FailingStream(body, n) : new MemoryStream(body);
+        Stream stream = failAfter is int n ? new FailingStream(body, n, stall) : new MemoryStream(body);
         var content = new StreamContent(stream);
         content.Headers.ContentLength = claimedLength ?? body.Length;
         return Task.FromResult(new HttpResponseMessage(status) { Content = content, RequestMessage = request });
     }
 
-    private sealed class FailingStream(byte[] data, int failAfter) : MemoryStream(data)
+    /// <summary>Serves the first bytes, then fails (or, with <c>stall</c>, waits until cancelled).</summary>
+    private sealed class FailingStream(byte[] data, int failAfter, bool stall) : MemoryStream(data)
     {
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -154,10 +155,11 @@ internal sealed class FakeHandler(byte[] body, long? claimedLength = null, int? 
             return base.Read(buffer, offset, (int)Math.Min(count, failAfter - Position));
         }
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            if (Position >= failAfter && stall) await Task.Delay(Timeout.Infinite, cancellationToken);
             if (Position >= failAfter) throw new IOException("connection reset by peer");
-            return base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, failAfter - Position)], cancellationToken);
+            return await base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, failAfter - Position)], cancellationToken);
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
