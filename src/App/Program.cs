@@ -1,1 +1,11 @@
-return 0;
+using ArchGen.App.Cli;
+using ArchGen.Performance;
+
+// Fast by default: keep glibc from returning large blocks to the OS between steps (see AllocatorPolicy).
+// This must run before libtorch's first allocation.
+AllocatorPolicy.Apply();
+
+// Tables keep their width when the output goes to a file or a pipe.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 200;
+
+return ArchGenCli.Run(args);

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using ArchGen.App.Commands;
+
+namespace ArchGen.App.Cli;
+
+/// <summary>The <c>archgen</c> command line: every command, and one way of reporting errors.</summary>
+public static class ArchGenCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("ArchGen: train, test and ship MobileNetV2 models generated at build time from a [Bottleneck] table.");
+        root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(TestCommand.Create());
+        root.Subcommands.Add(ImportCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        return root;
+    }
+
+    /// <summary>Parses and runs; a bad command line is one line on stderr and exit code 2.</summary>
+    public static int Run(string[] args)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            string command = parse.CommandResult.Command == root ? "archgen" : "archgen " + parse.CommandResult.Command.Name;
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see '{command} --help')");
+            return ExitCodes.BadArguments;
+        }
+        // Commands handle Ctrl+C / SIGTERM themselves (training writes a checkpoint first).
+        return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+    }
+}
+
+/// <summary>The process exit codes, documented in the README.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int BadArguments = 2;
+    public const int Diverged = 3;
+    public const int Interrupted = 130;
+}

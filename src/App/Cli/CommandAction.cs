@@ -1,0 +1,27 @@
+using ArchGen.Data;
+
+namespace ArchGen.App.Cli;
+
+/// <summary>Runs a command's body and turns every expected failure into one clear line on stderr and a non-zero exit code.</summary>
+public static class CommandAction
+{
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or DataException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("error: " + OneLine(e.Message));
+            return e is ArgumentException ? ExitCodes.BadArguments : ExitCodes.Failure;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("ARCHGEN_DEBUG") != "1")
+        {
+            Console.Error.WriteLine($"error: {OneLine(e.Message)} ({e.GetType().Name}; set ARCHGEN_DEBUG=1 for the stack trace)");
+            return ExitCodes.Failure;
+        }
+    }
+
+    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using ArchGen.App.Cli;
+using ArchGen.App.Reporting;
+using ArchGen.Training;
+
+namespace ArchGen.App.Commands;
+
+/// <summary><c>archgen train</c>: trains a catalog model on a dataset into a run folder.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var dataset = CommonOptions.Dataset();
+        var data = CommonOptions.DataDir();
+        var download = CommonOptions.Download();
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
+        var batchSize = CommonOptions.BatchSize();
+        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
+            .AcceptOnlyFromAmong("adam", "sgd");
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.001 adam, 0.1 sgd)." };
+        var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints, metrics and plots (default: runs/<model>-<dataset>-<time>)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit." };
+        var limit = new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 };
+        var testLimit = CommonOptions.TestLimit();
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
+        {
+            model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, limit, testLimit, checkpointEvery,
+        };
+        command.SetAction(parse => CommandAction.Run(() =>
+        {
+            var config = new TrainConfig
+            {
+                Model = parse.GetValue(model)!,
+                Dataset = parse.GetValue(dataset)!,
+                DataDir = parse.GetValue(data),
+                Download = parse.GetValue(download),
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                Optimizer = parse.GetValue(optimizer)!,
+                LearningRate = parse.GetValue(lr),
+                Seed = parse.GetValue(seed),
+                Device = parse.GetValue(device)!,
+                Threads = parse.GetValue(threads),
+                Limit = parse.GetValue(limit),
+                TestLimit = parse.GetValue(testLimit),
+                CheckpointEvery = parse.GetValue(checkpointEvery),
+            };
+            bool isResume = parse.GetValue(resume);
+            string? outDir = parse.GetValue(output);
+            if (isResume)
+            {
+                if (outDir is null) throw new ArgumentException("--resume needs --out naming the run folder to continue.");
+                var saved = new RunFolder(outDir);
+                if (!File.Exists(saved.Config)) throw new FileNotFoundException($"Nothing to resume: {saved.Path} has no config.json.");
+                // The saved run decides everything; only --epochs (to extend a run), --device and --threads may change.
+                var previous = TrainConfig.FromJson(File.ReadAllText(saved.Config));
+                config = previous with
+                {
+                    Epochs = parse.GetResult(epochs) is { Implicit: false } ? config.Epochs : previous.Epochs,
+                    Device = config.Device,
+                    Threads = config.Threads,
+                    DataDir = config.DataDir ?? previous.DataDir,
+                };
+            }
+            config.Validate();
+            ModelCatalog.Get(config.Model); // unknown model: fail before touching data
+            outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            var run = new RunFolder(outDir);
+            return Train(config, run, isResume);
+        }));
+        return command;
+    }
+
+    static int Train(TrainConfig config, RunFolder run, bool resume)
+    {
+        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed);
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true; // finish the step, write a checkpoint, then exit
+            if (!stop.IsCancellationRequested) Console.Error.WriteLine("Stopping after this step; writing a checkpoint...");
+            stop.Cancel();
+        }
+
+        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs} epochs; run folder {run.Path}");
+        var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, stop.Token));
+
+        RunPlots.Write(run, result.LastEvaluation);
+        Console.WriteLine(result.Message);
+        if (result.LastEvaluation is { } evaluation) Console.WriteLine(evaluation.ReferenceLine);
+        return result.Outcome switch
+        {
+            TrainingOutcome.Completed => ExitCodes.Success,
+            TrainingOutcome.Interrupted => ExitCodes.Interrupted,
+            _ => ExitCodes.Diverged,
+        };
+    }
+}

@@ -1,0 +1,72 @@
+using ArchGen.Training;
+using ScottPlot;
+
+namespace ArchGen.App.Reporting;
+
+/// <summary>The PNG pictures of a run folder: loss and accuracy curves from metrics.csv, and the confusion matrix.</summary>
+public static class RunPlots
+{
+    public static void Write(RunFolder run, EvaluationResult? evaluation)
+    {
+        if (File.Exists(run.Metrics)) Curves(run);
+        if (evaluation is not null) Confusion(evaluation, run.ConfusionPlot);
+    }
+
+    static void Curves(RunFolder run)
+    {
+        var steps = MetricsLog.Read(run.Metrics, "step");
+        var epochs = MetricsLog.Read(run.Metrics, "epoch");
+
+        var loss = new Plot();
+        if (steps.Count > 0)
+            loss.Add.ScatterLine(steps.Select(r => r["step"]).ToArray(), steps.Select(r => r["loss"]).ToArray()).LegendText = "train loss (step)";
+        if (epochs.Count > 0)
+            loss.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["test_loss"]).ToArray()).LegendText = "test loss (epoch)";
+        loss.Title("Loss");
+        loss.XLabel("step");
+        loss.ShowLegend();
+        loss.SavePng(run.LossPlot, 800, 500);
+
+        var accuracy = new Plot();
+        if (epochs.Count > 0)
+        {
+            accuracy.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["accuracy"]).ToArray()).LegendText = "train accuracy %";
+            accuracy.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["test_accuracy"]).ToArray()).LegendText = "test accuracy %";
+        }
+        accuracy.Title("Accuracy per epoch");
+        accuracy.XLabel("step");
+        accuracy.ShowLegend();
+        accuracy.SavePng(run.AccuracyPlot, 800, 500);
+    }
+
+    /// <summary>Rows: true class, columns: predicted class; each cell coloured by the share of its row.</summary>
+    public static void Confusion(EvaluationResult evaluation, string path)
+    {
+        int k = evaluation.ClassNames.Count;
+        var share = new double[k, k];
+        for (int t = 0; t < k; t++)
+        {
+            long n = 0;
+            for (int p = 0; p < k; p++) n += evaluation.Confusion[t, p];
+            for (int p = 0; p < k; p++) share[t, p] = n == 0 ? 0 : (double)evaluation.Confusion[t, p] / n;
+        }
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(share);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(heatmap);
+        for (int t = 0; t < k; t++)
+        for (int p = 0; p < k; p++)
+        {
+            var text = plot.Add.Text(evaluation.Confusion[t, p].ToString(System.Globalization.CultureInfo.InvariantCulture), p, k - 1 - t);
+            text.LabelFontColor = share[t, p] > 0.5 ? Colors.Black : Colors.White;
+            text.LabelAlignment = Alignment.MiddleCenter;
+        }
+        var ticks = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.SetTicks(ticks, evaluation.ClassNames.ToArray());
+        plot.Axes.Left.SetTicks(ticks, evaluation.ClassNames.Reverse().ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Title($"Confusion matrix (rows: true, columns: predicted), accuracy {evaluation.Accuracy:F2}%");
+        plot.SavePng(path, 900, 800);
+    }
+}

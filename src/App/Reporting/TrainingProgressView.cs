@@ -1,0 +1,96 @@
+using System.Globalization;
+using ArchGen.Checkpoints;
+using ArchGen.Training;
+using Spectre.Console;
+
+namespace ArchGen.App.Reporting;
+
+/// <summary>
+/// Shows training as it happens: live progress bars (loss, accuracy, images/s) on a terminal, plain lines in the
+/// reference exercise's style when the output is redirected, and a summary table of the epochs at the end.
+/// </summary>
+public static class TrainingProgressView
+{
+    public static TrainingResult Show(Func<ITrainingObserver, TrainingResult> train)
+    {
+        var epochs = new List<EpochReport>();
+        TrainingResult result;
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            result = AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(context => train(new LiveObserver(context, epochs)));
+        }
+        else
+        {
+            result = train(new PlainObserver(epochs));
+        }
+        if (epochs.Count > 0) AnsiConsole.Write(SummaryTable(epochs));
+        return result;
+    }
+
+    static Table SummaryTable(IEnumerable<EpochReport> epochs)
+    {
+        var table = new Table().Title("Training summary").AddColumns("Epoch", "Train loss", "Train acc %", "Test loss", "Test acc %", "Images/s", "Seconds");
+        foreach (var e in epochs)
+            table.AddRow(N(e.Epoch + 1, "0"), N(e.TrainLoss, "F4"), N(e.TrainAccuracy, "F2"), N(e.TestLoss, "F4"), N(e.TestAccuracy, "F2"), N(e.ImagesPerSecond, "F1"), N(e.Seconds, "F1"));
+        return table;
+    }
+
+    static string N(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    sealed class LiveObserver(ProgressContext context, List<EpochReport> epochs) : ITrainingObserver
+    {
+        ProgressTask? current;
+        ProgressTask? evaluation;
+
+        public void EpochStarted(int epoch, int total, int batchesPerEpoch, int startBatch)
+        {
+            current = context.AddTask($"Epoch {epoch + 1}/{total}", maxValue: Math.Max(batchesPerEpoch, 1));
+            current.Value = startBatch;
+        }
+
+        public void StepCompleted(StepReport s)
+        {
+            if (current is null) return;
+            current.Value = s.Batch;
+            current.Description = $"Epoch {s.Epoch + 1} loss {N(s.RunningLoss, "F3")} acc {N(s.RunningAccuracy, "F1")}% {N(s.ImagesPerSecond, "F0")} img/s";
+        }
+
+        public void EvaluationStarted(int epoch, int images) => evaluation = context.AddTask($"  Test {epoch + 1}", maxValue: Math.Max(images, 1));
+
+        public void EvaluationProgress(int done)
+        {
+            if (evaluation is not null) evaluation.Value = done;
+        }
+
+        public void EpochCompleted(EpochReport e)
+        {
+            epochs.Add(e);
+            if (evaluation is not null) evaluation.Description = $"  Test {e.Epoch + 1}: {N(e.TestAccuracy, "F2")}%";
+        }
+
+        public void Message(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
+    }
+
+    sealed class PlainObserver(List<EpochReport> epochs) : ITrainingObserver
+    {
+        public void StepCompleted(StepReport s)
+        {
+            if (s.Batch == 1 || s.Batch % 100 == 0 || s.Batch == s.BatchesPerEpoch)
+                Console.WriteLine($"Epoch: {s.Epoch + 1} Minibatch: {s.Batch,5} loss: {N(s.Loss, "F3")} acc: {N(s.RunningAccuracy, "F1")}% {N(s.ImagesPerSecond, "F1")} img/s");
+        }
+
+        public void EpochCompleted(EpochReport e)
+        {
+            epochs.Add(e);
+            Console.WriteLine($"Epoch {e.Epoch + 1}: train loss {N(e.TrainLoss, "F4")}, train acc {N(e.TrainAccuracy, "F2")}%, test loss {N(e.TestLoss, "F4")}, test acc {N(e.TestAccuracy, "F2")}% ({N(e.Seconds, "F1")} s, {N(e.ImagesPerSecond, "F1")} img/s)");
+        }
+
+        public void CheckpointWritten(string path, TrainingPosition position) =>
+            Console.WriteLine($"Checkpoint: {path} (step {position.GlobalStep}; resumes at epoch {position.Epoch + 1}, batch {position.Batch})");
+
+        public void Message(string text) => Console.WriteLine(text);
+    }
+}

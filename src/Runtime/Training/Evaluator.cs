@@ -1,0 +1,44 @@
+using ArchGen.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen.Training;
+
+/// <summary>Runs a model over a test set in eval mode under no-grad.</summary>
+public static class Evaluator
+{
+    /// <param name="onBatch">Called after each batch with the number of images done so far.</param>
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, BatchLoader loader, IReadOnlyList<string> classNames, Action<int>? onBatch = null, CancellationToken cancel = default)
+    {
+        int k = classNames.Count;
+        var confusion = new long[k, k];
+        double lossSum = 0;
+        long seen = 0;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var batch in loader.Epoch(0))
+            {
+                using (batch)
+                using (torch.NewDisposeScope())
+                {
+                    var logits = model.forward(batch.Images);
+                    lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
+                    long[] predicted = logits.argmax(1).cpu().data<long>().ToArray();
+                    long[] truth = batch.Labels.cpu().data<long>().ToArray();
+                    for (int i = 0; i < predicted.Length; i++) confusion[truth[i], predicted[i]]++;
+                    seen += predicted.Length;
+                }
+                onBatch?.Invoke((int)seen);
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return new EvaluationResult(classNames, confusion, seen == 0 ? double.NaN : lossSum / seen);
+    }
+}
