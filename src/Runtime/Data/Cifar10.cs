@@ -111,10 +111,11 @@ public static class Cifar10
 
     /// <summary>
     /// Reads batch files from <paramref name="folder"/> into one set. With <paramref name="recordsPerFile"/> set
-    /// (the official files hold 10000 records) each file must be exactly that long; with null any whole number
-    /// of records is accepted.
+    /// (the official files hold 10000 records) each file must be exactly that long; with null (the default, so that
+    /// smaller files in the official format work too) each file must hold a whole number of records, the same
+    /// number in every file read together.
     /// </summary>
-    public static ImageSet Read(string folder, IReadOnlyList<string> files, IReadOnlyList<string> classNames, int? recordsPerFile = OfficialRecordsPerFile)
+    public static ImageSet Read(string folder, IReadOnlyList<string> files, IReadOnlyList<string> classNames, int? recordsPerFile = null)
     {
         if (!Directory.Exists(folder)) throw new DataException("the CIFAR-10 folder does not exist", folder);
         var paths = files.Select(f => Path.Combine(folder, f)).ToArray();
@@ -125,6 +126,10 @@ public static class Cifar10
             if (!info.Exists)
                 throw new DataException($"missing file; the CIFAR-10 binary distribution has {string.Join(", ", TrainFiles)} and {TestFile}", paths[i]);
             counts[i] = CheckSize(paths[i], info.Length, recordsPerFile);
+            if (counts[i] != counts[0])
+                throw new DataException(
+                    $"file holds {counts[i]} records ({info.Length} bytes) but {files[0]} holds {counts[0]}; expected the same number of {RecordBytes}-byte records in every batch file",
+                    paths[i], Math.Min(info.Length, (long)counts[0] * RecordBytes));
         }
 
         int total = counts.Sum();

@@ -42,17 +42,40 @@ public class Cifar10Tests
     }
 
     [Fact]
-    public void OpenFindsDataDirAndChecksOfficialFileSizes()
+    public void OpenFindsDataDirAndReadsLazily()
     {
         using var dir = new TempDir();
-        TestFiles.WriteCifarFolder(dir.Sub(Cifar10.FolderName), 2);
+        var (labels, pixels) = TestFiles.WriteCifarFolder(dir.Sub(Cifar10.FolderName), 2);
         var ds = Datasets.Open("cifar10", new DataOptions(DataDir: dir.Path));
         Assert.Equal("cifar10", ds.Name);
         Assert.Equal(Normalization.Cifar10, ds.Normalization);
-        // The tiny test files are not the official 10000 records: reading says so, naming the file.
-        var e = Assert.Throws<DataException>(() => ds.Train);
+        Assert.Equal(labels, ds.Train.Labels);
+        Assert.Equal(pixels, ds.Train.Pixels);
+        Assert.Equal(2, ds.Test.Count);
+    }
+
+    [Fact]
+    public void OfficialSizesCanBeRequired()
+    {
+        using var dir = new TempDir();
+        TestFiles.WriteCifarFolder(dir.Path, 2);
+        var e = Assert.Throws<DataException>(() => Cifar10.Read(dir.Path, Cifar10.TrainFiles, Cifar10.DefaultClassNames, Cifar10.OfficialRecordsPerFile));
         Assert.Contains("data_batch_1.bin", e.Message);
         Assert.Contains("expected 30730000 bytes", e.Message);
+        Assert.Equal(2 * 3073, e.Offset);
+    }
+
+    [Fact]
+    public void BatchFilesMustHoldEqualRecordCounts()
+    {
+        using var dir = new TempDir();
+        TestFiles.WriteCifarFolder(dir.Path, 3);
+        var odd = Path.Combine(dir.Path, "data_batch_4.bin");
+        TestFiles.WriteCifarBatch(odd, 2, 5); // cut exactly at a record boundary
+        var e = Assert.Throws<DataException>(() => Cifar10.Read(dir.Path, Cifar10.TrainFiles, Cifar10.DefaultClassNames));
+        Assert.Equal(odd, e.FilePath);
+        Assert.Contains("holds 2 records", e.Message);
+        Assert.Contains("data_batch_1.bin holds 3", e.Message);
         Assert.Equal(2 * 3073, e.Offset);
     }
 
