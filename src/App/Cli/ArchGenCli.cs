@@ -27,7 +27,7 @@ public static class ArchGenCli
         if (parse.Errors.Count > 0)
         {
             string command = parse.CommandResult.Command == root ? "archgen" : "archgen " + parse.CommandResult.Command.Name;
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message} (see '{command} --help')");
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message.ReplaceLineEndings(" ").Trim()} (see '{command} --help')");
             return ExitCodes.BadArguments;
         }
         // Commands handle Ctrl+C / SIGTERM themselves (training writes a checkpoint first).
