@@ -130,15 +130,17 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
             return null;
         }
 
+        // The last one wins, as it does for the value.
+        Location? found = null;
         foreach (var argument in syntax.ArgumentList.Arguments)
         {
             if (argument.NameEquals?.Name.Identifier.ValueText == name)
             {
-                return argument.GetLocation();
+                found = argument.GetLocation();
             }
         }
 
-        return null;
+        return found;
     }
 
     private static Location? RowArgumentLocation(AttributeData attribute, string? name)

@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using ArchGen.Generator.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace ArchGen.Generator.Tests;
+
+/// <summary>Each diagnostic fires on its own input, at the offending argument; the release-tracking file lists them all.</summary>
+public class DiagnosticTests
+{
+    private static Diagnostic Single(string source, string id)
+    {
+        var compilation = Harness.Compile(source);
+        var (_, result) = Harness.Generate(compilation);
+        var diagnostics = Harness.Analyze(compilation);
+        var diagnostic = Assert.Single(diagnostics, d => d.Id == id);
+        Assert.Empty(result.GeneratedTrees);
+        return diagnostic;
+    }
+
+    private static string SourceDirectory([CallerFilePath] string thisFile = "") => Path.GetDirectoryName(thisFile)!;
+
+    private static string At(Diagnostic d) => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan);
+
+    [Theory]
+    [InlineData("t: 0, c: 16, n: 1, s: 1", "ARCH0001", "t: 0")]
+    [InlineData("1, 0, 1, 1", "ARCH0002", "0")]
+    [InlineData("c: 16, n: -1, t: 1, s: 1", "ARCH0003", "n: -1")]
+    [InlineData("1, 16, 1, 4", "ARCH0004", "4")]
+    public void RowProblemsPointAtTheArgument(string row, string id, string located)
+    {
+        var d = Single(Harness.Model("M", "Classes = 10", "1, 16, 1, 1", row), id);
+        Assert.Equal(located, At(d));
+        Assert.Contains("Row 2", d.GetMessage());
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        Assert.EndsWith("#" + id.ToLowerInvariant(), d.Descriptor.HelpLinkUri);
+    }
+
+    [Theory]
+    [InlineData("Width = -0.5", "ARCH0005")]
+    [InlineData("Width = double.NaN", "ARCH0005")]
+    [InlineData("Classes = 0", "ARCH0006")]
+    [InlineData("InputSize = 0", "ARCH0007")]
+    [InlineData("InputChannels = -3", "ARCH0008")]
+    [InlineData("StemChannels = 0", "ARCH0010")]
+    [InlineData("HeadChannels = 0", "ARCH0011")]
+    [InlineData("Dropout = 1", "ARCH0012")]
+    [InlineData("Flavor = (MobileNetV2Flavor)2", "ARCH0022")]
+    public void ModelProblemsPointAtTheArgument(string argument, string id)
+    {
+        var d = Single(Harness.Model("M", argument, "1, 16, 1, 1"), id);
+        Assert.Equal(argument, At(d));
+    }
+
+    [Fact]
+    public void HugeTablesAreRejectedNotCrashed()
+    {
+        var d = Single(Harness.Model("Huge", "Width = 1e9", "6, 320, 1, 1"), "ARCH0020");
+        Assert.StartsWith("MobileNetV2(", At(d));
+        Single(Harness.Model("Deep", "", "6, 32, 100000, 1"), "ARCH0020");
+        Single(Harness.Model("Wide", "Classes = 2147483647, HeadChannels = 2147483647", "6, 32, 1, 1"), "ARCH0020");
+    }
+
+    [Fact]
+    public void StaticAndRecordClassesAreRejected()
+    {
+        Single(Harness.Usings + "[MobileNetV2][Bottleneck(1, 16, 1, 1)] public static partial class S { }", "ARCH0021");
+        Single(Harness.Usings + "[MobileNetV2][Bottleneck(1, 16, 1, 1)] public partial record R { }", "ARCH0021");
+    }
+
+    [Fact]
+    public void BrokenArgumentsStopGenerationWithoutACrash()
+    {
+        var compilation = Harness.Compile(Harness.Model("Broken", "Classes = 10", "1, 16, 1"));
+        Assert.Contains(compilation.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
+        var (_, result) = Harness.Generate(compilation);
+        Assert.Empty(result.GeneratedTrees);
+        Assert.Contains(Harness.Analyze(compilation), d => d.Id == "ARCH0023");
+    }
+
+    [Fact]
+    public void ValidModelsHaveNoDiagnostics()
+    {
+        var compilation = Harness.Compile(Harness.Model("Good", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32", Harness.KuangliuRows));
+        var (output, result) = Harness.Generate(compilation);
+        Assert.Single(result.GeneratedTrees);
+        Assert.Empty(Harness.Analyze(output));
+    }
+
+    [Fact]
+    public void ReleaseTrackingListsEverySupportedDiagnostic()
+    {
+        string path = Path.Combine(SourceDirectory(), "..", "..", "src", "Generator", "AnalyzerReleases.Unshipped.md");
+        var listed = File.ReadAllLines(path)
+            .Where(l => l.StartsWith("ARCH", StringComparison.Ordinal))
+            .Select(l => l.Split('|').Select(p => p.Trim()).ToArray())
+            .ToDictionary(p => p[0], p => p);
+        var supported = new ArchGenAnalyzer().SupportedDiagnostics;
+        Assert.Equal(supported.Select(d => d.Id).Order(), listed.Keys.Order());
+        foreach (var d in supported)
+        {
+            Assert.Equal(d.DefaultSeverity.ToString(), listed[d.Id][2]);
+            Assert.Equal(d.Title.ToString(), listed[d.Id][3]);
+        }
+    }
+}
