@@ -4,9 +4,12 @@ namespace ArchGen.Data;
 public static class Datasets
 {
     /// <summary>Names accepted by <see cref="Open"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["cifar10", "fashion-mnist", "synthetic"];
+    public static IReadOnlyList<string> Names { get; } = ["cifar10", "fashion-mnist", "synthetic", "folder"];
 
-    /// <summary>Opens a built-in dataset by (case-insensitive) name; splits load on first use.</summary>
+    /// <summary>
+    /// Opens a built-in dataset by (case-insensitive) name; splits load on first use. <c>folder</c> reads your own
+    /// images from <see cref="DataOptions.DataDir"/> (see <see cref="ImageFolder"/>).
+    /// </summary>
     public static IDataset Open(string name, DataOptions options)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -16,6 +19,9 @@ public static class Datasets
             "cifar10" or "cifar-10" => Cifar10.Open(options),
             "fashion-mnist" or "fashionmnist" or "fashion_mnist" => FashionMnist.Open(options),
             "synthetic" => SyntheticShapes.Open(options),
+            "folder" => options.DataDir is null
+                ? throw new DataException("the folder dataset needs --data DIR holding train/<class>/ and test/<class>/ image folders")
+                : ImageFolder.Open(options.DataDir),
             _ => throw new DataException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Names)}"),
         };
     }

@@ -172,6 +172,6 @@ public class Cifar10Tests
     public void UnknownDatasetNameListsTheKnownOnes()
     {
         var e = Assert.Throws<DataException>(() => Datasets.Open("imagenet", new DataOptions()));
-        Assert.Contains("cifar10, fashion-mnist, synthetic", e.Message);
+        Assert.Contains("cifar10, fashion-mnist, synthetic, folder", e.Message);
     }
 }
