@@ -38,7 +38,8 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         Diagnostics.TooLarge,
         Diagnostics.NotPlainClass,
         Diagnostics.FlavorOutOfRange,
-        Diagnostics.AttributeErrors);
+        Diagnostics.AttributeErrors,
+        Diagnostics.RowsOnAnotherDeclaration);
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
@@ -110,6 +111,8 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
                 return AttributeLocation(parsed.Model, type);
             case TargetKind.ClassName:
                 return ClassNameLocation(type);
+            case TargetKind.StrayRow:
+                return parsed.StrayRows.IsEmpty ? AttributeLocation(parsed.Model, type) : AttributeLocation(parsed.StrayRows[0], type);
             case TargetKind.BaseList:
                 return BaseListLocation(type) ?? ClassNameLocation(type);
             default:

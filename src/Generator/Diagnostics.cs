@@ -42,6 +42,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor NotPlainClass = Error("ARCH0021", "A [MobileNetV2] class must be a plain, non-static, non-abstract class", "Class '{0}' has [MobileNetV2] but is static, abstract or a record");
     public static readonly DiagnosticDescriptor FlavorOutOfRange = Error("ARCH0022", "Flavor must be a MobileNetV2Flavor member", "Flavor = {0} is not a member of MobileNetV2Flavor (Paper or Cifar)");
     public static readonly DiagnosticDescriptor AttributeErrors = Error("ARCH0023", "The [MobileNetV2] or [Bottleneck] arguments do not compile", "Class '{0}' has [MobileNetV2] or [Bottleneck] arguments that do not compile; no model is generated until they do");
+    public static readonly DiagnosticDescriptor RowsOnAnotherDeclaration = Error("ARCH0024", "[Bottleneck] rows must be on the declaration that has [MobileNetV2]", "Class '{0}' has [Bottleneck] rows on another partial declaration; put every row next to [MobileNetV2]");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) => new(
         id,

@@ -11,11 +11,12 @@ namespace ArchGen.Generator;
 /// <summary>A parsed model together with the attributes it came from (the analyzer needs them for locations).</summary>
 internal sealed class ParsedModel
 {
-    public ParsedModel(ModelSpec spec, AttributeData model, ImmutableArray<AttributeData> rows, string? baseClassName)
+    public ParsedModel(ModelSpec spec, AttributeData model, ImmutableArray<AttributeData> rows, ImmutableArray<AttributeData> strayRows, string? baseClassName)
     {
         Spec = spec;
         Model = model;
         Rows = rows;
+        StrayRows = strayRows;
         BaseClassName = baseClassName;
     }
 
@@ -24,6 +25,9 @@ internal sealed class ParsedModel
     public AttributeData Model { get; }
 
     public ImmutableArray<AttributeData> Rows { get; }
+
+    /// <summary>Rows written on another partial declaration of the class (not part of the model).</summary>
+    public ImmutableArray<AttributeData> StrayRows { get; }
 
     public string? BaseClassName { get; }
 }
@@ -76,13 +80,23 @@ internal static class Parser
             }
         }
 
+        // Rows belong to the declaration that carries [MobileNetV2]: the generator's cache is keyed on that declaration.
+        var modelDeclaration = DeclarationOf(model, cancellationToken);
         var rowAttributes = ImmutableArray.CreateBuilder<AttributeData>();
+        var strayRows = ImmutableArray.CreateBuilder<AttributeData>();
         var rows = ImmutableArray.CreateBuilder<RowSpec>();
         foreach (var attribute in type.GetAttributes())
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (attribute.AttributeClass?.ToDisplayString() != RowAttributeName)
             {
+                continue;
+            }
+
+            var declaration = DeclarationOf(attribute, cancellationToken);
+            if (modelDeclaration is not null && declaration is not null && declaration != modelDeclaration)
+            {
+                strayRows.Add(attribute);
                 continue;
             }
 
@@ -133,7 +147,8 @@ internal static class Parser
             IsStaticOrAbstractOrRecord: type.IsStatic || type.IsAbstract || type.IsRecord || type.TypeKind != TypeKind.Class,
             HasBaseClass: baseClassName is not null,
             TorchSharpReferenced: torchSharpReferenced,
-            HasAttributeErrors: attributeErrors);
+            HasAttributeErrors: attributeErrors,
+            RowsOnAnotherDeclaration: strayRows.Count > 0);
 
         var spec = new ModelSpec(
             Namespace: type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : string.Empty,
@@ -148,8 +163,11 @@ internal static class Parser
             Dropout: dropout,
             Rows: new EquatableArray<RowSpec>(rows.ToImmutable()),
             Shape: shape);
-        return new ParsedModel(spec, model, rowAttributes.ToImmutable(), baseClassName);
+        return new ParsedModel(spec, model, rowAttributes.ToImmutable(), strayRows.ToImmutable(), baseClassName);
     }
+
+    private static SyntaxNode? DeclarationOf(AttributeData attribute, CancellationToken cancellationToken) =>
+        attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken).Parent?.Parent as TypeDeclarationSyntax;
 
     /// <summary>The generated part's own base, <c>TorchSharp.torch.nn.Module&lt;Tensor, Tensor&gt;</c>, is not a user base class.</summary>
     private static bool IsTorchModule(INamedTypeSymbol type) =>

@@ -23,6 +23,9 @@ internal enum TargetKind
 
     /// <summary>The <c>[MobileNetV2]</c> attribute as a whole.</summary>
     ModelAttribute,
+
+    /// <summary>The first <c>[Bottleneck]</c> written on another partial declaration.</summary>
+    StrayRow,
 }
 
 /// <summary>A source position described without syntax.</summary>
@@ -92,6 +95,11 @@ internal static class Validator
         if (shape.IsStaticOrAbstractOrRecord)
         {
             Add(Diagnostics.NotPlainClass, new Target(TargetKind.ClassName), name);
+        }
+
+        if (shape.RowsOnAnotherDeclaration)
+        {
+            Add(Diagnostics.RowsOnAnotherDeclaration, new Target(TargetKind.StrayRow), name);
         }
 
         if (shape.HasBaseClass)

@@ -68,6 +68,21 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void RowsOnAnotherPartialDeclarationAreRejected()
+    {
+        var compilation = Harness.Compile(
+        [
+            Harness.Usings + "namespace Samples;\n[MobileNetV2(Classes = 10)]\n[Bottleneck(1, 16, 1, 1)]\npublic partial class Split { }\n",
+            Harness.Usings + "namespace Samples;\n[Bottleneck(6, 24, 2, 2)]\npublic partial class Split { }\n",
+        ]);
+        var (_, result) = Harness.Generate(compilation);
+        Assert.Empty(result.GeneratedTrees);
+        var d = Assert.Single(Harness.Analyze(compilation));
+        Assert.Equal("ARCH0024", d.Id);
+        Assert.Equal("Bottleneck(6, 24, 2, 2)", At(d));
+    }
+
+    [Fact]
     public void BrokenArgumentsStopGenerationWithoutACrash()
     {
         var compilation = Harness.Compile(Harness.Model("Broken", "Classes = 10", "1, 16, 1"));

@@ -45,7 +45,8 @@ internal sealed record ClassShape(
     bool IsStaticOrAbstractOrRecord,
     bool HasBaseClass,
     bool TorchSharpReferenced,
-    bool HasAttributeErrors)
+    bool HasAttributeErrors,
+    bool RowsOnAnotherDeclaration = false)
 {
     public static readonly ClassShape Good = new(true, false, false, false, false, true, false);
 }
