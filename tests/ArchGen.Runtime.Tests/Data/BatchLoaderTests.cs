@@ -217,4 +217,12 @@ public class BatchLoaderTests
         }
         Assert.True(kept.Images.IsInvalid);
     }
+
+    [Fact]
+    public void BenchmarkRunsAndReportsAThroughput()
+    {
+        // A smoke test only; the app's bench command runs the real measurement.
+        double imagesPerSecond = AugmentationBenchmark.Run(batchSize: 16, batches: 5, images: 200);
+        Assert.True(imagesPerSecond > 0 && double.IsFinite(imagesPerSecond));
+    }
 }
