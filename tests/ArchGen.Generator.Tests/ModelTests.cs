@@ -130,6 +130,21 @@ public class ModelTests
         Assert.DoesNotContain(named.Keys, k => k.Contains("Stem") || k.Contains("Block"));
     }
 
+    [Fact]
+    public void MovesToDoubleAndStillRunsAndFuses()
+    {
+        using var model = new TinyCifarNet();
+        model.to(torch.float64);
+        Assert.Equal(torch.float64, model.Block1.Conv2.weight!.dtype);
+        model.eval();
+        using var x = torch.randn(new long[] { 2, 3, 16, 16 }, dtype: torch.float64);
+        using var y = model.forward(x);
+        using var fused = model.Fuse();
+        using var z = fused.forward(x);
+        Assert.Equal(torch.float64, z.dtype);
+        Assert.True(torch.allclose(y, z, rtol: 1e-6, atol: 1e-8));
+    }
+
     [Theory]
     [InlineData(typeof(TinyPaperNet), 64, 7)]
     [InlineData(typeof(TinyCifarNet), 16, 5)]
