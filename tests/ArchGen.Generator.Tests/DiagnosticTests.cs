@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using ArchGen.Generator.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 
@@ -16,8 +15,6 @@ public class DiagnosticTests
         Assert.Empty(result.GeneratedTrees);
         return diagnostic;
     }
-
-    private static string SourceDirectory([CallerFilePath] string thisFile = "") => Path.GetDirectoryName(thisFile)!;
 
     private static string At(Diagnostic d) => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan);
 
@@ -104,7 +101,7 @@ public class DiagnosticTests
     [Fact]
     public void ReleaseTrackingListsEverySupportedDiagnostic()
     {
-        string path = Path.Combine(SourceDirectory(), "..", "..", "src", "Generator", "AnalyzerReleases.Unshipped.md");
+        string path = Path.Combine(SourceTree.ProjectDirectory, "..", "..", "src", "Generator", "AnalyzerReleases.Unshipped.md");
         var listed = File.ReadAllLines(path)
             .Where(l => l.StartsWith("ARCH", StringComparison.Ordinal))
             .Select(l => l.Split('|').Select(p => p.Trim()).ToArray())

@@ -15,9 +15,8 @@ internal static class Snapshot
 
     public static bool Accepting => Environment.GetEnvironmentVariable(AcceptVariable) == "1";
 
-    /// <summary>The folder with the snapshots, next to this source file.</summary>
-    public static string Directory([CallerFilePath] string thisFile = "") =>
-        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(thisFile)!)!, "Snapshots");
+    /// <summary>The folder with the snapshots, in the test project's source folder (found via [CallerFilePath]).</summary>
+    public static string Directory() => Path.Combine(SourceTree.ProjectDirectory, "Snapshots");
 
     /// <summary>Checks generated files; also fails when a verified file of this test has no generated counterpart.</summary>
     public static void VerifyFiles(IEnumerable<(string HintName, string Source)> files, [CallerFilePath] string file = "", [CallerMemberName] string method = "")
