@@ -54,7 +54,7 @@ public class WeightFileTests
         using var again = new Cifar3At32();
         PyTorchWeights.Load(again, dir[name]);
         foreach (var (key, tensor) in again.state_dict())
-            Assert.True(tensor.equal(model.state_dict()[key]).item<bool>(), key);
+            Assert.True(tensor.equal(model.state_dict()[key]).all().item<bool>(), key);
     }
 
     [Fact]
@@ -91,7 +91,55 @@ public class WeightFileTests
         foreach (var (key, tensor) in expected)
         {
             Assert.Equal(tensor.dtype, actual[key].dtype);
-            Assert.True(tensor.equal(actual[key]).item<bool>(), $"{key} differs");
+            Assert.True(tensor.equal(actual[key]).all().item<bool>(), $"{key} differs");
         }
+    }
+}
+
+/// <summary>PyTorch itself accepts what we export (runs where Debian's python3-torch is installed; CI has no Python).</summary>
+public class PyTorchAcceptsExportsTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public void LoadStateDictStrictAcceptsAnExportedFile()
+    {
+        if (!PythonTorchAvailable())
+        {
+            output.WriteLine("skipped: /usr/bin/python3 with torch is not installed (apt-get install python3-torch python3-torchvision)");
+            return;
+        }
+        using var dir = new TempDir();
+        foreach (var (fixture, model, build) in new[]
+                 {
+                     ("cifar_32_c10", (nn.Module)new Cifar3At32(), "from cifar_mobilenetv2 import MobileNetV2; m = MobileNetV2(num_classes=10)"),
+                     ("paper_w0.5_160_c10", new PaperW05At160(), "import torchvision; m = torchvision.models.mobilenet_v2(width_mult=0.5, num_classes=10)"),
+                 })
+        {
+            using (model)
+            {
+                PyTorchWeights.Load(model, ParityTests.Fixture(fixture, "weights.pt"));
+                string path = dir[fixture + ".pt"];
+                PyTorchWeights.Save(model, path);
+                string script = $"import sys, torch; sys.path.insert(0, {Py(Path.Combine(AppProcess.RepositoryRoot, "tools", "reference"))}); {build}; " +
+                                $"m.load_state_dict(torch.load({Py(path)}), strict=True); print('strict load ok')";
+                var (code, stdout, stderr) = RunPython(script);
+                Assert.True(code == 0 && stdout.Contains("strict load ok"), $"{fixture}: {stdout}{stderr}");
+            }
+        }
+    }
+
+    static string Py(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
+
+    static bool PythonTorchAvailable() => File.Exists("/usr/bin/python3") && RunPython("import torch, torchvision").Code == 0;
+
+    static (int Code, string Out, string Err) RunPython(string script)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(script);
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr);
     }
 }

@@ -140,15 +140,14 @@ def make(fx):
         bias = model.classifier[1].bias if fx.flavor == "paper" else model.linear.bias
         feature_part = (logits_eval - bias).abs().max().item()
 
+    # The training step runs in float64: one SGD step through train-mode BatchNorm on a batch of 2-4 images is
+    # ill-conditioned enough that float32 PyTorch itself differs from float64 by ~1e-3 (relative) in the early
+    # layers' updates, so a float32 comparison could not tell a bug from rounding. The C# test steps in float64 too.
+    model = model.double()
     n_dropout = set_train_keep_dropout_eval(model)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.0, weight_decay=0.0)
-    opt.zero_grad()
-    logits_train = model(x)
-    loss = nn.CrossEntropyLoss()(logits_train, labels)
-    loss.backward()
-    opt.step()
-    after = clone_sd(model)
+    logits_train, loss, after = train_step(model, x, labels, weights)
     torch.save(after, os.path.join(out, "after_step.pt"))
+    model = model.float()
 
     io = collections.OrderedDict([
         ("input", x.contiguous()),
@@ -188,6 +187,7 @@ def make(fx):
         ("train_step", {
             "optimizer": "SGD", "lr": LR, "momentum": 0.0, "weight_decay": 0.0,
             "loss": "CrossEntropyLoss(mean)", "mode": "train (BatchNorm uses batch stats, momentum 0.1)",
+            "precision": "float64 (model.double()); logits_train, loss and after_step.pt stored as float32",
             "dropout": "dropout modules kept in eval mode (%d module(s))" % n_dropout,
             "logits_train": "output of the train-mode forward before the step"}),
         ("loss", loss.item()),
@@ -213,6 +213,18 @@ def make(fx):
              meta["max_abs_logit_eval"], feature_part, total / 2**20))
 
 
+def train_step(model, x, labels, like):
+    """One SGD step in float64; returns float32 logits and loss and the state_dict in the dtypes of `like`."""
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.0, weight_decay=0.0)
+    opt.zero_grad()
+    logits = model(x.double())
+    loss = nn.CrossEntropyLoss()(logits, labels)
+    loss.backward()
+    opt.step()
+    after = collections.OrderedDict((k, v.detach().to(like[k].dtype).clone()) for k, v in model.state_dict().items())
+    return logits.detach().float(), loss.detach().float(), after
+
+
 def verify(fx, out, x, labels, logits_eval, logits_train, loss):
     """Reload the written files into a fresh model and replay; must match exactly."""
     m = build(fx)
@@ -220,15 +232,11 @@ def verify(fx, out, x, labels, logits_eval, logits_train, loss):
     m.eval()
     with torch.no_grad():
         assert torch.equal(m(x), logits_eval), "eval replay mismatch"
+    m = m.double()
     set_train_keep_dropout_eval(m)
-    opt = torch.optim.SGD(m.parameters(), lr=LR, momentum=0.0, weight_decay=0.0)
-    lt = m(x)
-    l = nn.CrossEntropyLoss()(lt, labels)
+    lt, l, got = train_step(m, x, labels, torch.load(os.path.join(out, "weights.pt")))
     assert torch.equal(lt, logits_train) and torch.equal(l, loss), "train replay mismatch"
-    l.backward()
-    opt.step()
     ref = torch.load(os.path.join(out, "after_step.pt"))
-    got = m.state_dict()
     assert list(ref) == list(got)
     for k in ref:
         assert torch.equal(ref[k], got[k]), "after_step mismatch at " + k
