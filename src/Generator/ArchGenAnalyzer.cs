@@ -39,7 +39,8 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         Diagnostics.NotPlainClass,
         Diagnostics.FlavorOutOfRange,
         Diagnostics.AttributeErrors,
-        Diagnostics.RowsOnAnotherDeclaration);
+        Diagnostics.RowsOnAnotherDeclaration,
+        Diagnostics.ReservedName);
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)

@@ -43,6 +43,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor FlavorOutOfRange = Error("ARCH0022", "Flavor must be a MobileNetV2Flavor member", "Flavor = {0} is not a member of MobileNetV2Flavor (Paper or Cifar)");
     public static readonly DiagnosticDescriptor AttributeErrors = Error("ARCH0023", "The [MobileNetV2] or [Bottleneck] arguments do not compile", "Class '{0}' has [MobileNetV2] or [Bottleneck] arguments that do not compile; no model is generated until they do");
     public static readonly DiagnosticDescriptor RowsOnAnotherDeclaration = Error("ARCH0024", "[Bottleneck] rows must be on the declaration that has [MobileNetV2]", "Class '{0}' has [Bottleneck] rows on another partial declaration; put every row next to [MobileNetV2]");
+    public static readonly DiagnosticDescriptor ReservedName = Error("ARCH0025", "A [MobileNetV2] class must not be named like a generated member", "Class '{0}' has the name of a member or nested type the generated code declares (a member cannot share its class's name); rename the class");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) => new(
         id,

@@ -21,6 +21,13 @@ internal static class Emitter
     private const string Nn = "global::TorchSharp.torch.nn";
     private const string Functional = "global::TorchSharp.torch.nn.functional";
 
+    /// <summary>An identifier as C# source: keywords get an <c>@</c>.</summary>
+    private static string Id(string name) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+        || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+            ? "@" + name
+            : name;
+
     /// <summary>The hint name of a model's file: <c>{Namespace}.{Class}.g.cs</c>.</summary>
     public static string HintName(ModelSpec spec) => spec.FullName + ".g.cs";
 
@@ -47,13 +54,13 @@ internal static class Emitter
         bool hasNamespace = spec.Namespace.Length > 0;
         if (hasNamespace)
         {
-            w.Line("namespace " + spec.Namespace);
+            w.Line("namespace " + string.Join(".", System.Linq.Enumerable.Select(spec.Namespace.Split('.'), Id)));
             w.Open();
         }
 
         EmitClassDoc(w, plan);
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"" + GeneratorName + "\", \"" + GeneratorVersion + "\")]");
-        w.Line("partial class " + spec.ClassName + " : " + Module + "<" + Tensor + ", " + Tensor + ">");
+        w.Line("partial class " + Id(spec.ClassName) + " : " + Module + "<" + Tensor + ", " + Tensor + ">");
         w.Open();
         EmitConstantsAndFacts(w, plan);
         if (paper)
@@ -73,7 +80,7 @@ internal static class Emitter
         w.Line("/// <summary>Registers this model in <see cref=\"global::ArchGen.ModelCatalog\"/> when the assembly loads.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
         w.Line("internal static void RegisterInCatalog() =>");
-        w.Line("    global::ArchGen.ModelCatalog.Register(Facts, static () => new " + spec.ClassName + "(), static model => ((" + spec.ClassName + ")model).Fuse());");
+        w.Line("    global::ArchGen.ModelCatalog.Register(Facts, static () => new " + Id(spec.ClassName) + "(), static model => ((" + Id(spec.ClassName) + ")model).Fuse());");
         w.Line();
         EmitFoldHelpers(w);
         w.Line();
@@ -205,8 +212,8 @@ internal static class Emitter
         w.Line("public readonly " + Linear + " Classifier;");
         w.Line();
         w.Line("/// <summary>Builds the model with freshly initialized weights (torchvision's initialization).</summary>");
-        w.Line("public " + spec.ClassName + "()");
-        w.Line("    : base(nameof(" + spec.ClassName + "))");
+        w.Line("public " + Id(spec.ClassName) + "()");
+        w.Line("    : base(nameof(" + Id(spec.ClassName) + "))");
         w.Open();
         w.Line("Stem = new ConvBNActivation(" + N(spec.InputChannels) + ", " + N(plan.StemChannels) + ", kernelSize: 3, stride: 2);");
         foreach (var b in plan.Blocks)
@@ -349,7 +356,7 @@ internal static class Emitter
         var spec = plan.Spec;
         w.Line();
         w.Line("/// <summary>");
-        w.Line("/// Inference form of <see cref=\"" + spec.ClassName + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
+        w.Line("/// Inference form of <see cref=\"" + Id(spec.ClassName) + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
         w.Line("/// ReLU6 in place, no dropout, run under no-grad. Build it with <see cref=\"Fuse\"/>.");
         w.Line("/// </summary>");
         w.Line("public sealed partial class Fused : " + Module + "<" + Tensor + ", " + Tensor + ">");
@@ -376,8 +383,8 @@ internal static class Emitter
         w.Line("/// <summary>A copy of the classifier.</summary>");
         w.Line("public readonly " + Linear + " Classifier;");
         w.Line();
-        w.Line("internal Fused(" + spec.ClassName + " source)");
-        w.Line("    : base(nameof(" + spec.ClassName + ") + \".Fused\")");
+        w.Line("internal Fused(" + Id(spec.ClassName) + " source)");
+        w.Line("    : base(nameof(" + Id(spec.ClassName) + ") + \".Fused\")");
         w.Open();
         w.Line("Stem = FoldBatchNorm(source.Stem.Conv, source.Stem.Bn);");
         foreach (var b in plan.Blocks)
@@ -479,8 +486,8 @@ internal static class Emitter
         w.Line("public readonly " + Linear + " Linear;");
         w.Line();
         w.Line("/// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization).</summary>");
-        w.Line("public " + spec.ClassName + "()");
-        w.Line("    : base(nameof(" + spec.ClassName + "))");
+        w.Line("public " + Id(spec.ClassName) + "()");
+        w.Line("    : base(nameof(" + Id(spec.ClassName) + "))");
         w.Open();
         w.Line("Conv1 = " + Nn + ".Conv2d(" + N(spec.InputChannels) + ", " + N(plan.StemChannels) + ", 3, stride: 1, padding: 1, bias: false);");
         w.Line("Bn1 = " + Nn + ".BatchNorm2d(" + N(plan.StemChannels) + ");");
@@ -639,7 +646,7 @@ internal static class Emitter
         var spec = plan.Spec;
         w.Line();
         w.Line("/// <summary>");
-        w.Line("/// Inference form of <see cref=\"" + spec.ClassName + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
+        w.Line("/// Inference form of <see cref=\"" + Id(spec.ClassName) + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
         w.Line("/// ReLU in place, no dropout, run under no-grad. Build it with <see cref=\"Fuse\"/>.");
         w.Line("/// </summary>");
         w.Line("public sealed partial class Fused : " + Module + "<" + Tensor + ", " + Tensor + ">");
@@ -663,8 +670,8 @@ internal static class Emitter
         w.Line("/// <summary>A copy of <c>linear</c>.</summary>");
         w.Line("public readonly " + Linear + " Linear;");
         w.Line();
-        w.Line("internal Fused(" + spec.ClassName + " source)");
-        w.Line("    : base(nameof(" + spec.ClassName + ") + \".Fused\")");
+        w.Line("internal Fused(" + Id(spec.ClassName) + " source)");
+        w.Line("    : base(nameof(" + Id(spec.ClassName) + ") + \".Fused\")");
         w.Open();
         w.Line("Conv1 = FoldBatchNorm(source.Conv1, source.Bn1);");
         foreach (var b in plan.Blocks)

@@ -151,7 +151,7 @@ internal static class Parser
             RowsOnAnotherDeclaration: strayRows.Count > 0);
 
         var spec = new ModelSpec(
-            Namespace: type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : string.Empty,
+            Namespace: NamespaceOf(type),
             ClassName: type.Name,
             FlavorValue: flavor,
             Classes: classes,
@@ -164,6 +164,18 @@ internal static class Parser
             Rows: new EquatableArray<RowSpec>(rows.ToImmutable()),
             Shape: shape);
         return new ParsedModel(spec, model, rowAttributes.ToImmutable(), strayRows.ToImmutable(), baseClassName);
+    }
+
+    /// <summary>The dotted namespace, without keyword escapes (<c>@</c>); the emitter escapes where needed.</summary>
+    private static string NamespaceOf(INamedTypeSymbol type)
+    {
+        var parts = new System.Collections.Generic.List<string>();
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            parts.Insert(0, ns.Name);
+        }
+
+        return string.Join(".", parts);
     }
 
     private static SyntaxNode? DeclarationOf(AttributeData attribute, CancellationToken cancellationToken) =>

@@ -56,6 +56,42 @@ internal static class Validator
         return true;
     }
 
+    /// <summary>Members and nested types the generated part declares; a class cannot have a member with its own name.</summary>
+    private static readonly HashSet<string> GeneratedMemberNames = new(System.StringComparer.Ordinal)
+    {
+        "ParameterCount", "MultiplyAdds", "Facts", "Fuse", "Fused", "RegisterInCatalog", "RegisterComponents", "FoldBatchNorm", "CopyLinear",
+        "Sequential", "ConvBNActivation", "InvertedResidual", "Block", "Stem", "Head", "Dropout", "Classifier",
+        "Conv1", "Bn1", "Conv2", "Bn2", "Linear", "forward",
+
+        // The generated forward declares its locals with `var`.
+        "var",
+    };
+
+    private static bool IsReservedName(ModelSpec spec)
+    {
+        string name = spec.ClassName;
+        if (GeneratedMemberNames.Contains(name))
+        {
+            return true;
+        }
+
+        // Block fields: Block1, Block2, ... (Paper) or Block0, Block1, ... (Cifar).
+        if (name.Length > 5 && name.StartsWith("Block", System.StringComparison.Ordinal))
+        {
+            foreach (char c in name.Substring(5))
+            {
+                if (c < '0' || c > '9')
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
     public static ImmutableArray<Problem> Validate(ModelSpec spec, string? baseClassName)
     {
         var problems = ImmutableArray.CreateBuilder<Problem>();
@@ -90,6 +126,11 @@ internal static class Validator
         if (shape.IsGeneric)
         {
             Add(Diagnostics.Generic, new Target(TargetKind.ClassName), name);
+        }
+
+        if (IsReservedName(spec))
+        {
+            Add(Diagnostics.ReservedName, new Target(TargetKind.ClassName), name);
         }
 
         if (shape.IsStaticOrAbstractOrRecord)

@@ -79,6 +79,18 @@ public class DiagnosticTests
         Assert.Equal("Bottleneck(6, 24, 2, 2)", At(d));
     }
 
+    [Theory]
+    [InlineData("Block")]
+    [InlineData("Block12")]
+    [InlineData("Fused")]
+    [InlineData("Stem")]
+    [InlineData("@var")]
+    public void NamesOfGeneratedMembersAreRejected(string name)
+    {
+        var d = Single(Harness.Model(name, "", "1, 16, 1, 1"), "ARCH0025");
+        Assert.Equal(name, At(d));
+    }
+
     [Fact]
     public void BrokenArgumentsStopGenerationWithoutACrash()
     {
