@@ -143,16 +143,16 @@ internal static class Snapshot
                 x++;
                 y++;
             }
-            else if (y < m && (x == n || lcs[x, y + 1] >= lcs[x + 1, y]))
+            else if (x < n && (y == m || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
-                sb.Append($"  + {y + 1,5}: {b[y]}\n");
-                y++;
+                sb.Append($"  - {x + 1,5}: {a[x]}\n");
+                x++;
                 shown++;
             }
             else
             {
-                sb.Append($"  - {x + 1,5}: {a[x]}\n");
-                x++;
+                sb.Append($"  + {y + 1,5}: {b[y]}\n");
+                y++;
                 shown++;
             }
         }
