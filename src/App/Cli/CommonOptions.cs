@@ -14,7 +14,7 @@ public static class CommonOptions
 
     public static Option<string> Dataset() => new Option<string>("--dataset", "-d")
     {
-        Description = "cifar10, fashion-mnist or synthetic.",
+        Description = "cifar10, fashion-mnist, synthetic, or folder (PNG/PPM/PGM images in train/<class>/ and test/<class>/ under --data).",
         DefaultValueFactory = _ => "synthetic",
     }.AcceptOnlyFromAmong(Datasets.Names.ToArray());
 

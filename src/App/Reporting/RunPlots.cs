@@ -62,10 +62,11 @@ public static class RunPlots
             text.LabelAlignment = Alignment.MiddleCenter;
         }
         var ticks = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
-        plot.Axes.Bottom.SetTicks(ticks, evaluation.ClassNames.ToArray());
-        plot.Axes.Left.SetTicks(ticks, evaluation.ClassNames.Reverse().ToArray());
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        // Columns by class number (names would collide), rows by number and name.
+        plot.Axes.Bottom.SetTicks(ticks, Enumerable.Range(0, k).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        plot.Axes.Left.SetTicks(ticks, evaluation.ClassNames.Select((name, i) => $"{i} {name}").Reverse().ToArray());
+        plot.XLabel("predicted class");
+        plot.YLabel("true class");
         plot.Title($"Confusion matrix (rows: true, columns: predicted), accuracy {evaluation.Accuracy:F2}%");
         plot.SavePng(path, 900, 800);
     }

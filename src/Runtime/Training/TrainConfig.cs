@@ -9,7 +9,7 @@ public sealed record TrainConfig
     /// <summary>A model name from the generated <see cref="ModelCatalog"/>.</summary>
     public string Model { get; init; } = "CifarMobileNetV2";
 
-    /// <summary><c>cifar10</c>, <c>fashion-mnist</c> or <c>synthetic</c>.</summary>
+    /// <summary>A name from <see cref="Data.Datasets.Names"/>: <c>cifar10</c>, <c>fashion-mnist</c>, <c>synthetic</c> or <c>folder</c>.</summary>
     public string Dataset { get; init; } = "synthetic";
 
     public string? DataDir { get; init; }
