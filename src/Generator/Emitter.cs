@@ -259,20 +259,7 @@ internal static class Emitter
 
             w.Line("using (var d = " + f + ".Depthwise.forward(" + last + "))");
             w.Line("using (var p = " + f + ".Project.forward(d))");
-            w.Open();
-            if (b.Shortcut == ShortcutKind.Identity)
-            {
-                w.Line("var y = " + f + ".ProjectBn.forward(p).add_(x);");
-                w.Line("x.Dispose();");
-                w.Line("x = y;");
-            }
-            else
-            {
-                w.Line("x.Dispose();");
-                w.Line("x = " + f + ".ProjectBn.forward(p);");
-            }
-
-            w.Close();
+            EmitBlockOutput(w, f + ".ProjectBn.forward(p)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
         }
 
         w.Line();
@@ -423,20 +410,7 @@ internal static class Emitter
             }
 
             w.Line("using (var d = " + f + "Depthwise.forward(" + last + ").relu6_())");
-            w.Open();
-            if (b.Shortcut == ShortcutKind.Identity)
-            {
-                w.Line("var y = " + f + "Project.forward(d).add_(x);");
-                w.Line("x.Dispose();");
-                w.Line("x = y;");
-            }
-            else
-            {
-                w.Line("x.Dispose();");
-                w.Line("x = " + f + "Project.forward(d);");
-            }
-
-            w.Close();
+            EmitBlockOutput(w, f + "Project.forward(d)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
         }
 
         w.Line();
@@ -450,6 +424,36 @@ internal static class Emitter
         w.Close();
         w.Close();
     }
+
+    /// <summary>
+    /// The end of a block in every forward: the block's output <paramref name="output"/>, plus <paramref name="shortcut"/>
+    /// (in place) when the block has a residual; the block's input <c>x</c> is then disposed and replaced.
+    /// </summary>
+    private static void EmitBlockOutput(Writer w, string output, string? shortcut)
+    {
+        w.Open();
+        if (shortcut is null)
+        {
+            w.Line("x.Dispose();");
+            w.Line("x = " + output + ";");
+        }
+        else
+        {
+            w.Line("var y = " + output + ".add_(" + shortcut + ");");
+            w.Line("x.Dispose();");
+            w.Line("x = y;");
+        }
+
+        w.Close();
+    }
+
+    /// <summary>The tensor a Cifar block adds to its output: its input, its projection, or none (stride 2).</summary>
+    private static string? CifarShortcut(ShortcutKind kind, string projection) => kind switch
+    {
+        ShortcutKind.Identity => "x",
+        ShortcutKind.Projection => projection,
+        _ => null,
+    };
 
     // ---------------------------------------------------------------- Cifar (kuangliu)
 
@@ -546,26 +550,7 @@ internal static class Emitter
                 w.Line("using (var s1 = " + f + ".ShortcutBn!.forward(s0))");
             }
 
-            w.Open();
-            switch (b.Shortcut)
-            {
-                case ShortcutKind.Identity:
-                    w.Line("var y = " + f + ".Bn3.forward(c3).add_(x);");
-                    w.Line("x.Dispose();");
-                    w.Line("x = y;");
-                    break;
-                case ShortcutKind.Projection:
-                    w.Line("var y = " + f + ".Bn3.forward(c3).add_(s1);");
-                    w.Line("x.Dispose();");
-                    w.Line("x = y;");
-                    break;
-                default:
-                    w.Line("x.Dispose();");
-                    w.Line("x = " + f + ".Bn3.forward(c3);");
-                    break;
-            }
-
-            w.Close();
+            EmitBlockOutput(w, f + ".Bn3.forward(c3)", CifarShortcut(b.Shortcut, "s1"));
         }
 
         w.Line();
@@ -709,26 +694,7 @@ internal static class Emitter
                 w.Line("using (var s = " + f + "Shortcut.forward(x))");
             }
 
-            w.Open();
-            switch (b.Shortcut)
-            {
-                case ShortcutKind.Identity:
-                    w.Line("var y = " + f + "Conv3.forward(a2).add_(x);");
-                    w.Line("x.Dispose();");
-                    w.Line("x = y;");
-                    break;
-                case ShortcutKind.Projection:
-                    w.Line("var y = " + f + "Conv3.forward(a2).add_(s);");
-                    w.Line("x.Dispose();");
-                    w.Line("x = y;");
-                    break;
-                default:
-                    w.Line("x.Dispose();");
-                    w.Line("x = " + f + "Conv3.forward(a2);");
-                    break;
-            }
-
-            w.Close();
+            EmitBlockOutput(w, f + "Conv3.forward(a2)", CifarShortcut(b.Shortcut, "s"));
         }
 
         w.Line();
