@@ -106,3 +106,27 @@ public sealed class TempDir : IDisposable
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
+
+/// <summary>Runs the .NET SDK itself (msbuild, pack, build) and answers questions about the machine's toolchain.</summary>
+public static class Toolchain
+{
+    /// <summary>Runs <c>dotnet</c> with <paramref name="args"/>; returns the exit code and stdout + stderr.</summary>
+    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args) info.ArgumentList.Add(a);
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result + stderr);
+    }
+
+    /// <summary>True on systems like Debian 12, whose libstdc++ predates GLIBCXX_3.4.32, where the build's libstdc++ step acts.</summary>
+    public static bool SystemLibStdCxxLacksGlibcxx3432()
+    {
+        const string lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
+        return File.Exists(lib) && !Encoding.ASCII.GetString(File.ReadAllBytes(lib)).Contains("GLIBCXX_3.4.32\0", StringComparison.Ordinal);
+    }
+}

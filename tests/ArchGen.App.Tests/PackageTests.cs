@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace ArchGen.App.Tests;
 
 /// <summary>
@@ -74,7 +72,7 @@ public class PackageTests
         File.WriteAllText(Path.Combine(sample, "Directory.Packages.props"), "<Project />");
 
         string build = Run(sample, "build", "-c", "Release", "-nologo", "-v", "n");
-        if (LibStdCxxLacksGlibcxx3432())
+        if (Toolchain.SystemLibStdCxxLacksGlibcxx3432())
             Assert.Contains("ArchGen: marked the GLIBCXX_3.4.32 requirement", build);
 
         string output = Run(sample, "run", "-c", "Release", "--no-build");
@@ -82,22 +80,10 @@ public class PackageTests
         Assert.Matches(@"params=(\d+) counted=\1 catalog=1", output);
     }
 
-    static bool LibStdCxxLacksGlibcxx3432()
-    {
-        const string lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
-        return File.Exists(lib) && !System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(lib)).Contains("GLIBCXX_3.4.32\0", StringComparison.Ordinal);
-    }
-
     static string Run(string workingDirectory, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed ({p.ExitCode}):\n{stdout.Result}\n{stderr}");
-        return stdout.Result;
+        var (code, output) = Toolchain.Dotnet(workingDirectory, args);
+        Assert.True(code == 0, $"dotnet {string.Join(' ', args)} failed ({code}):\n{output}");
+        return output;
     }
 }
