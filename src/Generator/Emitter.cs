@@ -341,13 +341,7 @@ internal static class Emitter
     private static void EmitPaperFused(Writer w, NetworkPlan plan)
     {
         var spec = plan.Spec;
-        w.Line();
-        w.Line("/// <summary>");
-        w.Line("/// Inference form of <see cref=\"" + Id(spec.ClassName) + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
-        w.Line("/// ReLU6 in place, no dropout, run under no-grad. Build it with <see cref=\"Fuse\"/>.");
-        w.Line("/// </summary>");
-        w.Line("public sealed partial class Fused : " + Module + "<" + Tensor + ", " + Tensor + ">");
-        w.Open();
+        EmitFusedClassOpening(w, spec.ClassName, "ReLU6");
         w.Line("/// <summary>Folded <c>features.0</c>.</summary>");
         w.Line("public readonly " + Conv2d + " Stem;");
         foreach (var b in plan.Blocks)
@@ -423,6 +417,18 @@ internal static class Emitter
         w.Close();
         w.Close();
         w.Close();
+    }
+
+    /// <summary>Opens the nested <c>Fused</c> class with its doc comment; <paramref name="activation"/> names the flavor's activation.</summary>
+    private static void EmitFusedClassOpening(Writer w, string className, string activation)
+    {
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Inference form of <see cref=\"" + Id(className) + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
+        w.Line("/// " + activation + " in place, no dropout, run under no-grad. Build it with <see cref=\"Fuse\"/>.");
+        w.Line("/// </summary>");
+        w.Line("public sealed partial class Fused : " + Module + "<" + Tensor + ", " + Tensor + ">");
+        w.Open();
     }
 
     /// <summary>
@@ -629,13 +635,7 @@ internal static class Emitter
     private static void EmitCifarFused(Writer w, NetworkPlan plan)
     {
         var spec = plan.Spec;
-        w.Line();
-        w.Line("/// <summary>");
-        w.Line("/// Inference form of <see cref=\"" + Id(spec.ClassName) + "\"/>: every BatchNorm folded into the convolution before it (which gains a bias),");
-        w.Line("/// ReLU in place, no dropout, run under no-grad. Build it with <see cref=\"Fuse\"/>.");
-        w.Line("/// </summary>");
-        w.Line("public sealed partial class Fused : " + Module + "<" + Tensor + ", " + Tensor + ">");
-        w.Open();
+        EmitFusedClassOpening(w, spec.ClassName, "ReLU");
         w.Line("/// <summary>Folded <c>conv1</c> + <c>bn1</c>.</summary>");
         w.Line("public readonly " + Conv2d + " Conv1;");
         foreach (var b in plan.Blocks)
