@@ -48,9 +48,9 @@ public static class PyTorchWeights
         var source = Read(path);
         try
         {
-            CheckMatches(model, source, path);
-            using var noGrad = torch.no_grad();
             var target = model.state_dict();
+            CheckMatches(target, source, path);
+            using var noGrad = torch.no_grad();
             foreach (var (key, tensor) in source)
                 target[key].copy_(tensor);
         }
@@ -80,9 +80,8 @@ public static class PyTorchWeights
     }
 
     /// <summary>Throws one <see cref="InvalidDataException"/> listing missing keys, unexpected keys and shape mismatches.</summary>
-    public static void CheckMatches(nn.Module model, IReadOnlyDictionary<string, Tensor> source, string path)
+    static void CheckMatches(Dictionary<string, Tensor> expected, IReadOnlyDictionary<string, Tensor> source, string path)
     {
-        var expected = model.state_dict();
         var missing = expected.Keys.Where(k => !source.ContainsKey(k)).ToList();
         var unexpected = source.Keys.Where(k => !expected.ContainsKey(k)).ToList();
         var shapes = expected.Keys.Where(source.ContainsKey)
