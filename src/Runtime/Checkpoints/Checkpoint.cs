@@ -61,12 +61,21 @@ public static class Checkpoint
         File.Move(temp, full, overwrite: true);
     }
 
-    /// <summary>Reads only the header (cheap; no tensors are loaded).</summary>
+    /// <summary>
+    /// Reads only the header: cheap, the file is neither hashed nor loaded (<see cref="Load"/> verifies the checksum).
+    /// </summary>
     public static CheckpointHeader ReadHeader(string path)
     {
-        using var file = OpenVerified(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         using var reader = new BinaryReader(file, Encoding.UTF8);
-        return ReadPrefix(reader, path);
+        try
+        {
+            return ReadPrefix(reader, path);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or System.Text.Json.JsonException)
+        {
+            throw new InvalidDataException($"{path}: checkpoint is damaged (unreadable header); use an earlier checkpoint.", e);
+        }
     }
 
     /// <summary>Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when given) and restores torch's RNG state.</summary>
