@@ -111,9 +111,12 @@ public sealed class TempDir : IDisposable
 public static class Toolchain
 {
     /// <summary>Runs <c>dotnet</c> with <paramref name="args"/>; returns the exit code and stdout + stderr.</summary>
-    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args)
+    public static (int Code, string Output) Dotnet(string workingDirectory, params string[] args) => Run("dotnet", workingDirectory, args);
+
+    /// <summary>Runs <paramref name="program"/> to the end; returns the exit code and stdout + stderr.</summary>
+    public static (int Code, string Output) Run(string program, string workingDirectory, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args) info.ArgumentList.Add(a);
         info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         using var p = Process.Start(info)!;

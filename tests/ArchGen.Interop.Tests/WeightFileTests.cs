@@ -121,8 +121,8 @@ public class PyTorchAcceptsExportsTests(Xunit.Abstractions.ITestOutputHelper out
                 PyTorchWeights.Save(model, path);
                 string script = $"import sys, torch; sys.path.insert(0, {Py(Path.Combine(AppProcess.RepositoryRoot, "tools", "reference"))}); {build}; " +
                                 $"m.load_state_dict(torch.load({Py(path)}), strict=True); print('strict load ok')";
-                var (code, stdout, stderr) = RunPython(script);
-                Assert.True(code == 0 && stdout.Contains("strict load ok"), $"{fixture}: {stdout}{stderr}");
+                var (code, output) = RunPython(script);
+                Assert.True(code == 0 && output.Contains("strict load ok"), $"{fixture}: {output}");
             }
         }
     }
@@ -131,15 +131,5 @@ public class PyTorchAcceptsExportsTests(Xunit.Abstractions.ITestOutputHelper out
 
     static bool PythonTorchAvailable() => File.Exists("/usr/bin/python3") && RunPython("import torch, torchvision").Code == 0;
 
-    static (int Code, string Out, string Err) RunPython(string script)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(script);
-        using var p = System.Diagnostics.Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
-    }
+    static (int Code, string Output) RunPython(string script) => Toolchain.Run("/usr/bin/python3", Path.GetTempPath(), "-c", script);
 }
