@@ -240,11 +240,14 @@ internal static class Emitter
 
         // forward
         w.Line();
-        w.Line("/// <summary>The forward pass, written out block by block; intermediates are disposed as soon as they are used.</summary>");
+        w.Line("/// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>");
         w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
         w.Open();
         w.Line("// features.0: " + N(spec.InputChannels) + "x" + N(spec.InputSize) + "x" + N(spec.InputSize) + " -> " + N(plan.StemChannels) + "x" + N(plan.StemOutSize) + "x" + N(plan.StemOutSize));
-        w.Line("var x = Stem.forward(input);");
+        EmitChannelsLastInput(w);
+        w.Open();
+        w.Line("x = Stem.call(nhwc);");
+        w.Close();
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
@@ -253,24 +256,24 @@ internal static class Emitter
             string last = "x";
             if (b.HasExpand)
             {
-                w.Line("using (var e = " + f + ".Expand!.forward(x))");
+                w.Line("using (var e = " + f + ".Expand!.call(x))");
                 last = "e";
             }
 
-            w.Line("using (var d = " + f + ".Depthwise.forward(" + last + "))");
-            w.Line("using (var p = " + f + ".Project.forward(d))");
-            EmitBlockOutput(w, f + ".ProjectBn.forward(p)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
+            w.Line("using (var d = " + f + ".Depthwise.call(" + last + "))");
+            w.Line("using (var p = " + f + ".Project.call(d))");
+            EmitBlockOutput(w, f + ".ProjectBn.call(p)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
         }
 
         w.Line();
         w.Line("// features." + N(headIndex) + ", global average pooling, classifier");
-        w.Line("using (var h = Head.forward(x))");
+        w.Line("using (var h = Head.call(x))");
         w.Line("using (var pooled = " + Functional + ".adaptive_avg_pool2d(h, 1))");
         w.Line("using (var flat = pooled.flatten(1))");
-        w.Line("using (var dropped = Dropout.forward(flat))");
+        w.Line("using (var dropped = Dropout.call(flat))");
         w.Open();
         w.Line("x.Dispose();");
-        w.Line("return Classifier.forward(dropped);");
+        w.Line("return Classifier.call(dropped);");
         w.Close();
         w.Close();
 
@@ -299,8 +302,8 @@ internal static class Emitter
         w.Line("/// <summary>Convolution, BatchNorm, then ReLU6 in place on the BatchNorm output (as torchvision's <c>inplace=True</c>).</summary>");
         w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
         w.Open();
-        w.Line("using var convolved = Conv.forward(input);");
-        w.Line("return Bn.forward(convolved).relu6_();");
+        w.Line("using var convolved = Conv.call(input);");
+        w.Line("return Bn.call(convolved).relu6_();");
         w.Close();
         w.Close();
         w.Line();
@@ -386,11 +389,14 @@ internal static class Emitter
         w.Line("eval();");
         w.Close();
         w.Line();
-        w.Line("/// <summary>The fused forward pass, under no-grad.</summary>");
+        w.Line("/// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>");
         w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
         w.Open();
         w.Line("using var noGrad = global::TorchSharp.torch.no_grad();");
-        w.Line("var x = Stem.forward(input).relu6_();");
+        EmitChannelsLastInput(w);
+        w.Open();
+        w.Line("x = Stem.call(nhwc).relu6_();");
+        w.Close();
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
@@ -399,21 +405,21 @@ internal static class Emitter
             string last = "x";
             if (b.HasExpand)
             {
-                w.Line("using (var e = " + f + "Expand.forward(x).relu6_())");
+                w.Line("using (var e = " + f + "Expand.call(x).relu6_())");
                 last = "e";
             }
 
-            w.Line("using (var d = " + f + "Depthwise.forward(" + last + ").relu6_())");
-            EmitBlockOutput(w, f + "Project.forward(d)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
+            w.Line("using (var d = " + f + "Depthwise.call(" + last + ").relu6_())");
+            EmitBlockOutput(w, f + "Project.call(d)", b.Shortcut == ShortcutKind.Identity ? "x" : null);
         }
 
         w.Line();
-        w.Line("using (var h = Head.forward(x).relu6_())");
+        w.Line("using (var h = Head.call(x).relu6_())");
         w.Line("using (var pooled = " + Functional + ".adaptive_avg_pool2d(h, 1))");
         w.Line("using (var flat = pooled.flatten(1))");
         w.Open();
         w.Line("x.Dispose();");
-        w.Line("return Classifier.forward(flat);");
+        w.Line("return Classifier.call(flat);");
         w.Close();
         w.Close();
         w.Close();
@@ -451,6 +457,17 @@ internal static class Emitter
         }
 
         w.Close();
+    }
+
+    /// <summary>
+    /// The start of every forward: declares <c>x</c> and opens a <c>using</c> of <c>nhwc</c>, the input in channels-last
+    /// order, which the first layer reads inside the block the caller writes next.
+    /// </summary>
+    private static void EmitChannelsLastInput(Writer w)
+    {
+        w.Line(Tensor + " x;");
+        w.Line("// channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering");
+        w.Line("using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))");
     }
 
     /// <summary>The tensor a Cifar block adds to its output: its input, its projection, or none (stride 2).</summary>
@@ -531,39 +548,39 @@ internal static class Emitter
 
         // forward
         w.Line();
-        w.Line("/// <summary>The forward pass, written out block by block; intermediates are disposed as soon as they are used.</summary>");
+        w.Line("/// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>");
         w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
         w.Open();
         w.Line("// conv1, bn1, relu: " + N(spec.InputChannels) + "x" + N(spec.InputSize) + "x" + N(spec.InputSize) + " -> " + N(plan.StemChannels) + "x" + N(plan.StemOutSize) + "x" + N(plan.StemOutSize));
-        w.Line(Tensor + " x;");
-        w.Line("using (var c = Conv1.forward(input))");
+        EmitChannelsLastInput(w);
+        w.Line("using (var c = Conv1.call(nhwc))");
         w.Open();
-        w.Line("x = Bn1.forward(c).relu_();");
+        w.Line("x = Bn1.call(c).relu_();");
         w.Close();
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
             w.Line();
             w.Line("// layers." + N(b.Index) + ": " + CifarBlockDoc(b));
-            w.Line("using (var c1 = " + f + ".Conv1.forward(x))");
-            w.Line("using (var a1 = " + f + ".Bn1.forward(c1).relu_())");
-            w.Line("using (var c2 = " + f + ".Conv2.forward(a1))");
-            w.Line("using (var a2 = " + f + ".Bn2.forward(c2).relu_())");
-            w.Line("using (var c3 = " + f + ".Conv3.forward(a2))");
+            w.Line("using (var c1 = " + f + ".Conv1.call(x))");
+            w.Line("using (var a1 = " + f + ".Bn1.call(c1).relu_())");
+            w.Line("using (var c2 = " + f + ".Conv2.call(a1))");
+            w.Line("using (var a2 = " + f + ".Bn2.call(c2).relu_())");
+            w.Line("using (var c3 = " + f + ".Conv3.call(a2))");
             if (b.Shortcut == ShortcutKind.Projection)
             {
-                w.Line("using (var s0 = " + f + ".ShortcutConv!.forward(x))");
-                w.Line("using (var s1 = " + f + ".ShortcutBn!.forward(s0))");
+                w.Line("using (var s0 = " + f + ".ShortcutConv!.call(x))");
+                w.Line("using (var s1 = " + f + ".ShortcutBn!.call(s0))");
             }
 
-            EmitBlockOutput(w, f + ".Bn3.forward(c3)", CifarShortcut(b.Shortcut, "s1"));
+            EmitBlockOutput(w, f + ".Bn3.call(c3)", CifarShortcut(b.Shortcut, "s1"));
         }
 
         w.Line();
         w.Line("// conv2, bn2, relu, average pool over the final " + N(plan.FinalSize) + "x" + N(plan.FinalSize) + " map, flatten, "
             + (dropout > 0 ? "dropout, " : string.Empty) + "linear");
-        w.Line("using (var c = Conv2.forward(x))");
-        w.Line("using (var h = Bn2.forward(c).relu_())");
+        w.Line("using (var c = Conv2.call(x))");
+        w.Line("using (var h = Bn2.call(c).relu_())");
         w.Line("using (var pooled = " + Functional + ".avg_pool2d(h, " + N(plan.FinalSize) + "))");
         w.Line("using (var flat = pooled.view(pooled.shape[0], -1))");
         if (dropout > 0)
@@ -573,7 +590,7 @@ internal static class Emitter
 
         w.Open();
         w.Line("x.Dispose();");
-        w.Line("return Linear.forward(" + (dropout > 0 ? "dropped" : "flat") + ");");
+        w.Line("return Linear.call(" + (dropout > 0 ? "dropped" : "flat") + ");");
         w.Close();
         w.Close();
 
@@ -677,33 +694,36 @@ internal static class Emitter
         w.Line("eval();");
         w.Close();
         w.Line();
-        w.Line("/// <summary>The fused forward pass, under no-grad.</summary>");
+        w.Line("/// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>");
         w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
         w.Open();
         w.Line("using var noGrad = global::TorchSharp.torch.no_grad();");
-        w.Line("var x = Conv1.forward(input).relu_();");
+        EmitChannelsLastInput(w);
+        w.Open();
+        w.Line("x = Conv1.call(nhwc).relu_();");
+        w.Close();
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
             w.Line();
             w.Line("// layers." + N(b.Index));
-            w.Line("using (var a1 = " + f + "Conv1.forward(x).relu_())");
-            w.Line("using (var a2 = " + f + "Conv2.forward(a1).relu_())");
+            w.Line("using (var a1 = " + f + "Conv1.call(x).relu_())");
+            w.Line("using (var a2 = " + f + "Conv2.call(a1).relu_())");
             if (b.Shortcut == ShortcutKind.Projection)
             {
-                w.Line("using (var s = " + f + "Shortcut.forward(x))");
+                w.Line("using (var s = " + f + "Shortcut.call(x))");
             }
 
-            EmitBlockOutput(w, f + "Conv3.forward(a2)", CifarShortcut(b.Shortcut, "s"));
+            EmitBlockOutput(w, f + "Conv3.call(a2)", CifarShortcut(b.Shortcut, "s"));
         }
 
         w.Line();
-        w.Line("using (var h = Conv2.forward(x).relu_())");
+        w.Line("using (var h = Conv2.call(x).relu_())");
         w.Line("using (var pooled = " + Functional + ".avg_pool2d(h, " + N(plan.FinalSize) + "))");
         w.Line("using (var flat = pooled.view(pooled.shape[0], -1))");
         w.Open();
         w.Line("x.Dispose();");
-        w.Line("return Linear.forward(flat);");
+        w.Line("return Linear.call(flat);");
         w.Close();
         w.Close();
         w.Close();

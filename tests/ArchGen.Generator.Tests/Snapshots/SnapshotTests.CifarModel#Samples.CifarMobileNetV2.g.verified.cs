@@ -372,233 +372,235 @@ namespace Samples
             register_module("linear", Linear);
         }
 
-        /// <summary>The forward pass, written out block by block; intermediates are disposed as soon as they are used.</summary>
+        /// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             // conv1, bn1, relu: 3x32x32 -> 32x32x32
             global::TorchSharp.torch.Tensor x;
-            using (var c = Conv1.forward(input))
+            // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
+            using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
+            using (var c = Conv1.call(nhwc))
             {
-                x = Bn1.forward(c).relu_();
+                x = Bn1.call(c).relu_();
             }
 
             // layers.0: block 32 -> 32 -> 16, t = 1, stride 1, 1x1 conv shortcut; 16x32x32 out
-            using (var c1 = Block0.Conv1.forward(x))
-            using (var a1 = Block0.Bn1.forward(c1).relu_())
-            using (var c2 = Block0.Conv2.forward(a1))
-            using (var a2 = Block0.Bn2.forward(c2).relu_())
-            using (var c3 = Block0.Conv3.forward(a2))
-            using (var s0 = Block0.ShortcutConv!.forward(x))
-            using (var s1 = Block0.ShortcutBn!.forward(s0))
+            using (var c1 = Block0.Conv1.call(x))
+            using (var a1 = Block0.Bn1.call(c1).relu_())
+            using (var c2 = Block0.Conv2.call(a1))
+            using (var a2 = Block0.Bn2.call(c2).relu_())
+            using (var c3 = Block0.Conv3.call(a2))
+            using (var s0 = Block0.ShortcutConv!.call(x))
+            using (var s1 = Block0.ShortcutBn!.call(s0))
             {
-                var y = Block0.Bn3.forward(c3).add_(s1);
+                var y = Block0.Bn3.call(c3).add_(s1);
                 x.Dispose();
                 x = y;
             }
 
             // layers.1: block 16 -> 96 -> 24, t = 6, stride 1, 1x1 conv shortcut; 24x32x32 out
-            using (var c1 = Block1.Conv1.forward(x))
-            using (var a1 = Block1.Bn1.forward(c1).relu_())
-            using (var c2 = Block1.Conv2.forward(a1))
-            using (var a2 = Block1.Bn2.forward(c2).relu_())
-            using (var c3 = Block1.Conv3.forward(a2))
-            using (var s0 = Block1.ShortcutConv!.forward(x))
-            using (var s1 = Block1.ShortcutBn!.forward(s0))
+            using (var c1 = Block1.Conv1.call(x))
+            using (var a1 = Block1.Bn1.call(c1).relu_())
+            using (var c2 = Block1.Conv2.call(a1))
+            using (var a2 = Block1.Bn2.call(c2).relu_())
+            using (var c3 = Block1.Conv3.call(a2))
+            using (var s0 = Block1.ShortcutConv!.call(x))
+            using (var s1 = Block1.ShortcutBn!.call(s0))
             {
-                var y = Block1.Bn3.forward(c3).add_(s1);
+                var y = Block1.Bn3.call(c3).add_(s1);
                 x.Dispose();
                 x = y;
             }
 
             // layers.2: block 24 -> 144 -> 24, t = 6, stride 1, identity shortcut; 24x32x32 out
-            using (var c1 = Block2.Conv1.forward(x))
-            using (var a1 = Block2.Bn1.forward(c1).relu_())
-            using (var c2 = Block2.Conv2.forward(a1))
-            using (var a2 = Block2.Bn2.forward(c2).relu_())
-            using (var c3 = Block2.Conv3.forward(a2))
+            using (var c1 = Block2.Conv1.call(x))
+            using (var a1 = Block2.Bn1.call(c1).relu_())
+            using (var c2 = Block2.Conv2.call(a1))
+            using (var a2 = Block2.Bn2.call(c2).relu_())
+            using (var c3 = Block2.Conv3.call(a2))
             {
-                var y = Block2.Bn3.forward(c3).add_(x);
+                var y = Block2.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.3: block 24 -> 144 -> 32, t = 6, stride 2; 32x16x16 out
-            using (var c1 = Block3.Conv1.forward(x))
-            using (var a1 = Block3.Bn1.forward(c1).relu_())
-            using (var c2 = Block3.Conv2.forward(a1))
-            using (var a2 = Block3.Bn2.forward(c2).relu_())
-            using (var c3 = Block3.Conv3.forward(a2))
+            using (var c1 = Block3.Conv1.call(x))
+            using (var a1 = Block3.Bn1.call(c1).relu_())
+            using (var c2 = Block3.Conv2.call(a1))
+            using (var a2 = Block3.Bn2.call(c2).relu_())
+            using (var c3 = Block3.Conv3.call(a2))
             {
                 x.Dispose();
-                x = Block3.Bn3.forward(c3);
+                x = Block3.Bn3.call(c3);
             }
 
             // layers.4: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out
-            using (var c1 = Block4.Conv1.forward(x))
-            using (var a1 = Block4.Bn1.forward(c1).relu_())
-            using (var c2 = Block4.Conv2.forward(a1))
-            using (var a2 = Block4.Bn2.forward(c2).relu_())
-            using (var c3 = Block4.Conv3.forward(a2))
+            using (var c1 = Block4.Conv1.call(x))
+            using (var a1 = Block4.Bn1.call(c1).relu_())
+            using (var c2 = Block4.Conv2.call(a1))
+            using (var a2 = Block4.Bn2.call(c2).relu_())
+            using (var c3 = Block4.Conv3.call(a2))
             {
-                var y = Block4.Bn3.forward(c3).add_(x);
+                var y = Block4.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.5: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out
-            using (var c1 = Block5.Conv1.forward(x))
-            using (var a1 = Block5.Bn1.forward(c1).relu_())
-            using (var c2 = Block5.Conv2.forward(a1))
-            using (var a2 = Block5.Bn2.forward(c2).relu_())
-            using (var c3 = Block5.Conv3.forward(a2))
+            using (var c1 = Block5.Conv1.call(x))
+            using (var a1 = Block5.Bn1.call(c1).relu_())
+            using (var c2 = Block5.Conv2.call(a1))
+            using (var a2 = Block5.Bn2.call(c2).relu_())
+            using (var c3 = Block5.Conv3.call(a2))
             {
-                var y = Block5.Bn3.forward(c3).add_(x);
+                var y = Block5.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.6: block 32 -> 192 -> 64, t = 6, stride 2; 64x8x8 out
-            using (var c1 = Block6.Conv1.forward(x))
-            using (var a1 = Block6.Bn1.forward(c1).relu_())
-            using (var c2 = Block6.Conv2.forward(a1))
-            using (var a2 = Block6.Bn2.forward(c2).relu_())
-            using (var c3 = Block6.Conv3.forward(a2))
+            using (var c1 = Block6.Conv1.call(x))
+            using (var a1 = Block6.Bn1.call(c1).relu_())
+            using (var c2 = Block6.Conv2.call(a1))
+            using (var a2 = Block6.Bn2.call(c2).relu_())
+            using (var c3 = Block6.Conv3.call(a2))
             {
                 x.Dispose();
-                x = Block6.Bn3.forward(c3);
+                x = Block6.Bn3.call(c3);
             }
 
             // layers.7: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block7.Conv1.forward(x))
-            using (var a1 = Block7.Bn1.forward(c1).relu_())
-            using (var c2 = Block7.Conv2.forward(a1))
-            using (var a2 = Block7.Bn2.forward(c2).relu_())
-            using (var c3 = Block7.Conv3.forward(a2))
+            using (var c1 = Block7.Conv1.call(x))
+            using (var a1 = Block7.Bn1.call(c1).relu_())
+            using (var c2 = Block7.Conv2.call(a1))
+            using (var a2 = Block7.Bn2.call(c2).relu_())
+            using (var c3 = Block7.Conv3.call(a2))
             {
-                var y = Block7.Bn3.forward(c3).add_(x);
+                var y = Block7.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.8: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block8.Conv1.forward(x))
-            using (var a1 = Block8.Bn1.forward(c1).relu_())
-            using (var c2 = Block8.Conv2.forward(a1))
-            using (var a2 = Block8.Bn2.forward(c2).relu_())
-            using (var c3 = Block8.Conv3.forward(a2))
+            using (var c1 = Block8.Conv1.call(x))
+            using (var a1 = Block8.Bn1.call(c1).relu_())
+            using (var c2 = Block8.Conv2.call(a1))
+            using (var a2 = Block8.Bn2.call(c2).relu_())
+            using (var c3 = Block8.Conv3.call(a2))
             {
-                var y = Block8.Bn3.forward(c3).add_(x);
+                var y = Block8.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.9: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block9.Conv1.forward(x))
-            using (var a1 = Block9.Bn1.forward(c1).relu_())
-            using (var c2 = Block9.Conv2.forward(a1))
-            using (var a2 = Block9.Bn2.forward(c2).relu_())
-            using (var c3 = Block9.Conv3.forward(a2))
+            using (var c1 = Block9.Conv1.call(x))
+            using (var a1 = Block9.Bn1.call(c1).relu_())
+            using (var c2 = Block9.Conv2.call(a1))
+            using (var a2 = Block9.Bn2.call(c2).relu_())
+            using (var c3 = Block9.Conv3.call(a2))
             {
-                var y = Block9.Bn3.forward(c3).add_(x);
+                var y = Block9.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.10: block 64 -> 384 -> 96, t = 6, stride 1, 1x1 conv shortcut; 96x8x8 out
-            using (var c1 = Block10.Conv1.forward(x))
-            using (var a1 = Block10.Bn1.forward(c1).relu_())
-            using (var c2 = Block10.Conv2.forward(a1))
-            using (var a2 = Block10.Bn2.forward(c2).relu_())
-            using (var c3 = Block10.Conv3.forward(a2))
-            using (var s0 = Block10.ShortcutConv!.forward(x))
-            using (var s1 = Block10.ShortcutBn!.forward(s0))
+            using (var c1 = Block10.Conv1.call(x))
+            using (var a1 = Block10.Bn1.call(c1).relu_())
+            using (var c2 = Block10.Conv2.call(a1))
+            using (var a2 = Block10.Bn2.call(c2).relu_())
+            using (var c3 = Block10.Conv3.call(a2))
+            using (var s0 = Block10.ShortcutConv!.call(x))
+            using (var s1 = Block10.ShortcutBn!.call(s0))
             {
-                var y = Block10.Bn3.forward(c3).add_(s1);
+                var y = Block10.Bn3.call(c3).add_(s1);
                 x.Dispose();
                 x = y;
             }
 
             // layers.11: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out
-            using (var c1 = Block11.Conv1.forward(x))
-            using (var a1 = Block11.Bn1.forward(c1).relu_())
-            using (var c2 = Block11.Conv2.forward(a1))
-            using (var a2 = Block11.Bn2.forward(c2).relu_())
-            using (var c3 = Block11.Conv3.forward(a2))
+            using (var c1 = Block11.Conv1.call(x))
+            using (var a1 = Block11.Bn1.call(c1).relu_())
+            using (var c2 = Block11.Conv2.call(a1))
+            using (var a2 = Block11.Bn2.call(c2).relu_())
+            using (var c3 = Block11.Conv3.call(a2))
             {
-                var y = Block11.Bn3.forward(c3).add_(x);
+                var y = Block11.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.12: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out
-            using (var c1 = Block12.Conv1.forward(x))
-            using (var a1 = Block12.Bn1.forward(c1).relu_())
-            using (var c2 = Block12.Conv2.forward(a1))
-            using (var a2 = Block12.Bn2.forward(c2).relu_())
-            using (var c3 = Block12.Conv3.forward(a2))
+            using (var c1 = Block12.Conv1.call(x))
+            using (var a1 = Block12.Bn1.call(c1).relu_())
+            using (var c2 = Block12.Conv2.call(a1))
+            using (var a2 = Block12.Bn2.call(c2).relu_())
+            using (var c3 = Block12.Conv3.call(a2))
             {
-                var y = Block12.Bn3.forward(c3).add_(x);
+                var y = Block12.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.13: block 96 -> 576 -> 160, t = 6, stride 2; 160x4x4 out
-            using (var c1 = Block13.Conv1.forward(x))
-            using (var a1 = Block13.Bn1.forward(c1).relu_())
-            using (var c2 = Block13.Conv2.forward(a1))
-            using (var a2 = Block13.Bn2.forward(c2).relu_())
-            using (var c3 = Block13.Conv3.forward(a2))
+            using (var c1 = Block13.Conv1.call(x))
+            using (var a1 = Block13.Bn1.call(c1).relu_())
+            using (var c2 = Block13.Conv2.call(a1))
+            using (var a2 = Block13.Bn2.call(c2).relu_())
+            using (var c3 = Block13.Conv3.call(a2))
             {
                 x.Dispose();
-                x = Block13.Bn3.forward(c3);
+                x = Block13.Bn3.call(c3);
             }
 
             // layers.14: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out
-            using (var c1 = Block14.Conv1.forward(x))
-            using (var a1 = Block14.Bn1.forward(c1).relu_())
-            using (var c2 = Block14.Conv2.forward(a1))
-            using (var a2 = Block14.Bn2.forward(c2).relu_())
-            using (var c3 = Block14.Conv3.forward(a2))
+            using (var c1 = Block14.Conv1.call(x))
+            using (var a1 = Block14.Bn1.call(c1).relu_())
+            using (var c2 = Block14.Conv2.call(a1))
+            using (var a2 = Block14.Bn2.call(c2).relu_())
+            using (var c3 = Block14.Conv3.call(a2))
             {
-                var y = Block14.Bn3.forward(c3).add_(x);
+                var y = Block14.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.15: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out
-            using (var c1 = Block15.Conv1.forward(x))
-            using (var a1 = Block15.Bn1.forward(c1).relu_())
-            using (var c2 = Block15.Conv2.forward(a1))
-            using (var a2 = Block15.Bn2.forward(c2).relu_())
-            using (var c3 = Block15.Conv3.forward(a2))
+            using (var c1 = Block15.Conv1.call(x))
+            using (var a1 = Block15.Bn1.call(c1).relu_())
+            using (var c2 = Block15.Conv2.call(a1))
+            using (var a2 = Block15.Bn2.call(c2).relu_())
+            using (var c3 = Block15.Conv3.call(a2))
             {
-                var y = Block15.Bn3.forward(c3).add_(x);
+                var y = Block15.Bn3.call(c3).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // layers.16: block 160 -> 960 -> 320, t = 6, stride 1, 1x1 conv shortcut; 320x4x4 out
-            using (var c1 = Block16.Conv1.forward(x))
-            using (var a1 = Block16.Bn1.forward(c1).relu_())
-            using (var c2 = Block16.Conv2.forward(a1))
-            using (var a2 = Block16.Bn2.forward(c2).relu_())
-            using (var c3 = Block16.Conv3.forward(a2))
-            using (var s0 = Block16.ShortcutConv!.forward(x))
-            using (var s1 = Block16.ShortcutBn!.forward(s0))
+            using (var c1 = Block16.Conv1.call(x))
+            using (var a1 = Block16.Bn1.call(c1).relu_())
+            using (var c2 = Block16.Conv2.call(a1))
+            using (var a2 = Block16.Bn2.call(c2).relu_())
+            using (var c3 = Block16.Conv3.call(a2))
+            using (var s0 = Block16.ShortcutConv!.call(x))
+            using (var s1 = Block16.ShortcutBn!.call(s0))
             {
-                var y = Block16.Bn3.forward(c3).add_(s1);
+                var y = Block16.Bn3.call(c3).add_(s1);
                 x.Dispose();
                 x = y;
             }
 
             // conv2, bn2, relu, average pool over the final 4x4 map, flatten, linear
-            using (var c = Conv2.forward(x))
-            using (var h = Bn2.forward(c).relu_())
+            using (var c = Conv2.call(x))
+            using (var h = Bn2.call(c).relu_())
             using (var pooled = global::TorchSharp.torch.nn.functional.avg_pool2d(h, 4))
             using (var flat = pooled.view(pooled.shape[0], -1))
             {
                 x.Dispose();
-                return Linear.forward(flat);
+                return Linear.call(flat);
             }
         }
 
@@ -776,172 +778,177 @@ namespace Samples
                 eval();
             }
 
-            /// <summary>The fused forward pass, under no-grad.</summary>
+            /// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>
             public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
             {
                 using var noGrad = global::TorchSharp.torch.no_grad();
-                var x = Conv1.forward(input).relu_();
+                global::TorchSharp.torch.Tensor x;
+                // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
+                using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
+                {
+                    x = Conv1.call(nhwc).relu_();
+                }
 
                 // layers.0
-                using (var a1 = Block0Conv1.forward(x).relu_())
-                using (var a2 = Block0Conv2.forward(a1).relu_())
-                using (var s = Block0Shortcut.forward(x))
+                using (var a1 = Block0Conv1.call(x).relu_())
+                using (var a2 = Block0Conv2.call(a1).relu_())
+                using (var s = Block0Shortcut.call(x))
                 {
-                    var y = Block0Conv3.forward(a2).add_(s);
+                    var y = Block0Conv3.call(a2).add_(s);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.1
-                using (var a1 = Block1Conv1.forward(x).relu_())
-                using (var a2 = Block1Conv2.forward(a1).relu_())
-                using (var s = Block1Shortcut.forward(x))
+                using (var a1 = Block1Conv1.call(x).relu_())
+                using (var a2 = Block1Conv2.call(a1).relu_())
+                using (var s = Block1Shortcut.call(x))
                 {
-                    var y = Block1Conv3.forward(a2).add_(s);
+                    var y = Block1Conv3.call(a2).add_(s);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.2
-                using (var a1 = Block2Conv1.forward(x).relu_())
-                using (var a2 = Block2Conv2.forward(a1).relu_())
+                using (var a1 = Block2Conv1.call(x).relu_())
+                using (var a2 = Block2Conv2.call(a1).relu_())
                 {
-                    var y = Block2Conv3.forward(a2).add_(x);
+                    var y = Block2Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.3
-                using (var a1 = Block3Conv1.forward(x).relu_())
-                using (var a2 = Block3Conv2.forward(a1).relu_())
+                using (var a1 = Block3Conv1.call(x).relu_())
+                using (var a2 = Block3Conv2.call(a1).relu_())
                 {
                     x.Dispose();
-                    x = Block3Conv3.forward(a2);
+                    x = Block3Conv3.call(a2);
                 }
 
                 // layers.4
-                using (var a1 = Block4Conv1.forward(x).relu_())
-                using (var a2 = Block4Conv2.forward(a1).relu_())
+                using (var a1 = Block4Conv1.call(x).relu_())
+                using (var a2 = Block4Conv2.call(a1).relu_())
                 {
-                    var y = Block4Conv3.forward(a2).add_(x);
+                    var y = Block4Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.5
-                using (var a1 = Block5Conv1.forward(x).relu_())
-                using (var a2 = Block5Conv2.forward(a1).relu_())
+                using (var a1 = Block5Conv1.call(x).relu_())
+                using (var a2 = Block5Conv2.call(a1).relu_())
                 {
-                    var y = Block5Conv3.forward(a2).add_(x);
+                    var y = Block5Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.6
-                using (var a1 = Block6Conv1.forward(x).relu_())
-                using (var a2 = Block6Conv2.forward(a1).relu_())
+                using (var a1 = Block6Conv1.call(x).relu_())
+                using (var a2 = Block6Conv2.call(a1).relu_())
                 {
                     x.Dispose();
-                    x = Block6Conv3.forward(a2);
+                    x = Block6Conv3.call(a2);
                 }
 
                 // layers.7
-                using (var a1 = Block7Conv1.forward(x).relu_())
-                using (var a2 = Block7Conv2.forward(a1).relu_())
+                using (var a1 = Block7Conv1.call(x).relu_())
+                using (var a2 = Block7Conv2.call(a1).relu_())
                 {
-                    var y = Block7Conv3.forward(a2).add_(x);
+                    var y = Block7Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.8
-                using (var a1 = Block8Conv1.forward(x).relu_())
-                using (var a2 = Block8Conv2.forward(a1).relu_())
+                using (var a1 = Block8Conv1.call(x).relu_())
+                using (var a2 = Block8Conv2.call(a1).relu_())
                 {
-                    var y = Block8Conv3.forward(a2).add_(x);
+                    var y = Block8Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.9
-                using (var a1 = Block9Conv1.forward(x).relu_())
-                using (var a2 = Block9Conv2.forward(a1).relu_())
+                using (var a1 = Block9Conv1.call(x).relu_())
+                using (var a2 = Block9Conv2.call(a1).relu_())
                 {
-                    var y = Block9Conv3.forward(a2).add_(x);
+                    var y = Block9Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.10
-                using (var a1 = Block10Conv1.forward(x).relu_())
-                using (var a2 = Block10Conv2.forward(a1).relu_())
-                using (var s = Block10Shortcut.forward(x))
+                using (var a1 = Block10Conv1.call(x).relu_())
+                using (var a2 = Block10Conv2.call(a1).relu_())
+                using (var s = Block10Shortcut.call(x))
                 {
-                    var y = Block10Conv3.forward(a2).add_(s);
+                    var y = Block10Conv3.call(a2).add_(s);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.11
-                using (var a1 = Block11Conv1.forward(x).relu_())
-                using (var a2 = Block11Conv2.forward(a1).relu_())
+                using (var a1 = Block11Conv1.call(x).relu_())
+                using (var a2 = Block11Conv2.call(a1).relu_())
                 {
-                    var y = Block11Conv3.forward(a2).add_(x);
+                    var y = Block11Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.12
-                using (var a1 = Block12Conv1.forward(x).relu_())
-                using (var a2 = Block12Conv2.forward(a1).relu_())
+                using (var a1 = Block12Conv1.call(x).relu_())
+                using (var a2 = Block12Conv2.call(a1).relu_())
                 {
-                    var y = Block12Conv3.forward(a2).add_(x);
+                    var y = Block12Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.13
-                using (var a1 = Block13Conv1.forward(x).relu_())
-                using (var a2 = Block13Conv2.forward(a1).relu_())
+                using (var a1 = Block13Conv1.call(x).relu_())
+                using (var a2 = Block13Conv2.call(a1).relu_())
                 {
                     x.Dispose();
-                    x = Block13Conv3.forward(a2);
+                    x = Block13Conv3.call(a2);
                 }
 
                 // layers.14
-                using (var a1 = Block14Conv1.forward(x).relu_())
-                using (var a2 = Block14Conv2.forward(a1).relu_())
+                using (var a1 = Block14Conv1.call(x).relu_())
+                using (var a2 = Block14Conv2.call(a1).relu_())
                 {
-                    var y = Block14Conv3.forward(a2).add_(x);
+                    var y = Block14Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.15
-                using (var a1 = Block15Conv1.forward(x).relu_())
-                using (var a2 = Block15Conv2.forward(a1).relu_())
+                using (var a1 = Block15Conv1.call(x).relu_())
+                using (var a2 = Block15Conv2.call(a1).relu_())
                 {
-                    var y = Block15Conv3.forward(a2).add_(x);
+                    var y = Block15Conv3.call(a2).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // layers.16
-                using (var a1 = Block16Conv1.forward(x).relu_())
-                using (var a2 = Block16Conv2.forward(a1).relu_())
-                using (var s = Block16Shortcut.forward(x))
+                using (var a1 = Block16Conv1.call(x).relu_())
+                using (var a2 = Block16Conv2.call(a1).relu_())
+                using (var s = Block16Shortcut.call(x))
                 {
-                    var y = Block16Conv3.forward(a2).add_(s);
+                    var y = Block16Conv3.call(a2).add_(s);
                     x.Dispose();
                     x = y;
                 }
 
-                using (var h = Conv2.forward(x).relu_())
+                using (var h = Conv2.call(x).relu_())
                 using (var pooled = global::TorchSharp.torch.nn.functional.avg_pool2d(h, 4))
                 using (var flat = pooled.view(pooled.shape[0], -1))
                 {
                     x.Dispose();
-                    return Linear.forward(flat);
+                    return Linear.call(flat);
                 }
             }
         }

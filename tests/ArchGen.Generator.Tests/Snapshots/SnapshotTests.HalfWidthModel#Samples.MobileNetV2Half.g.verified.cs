@@ -348,182 +348,187 @@ namespace Samples
             register_module("classifier", new Sequential(Dropout, Classifier));
         }
 
-        /// <summary>The forward pass, written out block by block; intermediates are disposed as soon as they are used.</summary>
+        /// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             // features.0: 3x224x224 -> 16x112x112
-            var x = Stem.forward(input);
+            global::TorchSharp.torch.Tensor x;
+            // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
+            using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
+            {
+                x = Stem.call(nhwc);
+            }
 
             // features.1: inverted residual 16 -> 8, t = 1, stride 1; 8x112x112 out
-            using (var d = Block1.Depthwise.forward(x))
-            using (var p = Block1.Project.forward(d))
+            using (var d = Block1.Depthwise.call(x))
+            using (var p = Block1.Project.call(d))
             {
                 x.Dispose();
-                x = Block1.ProjectBn.forward(p);
+                x = Block1.ProjectBn.call(p);
             }
 
             // features.2: inverted residual 8 -> 48 -> 16, t = 6, stride 2; 16x56x56 out
-            using (var e = Block2.Expand!.forward(x))
-            using (var d = Block2.Depthwise.forward(e))
-            using (var p = Block2.Project.forward(d))
+            using (var e = Block2.Expand!.call(x))
+            using (var d = Block2.Depthwise.call(e))
+            using (var p = Block2.Project.call(d))
             {
                 x.Dispose();
-                x = Block2.ProjectBn.forward(p);
+                x = Block2.ProjectBn.call(p);
             }
 
             // features.3: inverted residual 16 -> 96 -> 16, t = 6, stride 1, identity residual; 16x56x56 out
-            using (var e = Block3.Expand!.forward(x))
-            using (var d = Block3.Depthwise.forward(e))
-            using (var p = Block3.Project.forward(d))
+            using (var e = Block3.Expand!.call(x))
+            using (var d = Block3.Depthwise.call(e))
+            using (var p = Block3.Project.call(d))
             {
-                var y = Block3.ProjectBn.forward(p).add_(x);
+                var y = Block3.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.4: inverted residual 16 -> 96 -> 16, t = 6, stride 2; 16x28x28 out
-            using (var e = Block4.Expand!.forward(x))
-            using (var d = Block4.Depthwise.forward(e))
-            using (var p = Block4.Project.forward(d))
+            using (var e = Block4.Expand!.call(x))
+            using (var d = Block4.Depthwise.call(e))
+            using (var p = Block4.Project.call(d))
             {
                 x.Dispose();
-                x = Block4.ProjectBn.forward(p);
+                x = Block4.ProjectBn.call(p);
             }
 
             // features.5: inverted residual 16 -> 96 -> 16, t = 6, stride 1, identity residual; 16x28x28 out
-            using (var e = Block5.Expand!.forward(x))
-            using (var d = Block5.Depthwise.forward(e))
-            using (var p = Block5.Project.forward(d))
+            using (var e = Block5.Expand!.call(x))
+            using (var d = Block5.Depthwise.call(e))
+            using (var p = Block5.Project.call(d))
             {
-                var y = Block5.ProjectBn.forward(p).add_(x);
+                var y = Block5.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.6: inverted residual 16 -> 96 -> 16, t = 6, stride 1, identity residual; 16x28x28 out
-            using (var e = Block6.Expand!.forward(x))
-            using (var d = Block6.Depthwise.forward(e))
-            using (var p = Block6.Project.forward(d))
+            using (var e = Block6.Expand!.call(x))
+            using (var d = Block6.Depthwise.call(e))
+            using (var p = Block6.Project.call(d))
             {
-                var y = Block6.ProjectBn.forward(p).add_(x);
+                var y = Block6.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.7: inverted residual 16 -> 96 -> 32, t = 6, stride 2; 32x14x14 out
-            using (var e = Block7.Expand!.forward(x))
-            using (var d = Block7.Depthwise.forward(e))
-            using (var p = Block7.Project.forward(d))
+            using (var e = Block7.Expand!.call(x))
+            using (var d = Block7.Depthwise.call(e))
+            using (var p = Block7.Project.call(d))
             {
                 x.Dispose();
-                x = Block7.ProjectBn.forward(p);
+                x = Block7.ProjectBn.call(p);
             }
 
             // features.8: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x14x14 out
-            using (var e = Block8.Expand!.forward(x))
-            using (var d = Block8.Depthwise.forward(e))
-            using (var p = Block8.Project.forward(d))
+            using (var e = Block8.Expand!.call(x))
+            using (var d = Block8.Depthwise.call(e))
+            using (var p = Block8.Project.call(d))
             {
-                var y = Block8.ProjectBn.forward(p).add_(x);
+                var y = Block8.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.9: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x14x14 out
-            using (var e = Block9.Expand!.forward(x))
-            using (var d = Block9.Depthwise.forward(e))
-            using (var p = Block9.Project.forward(d))
+            using (var e = Block9.Expand!.call(x))
+            using (var d = Block9.Depthwise.call(e))
+            using (var p = Block9.Project.call(d))
             {
-                var y = Block9.ProjectBn.forward(p).add_(x);
+                var y = Block9.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.10: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x14x14 out
-            using (var e = Block10.Expand!.forward(x))
-            using (var d = Block10.Depthwise.forward(e))
-            using (var p = Block10.Project.forward(d))
+            using (var e = Block10.Expand!.call(x))
+            using (var d = Block10.Depthwise.call(e))
+            using (var p = Block10.Project.call(d))
             {
-                var y = Block10.ProjectBn.forward(p).add_(x);
+                var y = Block10.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.11: inverted residual 32 -> 192 -> 48, t = 6, stride 1; 48x14x14 out
-            using (var e = Block11.Expand!.forward(x))
-            using (var d = Block11.Depthwise.forward(e))
-            using (var p = Block11.Project.forward(d))
+            using (var e = Block11.Expand!.call(x))
+            using (var d = Block11.Depthwise.call(e))
+            using (var p = Block11.Project.call(d))
             {
                 x.Dispose();
-                x = Block11.ProjectBn.forward(p);
+                x = Block11.ProjectBn.call(p);
             }
 
             // features.12: inverted residual 48 -> 288 -> 48, t = 6, stride 1, identity residual; 48x14x14 out
-            using (var e = Block12.Expand!.forward(x))
-            using (var d = Block12.Depthwise.forward(e))
-            using (var p = Block12.Project.forward(d))
+            using (var e = Block12.Expand!.call(x))
+            using (var d = Block12.Depthwise.call(e))
+            using (var p = Block12.Project.call(d))
             {
-                var y = Block12.ProjectBn.forward(p).add_(x);
+                var y = Block12.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.13: inverted residual 48 -> 288 -> 48, t = 6, stride 1, identity residual; 48x14x14 out
-            using (var e = Block13.Expand!.forward(x))
-            using (var d = Block13.Depthwise.forward(e))
-            using (var p = Block13.Project.forward(d))
+            using (var e = Block13.Expand!.call(x))
+            using (var d = Block13.Depthwise.call(e))
+            using (var p = Block13.Project.call(d))
             {
-                var y = Block13.ProjectBn.forward(p).add_(x);
+                var y = Block13.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.14: inverted residual 48 -> 288 -> 80, t = 6, stride 2; 80x7x7 out
-            using (var e = Block14.Expand!.forward(x))
-            using (var d = Block14.Depthwise.forward(e))
-            using (var p = Block14.Project.forward(d))
+            using (var e = Block14.Expand!.call(x))
+            using (var d = Block14.Depthwise.call(e))
+            using (var p = Block14.Project.call(d))
             {
                 x.Dispose();
-                x = Block14.ProjectBn.forward(p);
+                x = Block14.ProjectBn.call(p);
             }
 
             // features.15: inverted residual 80 -> 480 -> 80, t = 6, stride 1, identity residual; 80x7x7 out
-            using (var e = Block15.Expand!.forward(x))
-            using (var d = Block15.Depthwise.forward(e))
-            using (var p = Block15.Project.forward(d))
+            using (var e = Block15.Expand!.call(x))
+            using (var d = Block15.Depthwise.call(e))
+            using (var p = Block15.Project.call(d))
             {
-                var y = Block15.ProjectBn.forward(p).add_(x);
+                var y = Block15.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.16: inverted residual 80 -> 480 -> 80, t = 6, stride 1, identity residual; 80x7x7 out
-            using (var e = Block16.Expand!.forward(x))
-            using (var d = Block16.Depthwise.forward(e))
-            using (var p = Block16.Project.forward(d))
+            using (var e = Block16.Expand!.call(x))
+            using (var d = Block16.Depthwise.call(e))
+            using (var p = Block16.Project.call(d))
             {
-                var y = Block16.ProjectBn.forward(p).add_(x);
+                var y = Block16.ProjectBn.call(p).add_(x);
                 x.Dispose();
                 x = y;
             }
 
             // features.17: inverted residual 80 -> 480 -> 160, t = 6, stride 1; 160x7x7 out
-            using (var e = Block17.Expand!.forward(x))
-            using (var d = Block17.Depthwise.forward(e))
-            using (var p = Block17.Project.forward(d))
+            using (var e = Block17.Expand!.call(x))
+            using (var d = Block17.Depthwise.call(e))
+            using (var p = Block17.Project.call(d))
             {
                 x.Dispose();
-                x = Block17.ProjectBn.forward(p);
+                x = Block17.ProjectBn.call(p);
             }
 
             // features.18, global average pooling, classifier
-            using (var h = Head.forward(x))
+            using (var h = Head.call(x))
             using (var pooled = global::TorchSharp.torch.nn.functional.adaptive_avg_pool2d(h, 1))
             using (var flat = pooled.flatten(1))
-            using (var dropped = Dropout.forward(flat))
+            using (var dropped = Dropout.call(flat))
             {
                 x.Dispose();
-                return Classifier.forward(dropped);
+                return Classifier.call(dropped);
             }
         }
 
@@ -554,8 +559,8 @@ namespace Samples
             /// <summary>Convolution, BatchNorm, then ReLU6 in place on the BatchNorm output (as torchvision's <c>inplace=True</c>).</summary>
             public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
             {
-                using var convolved = Conv.forward(input);
-                return Bn.forward(convolved).relu6_();
+                using var convolved = Conv.call(input);
+                return Bn.call(convolved).relu6_();
             }
         }
 
@@ -767,163 +772,168 @@ namespace Samples
                 eval();
             }
 
-            /// <summary>The fused forward pass, under no-grad.</summary>
+            /// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>
             public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
             {
                 using var noGrad = global::TorchSharp.torch.no_grad();
-                var x = Stem.forward(input).relu6_();
+                global::TorchSharp.torch.Tensor x;
+                // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
+                using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
+                {
+                    x = Stem.call(nhwc).relu6_();
+                }
 
                 // features.1
-                using (var d = Block1Depthwise.forward(x).relu6_())
+                using (var d = Block1Depthwise.call(x).relu6_())
                 {
                     x.Dispose();
-                    x = Block1Project.forward(d);
+                    x = Block1Project.call(d);
                 }
 
                 // features.2
-                using (var e = Block2Expand.forward(x).relu6_())
-                using (var d = Block2Depthwise.forward(e).relu6_())
+                using (var e = Block2Expand.call(x).relu6_())
+                using (var d = Block2Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block2Project.forward(d);
+                    x = Block2Project.call(d);
                 }
 
                 // features.3
-                using (var e = Block3Expand.forward(x).relu6_())
-                using (var d = Block3Depthwise.forward(e).relu6_())
+                using (var e = Block3Expand.call(x).relu6_())
+                using (var d = Block3Depthwise.call(e).relu6_())
                 {
-                    var y = Block3Project.forward(d).add_(x);
+                    var y = Block3Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.4
-                using (var e = Block4Expand.forward(x).relu6_())
-                using (var d = Block4Depthwise.forward(e).relu6_())
+                using (var e = Block4Expand.call(x).relu6_())
+                using (var d = Block4Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block4Project.forward(d);
+                    x = Block4Project.call(d);
                 }
 
                 // features.5
-                using (var e = Block5Expand.forward(x).relu6_())
-                using (var d = Block5Depthwise.forward(e).relu6_())
+                using (var e = Block5Expand.call(x).relu6_())
+                using (var d = Block5Depthwise.call(e).relu6_())
                 {
-                    var y = Block5Project.forward(d).add_(x);
+                    var y = Block5Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.6
-                using (var e = Block6Expand.forward(x).relu6_())
-                using (var d = Block6Depthwise.forward(e).relu6_())
+                using (var e = Block6Expand.call(x).relu6_())
+                using (var d = Block6Depthwise.call(e).relu6_())
                 {
-                    var y = Block6Project.forward(d).add_(x);
+                    var y = Block6Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.7
-                using (var e = Block7Expand.forward(x).relu6_())
-                using (var d = Block7Depthwise.forward(e).relu6_())
+                using (var e = Block7Expand.call(x).relu6_())
+                using (var d = Block7Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block7Project.forward(d);
+                    x = Block7Project.call(d);
                 }
 
                 // features.8
-                using (var e = Block8Expand.forward(x).relu6_())
-                using (var d = Block8Depthwise.forward(e).relu6_())
+                using (var e = Block8Expand.call(x).relu6_())
+                using (var d = Block8Depthwise.call(e).relu6_())
                 {
-                    var y = Block8Project.forward(d).add_(x);
+                    var y = Block8Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.9
-                using (var e = Block9Expand.forward(x).relu6_())
-                using (var d = Block9Depthwise.forward(e).relu6_())
+                using (var e = Block9Expand.call(x).relu6_())
+                using (var d = Block9Depthwise.call(e).relu6_())
                 {
-                    var y = Block9Project.forward(d).add_(x);
+                    var y = Block9Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.10
-                using (var e = Block10Expand.forward(x).relu6_())
-                using (var d = Block10Depthwise.forward(e).relu6_())
+                using (var e = Block10Expand.call(x).relu6_())
+                using (var d = Block10Depthwise.call(e).relu6_())
                 {
-                    var y = Block10Project.forward(d).add_(x);
+                    var y = Block10Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.11
-                using (var e = Block11Expand.forward(x).relu6_())
-                using (var d = Block11Depthwise.forward(e).relu6_())
+                using (var e = Block11Expand.call(x).relu6_())
+                using (var d = Block11Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block11Project.forward(d);
+                    x = Block11Project.call(d);
                 }
 
                 // features.12
-                using (var e = Block12Expand.forward(x).relu6_())
-                using (var d = Block12Depthwise.forward(e).relu6_())
+                using (var e = Block12Expand.call(x).relu6_())
+                using (var d = Block12Depthwise.call(e).relu6_())
                 {
-                    var y = Block12Project.forward(d).add_(x);
+                    var y = Block12Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.13
-                using (var e = Block13Expand.forward(x).relu6_())
-                using (var d = Block13Depthwise.forward(e).relu6_())
+                using (var e = Block13Expand.call(x).relu6_())
+                using (var d = Block13Depthwise.call(e).relu6_())
                 {
-                    var y = Block13Project.forward(d).add_(x);
+                    var y = Block13Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.14
-                using (var e = Block14Expand.forward(x).relu6_())
-                using (var d = Block14Depthwise.forward(e).relu6_())
+                using (var e = Block14Expand.call(x).relu6_())
+                using (var d = Block14Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block14Project.forward(d);
+                    x = Block14Project.call(d);
                 }
 
                 // features.15
-                using (var e = Block15Expand.forward(x).relu6_())
-                using (var d = Block15Depthwise.forward(e).relu6_())
+                using (var e = Block15Expand.call(x).relu6_())
+                using (var d = Block15Depthwise.call(e).relu6_())
                 {
-                    var y = Block15Project.forward(d).add_(x);
+                    var y = Block15Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.16
-                using (var e = Block16Expand.forward(x).relu6_())
-                using (var d = Block16Depthwise.forward(e).relu6_())
+                using (var e = Block16Expand.call(x).relu6_())
+                using (var d = Block16Depthwise.call(e).relu6_())
                 {
-                    var y = Block16Project.forward(d).add_(x);
+                    var y = Block16Project.call(d).add_(x);
                     x.Dispose();
                     x = y;
                 }
 
                 // features.17
-                using (var e = Block17Expand.forward(x).relu6_())
-                using (var d = Block17Depthwise.forward(e).relu6_())
+                using (var e = Block17Expand.call(x).relu6_())
+                using (var d = Block17Depthwise.call(e).relu6_())
                 {
                     x.Dispose();
-                    x = Block17Project.forward(d);
+                    x = Block17Project.call(d);
                 }
 
-                using (var h = Head.forward(x).relu6_())
+                using (var h = Head.call(x).relu6_())
                 using (var pooled = global::TorchSharp.torch.nn.functional.adaptive_avg_pool2d(h, 1))
                 using (var flat = pooled.flatten(1))
                 {
                     x.Dispose();
-                    return Classifier.forward(flat);
+                    return Classifier.call(flat);
                 }
             }
         }
