@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -7,9 +9,10 @@ namespace ArchGen.Data;
 /// <summary>
 /// Turns an <see cref="ImageSet"/> into normalized batches on a device. With <c>train</c> set, each epoch is shuffled
 /// and every image is randomly cropped (32 from the image zero-padded by <see cref="Padding"/>) and horizontally
-/// flipped; otherwise images are only normalized, in order. Augmentation runs as batched tensor operations on the
-/// device (pad once, one gather whose per-image indices carry the crop offset and the flip), and all randomness
-/// comes from a private generator seeded by (seed, epoch, batch): an epoch's batches depend on nothing else, so
+/// flipped; otherwise images are only normalized, in order. A batch is made in one pass over the stored bytes
+/// (crop offset and flip as index arithmetic, normalization through a per-channel table of the 256 byte values)
+/// into a CPU tensor, copied once to another device. All randomness comes from a private generator seeded by
+/// (seed, epoch, batch): an epoch's batches depend on nothing else, so
 /// <c>Epoch(e, k)</c> yields exactly batches k.. of <c>Epoch(e)</c>, and torch's RNG is never touched.
 /// The next batch is prepared on a background task while the consumer works on the current one.
 /// </summary>
@@ -21,9 +24,7 @@ public sealed class BatchLoader
     private const long OrderStream = 0x0_0D_E5;
     private const long AugmentStream = 0x0A_06;
 
-    private readonly float[] _scale;
-    private readonly float[] _bias;
-    private readonly long[] _cropPatterns; // [2, h*w]: flat offsets into a padded image of a crop at (0, 0), plain and mirrored
+    private readonly float[] _table; // [channels, 256]: byte value -> normalized float
     private int[]? _cachedOrder;
     private int _cachedEpoch = -1;
     private readonly object _gate = new();
@@ -59,18 +60,13 @@ public sealed class BatchLoader
         Device = device;
         Channels = channels;
         Size = size;
-        _scale = norm.Std.Select(s => 1f / (255f * s)).ToArray();
-        _bias = norm.Mean.Select((m, i) => -m / norm.Std[i]).ToArray();
-        int h = set.Height, w = set.Width;
-        long pw = w + 2 * Padding;
-        _cropPatterns = new long[2 * h * w];
-        for (int i = 0; i < h; i++)
+
+        // x / 255 normalized, as one scale and one offset per channel.
+        _table = new float[set.Channels * 256];
+        for (int ch = 0; ch < set.Channels; ch++)
         {
-            for (int j = 0; j < w; j++)
-            {
-                _cropPatterns[i * w + j] = i * pw + j;
-                _cropPatterns[h * w + i * w + j] = i * pw + (w - 1 - j);
-            }
+            float scale = 1f / (255f * norm.Std[ch]), bias = -norm.Mean[ch] / norm.Std[ch];
+            for (int v = 0; v < 256; v++) _table[ch * 256 + v] = v * scale + bias;
         }
     }
 
@@ -100,12 +96,6 @@ public sealed class BatchLoader
 
     /// <summary>Batches in every epoch, counting the last partial one.</summary>
     public int BatchesPerEpoch => (Set.Count + BatchSize - 1) / BatchSize;
-
-    /// <summary>Per-channel multiplier applied to raw bytes: <c>1 / (255 std)</c>.</summary>
-    internal IReadOnlyList<float> Scale => _scale;
-
-    /// <summary>Per-channel offset added after scaling: <c>-mean / std</c>.</summary>
-    internal IReadOnlyList<float> Bias => _bias;
 
     /// <summary>
     /// The batches of <paramref name="epoch"/> from <paramref name="startBatch"/> on (to resume an interrupted epoch).
@@ -209,40 +199,15 @@ public sealed class BatchLoader
     public Batch Build(BatchPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        int b = plan.Count, c = Set.Channels, h = Set.Height, w = Set.Width, imageBytes = Set.ImageBytes;
+        int b = plan.Count, c = Set.Channels, h = Set.Height, w = Set.Width;
         using var scope = NewDisposeScope();
 
-        // Gather the raw bytes straight into a CPU uint8 tensor.
-        var raw = empty([b, c, h, w], ScalarType.Byte);
-        var dst = raw.bytes;
-        for (int i = 0; i < b; i++) Set.Image(plan.Indices[i]).CopyTo(dst.Slice(i * imageBytes, imageBytes));
-        var x = raw.to(Device);
-
-        if (Train)
-        {
-            // Pad once, then one gather: output pixel (i, j) of image n reads padded pixel
-            // (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)), the same for every channel. Flat, that is
-            // pattern[flip[n]][i * w + j] + oy[n] * pw + ox[n], with two fixed patterns (plain and mirrored).
-            long pw = w + 2 * Padding;
-            var padded = F.pad(x, [Padding, Padding, Padding, Padding]).reshape(b, c, -1);
-            var origin = new long[b];
-            var mirrored = new long[b];
-            for (int i = 0; i < b; i++)
-            {
-                origin[i] = plan.OffsetY[i] * pw + plan.OffsetX[i];
-                mirrored[i] = plan.Flip[i] ? 1 : 0;
-            }
-            var patterns = tensor(_cropPatterns, [2, h * w], ScalarType.Int64, Device);
-            var index = patterns.index_select(0, tensor(mirrored, ScalarType.Int64, Device))
-                .add_(tensor(origin, ScalarType.Int64, Device).unsqueeze(1))
-                .unsqueeze(1).expand(b, c, h * w);                                  // [b, c, h*w]
-            x = padded.gather(2, index).reshape(b, c, h, w);
-        }
-
-        // x/255 normalized, folded into one scale and offset per channel.
-        var scale = tensor(_scale, [1, c, 1, 1], ScalarType.Float32, Device);
-        var bias = tensor(_bias, [1, c, 1, 1], ScalarType.Float32, Device);
-        var images = x.to_type(ScalarType.Float32).mul_(scale).add_(bias);
+        // One pass from the stored bytes to normalized floats in a CPU tensor (images split over the cores), then
+        // (for another device) one copy.
+        var images = empty([b, c, h, w], ScalarType.Float32);
+        int parts = Math.Min(Environment.ProcessorCount, Math.Max(1, b / 32));
+        Parallel.For(0, parts, part => Fill(MemoryMarshal.Cast<byte, float>(images.bytes), plan, b * part / parts, b * (part + 1) / parts));
+        if (Device.type != DeviceType.CPU) images = images.to(Device);
         if (Channels != c) images = images.expand(b, Channels, h, w).contiguous();
         if (Size != h || Size != w) images = F.interpolate(images, [Size, Size], mode: InterpolationMode.Bilinear, align_corners: false);
 
@@ -250,5 +215,55 @@ public sealed class BatchLoader
         for (int i = 0; i < b; i++) labels[i] = Set.Labels[plan.Indices[i]];
         var labelTensor = tensor(labels, ScalarType.Int64, Device);
         return new Batch(images.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), plan.Index, plan.Indices);
+    }
+
+    /// <summary>
+    /// Writes images <paramref name="first"/> to <paramref name="end"/> - 1 of the plan into <paramref name="destination"/>
+    /// (<c>N x C x H x W</c> floats for the whole plan). Output pixel (i, j) of image n is pixel
+    /// (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)) of the image zero-padded by <see cref="Padding"/>, mapped through
+    /// the channel's table of the 256 normalized byte values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first batch: skip the unoptimized tier
+    private void Fill(Span<float> destination, BatchPlan plan, int first, int end)
+    {
+        int c = Set.Channels, h = Set.Height, w = Set.Width, plane = h * w;
+        for (int n = first; n < end; n++)
+        {
+            var image = Set.Image(plan.Indices[n]);
+            int dy = plan.OffsetY[n] - Padding, dx = plan.OffsetX[n] - Padding;
+            bool flip = plan.Flip[n];
+
+            // Columns j0..j1-1 read inside the image (x = j + dx, or w - 1 - j + dx when flipped); the rest read padding.
+            int j0 = Math.Clamp(flip ? dx : -dx, 0, w), j1 = Math.Clamp(flip ? w + dx : w - dx, j0, w);
+            for (int ch = 0; ch < c; ch++)
+            {
+                ReadOnlySpan<float> table = _table.AsSpan(ch * 256, 256);
+                float zero = table[0];
+                var source = image.Slice(ch * plane, plane);
+                var target = destination.Slice((n * c + ch) * plane, plane);
+                for (int i = 0; i < h; i++)
+                {
+                    var row = target.Slice(i * w, w);
+                    int y = i + dy;
+                    if ((uint)y >= (uint)h)
+                    {
+                        row.Fill(zero);
+                        continue;
+                    }
+
+                    var sourceRow = source.Slice(y * w, w);
+                    row[..j0].Fill(zero);
+                    row[j1..].Fill(zero);
+                    if (flip)
+                    {
+                        for (int j = j0, x = w - 1 - j0 + dx; j < j1; j++, x--) row[j] = table[sourceRow[x]];
+                    }
+                    else
+                    {
+                        for (int j = j0, x = j0 + dx; j < j1; j++, x++) row[j] = table[sourceRow[x]];
+                    }
+                }
+            }
+        }
     }
 }

@@ -85,6 +85,35 @@ public class BatchLoaderTests
     }
 
     [Fact]
+    public void EveryCropOffsetAndFlipMatchesThePerImageReference()
+    {
+        // Random two-channel bytes, so a swapped axis, channel or edge shows.
+        const int count = 3, c = 2, h = 16, w = 16;
+        var pixels = new byte[count * c * h * w];
+        new Random(7).NextBytes(pixels);
+        var set = new ImageSet(pixels, new byte[count], c, h, w, ["a"]);
+        var norm = new Normalization([0.3f, 0.6f], [0.2f, 0.4f]);
+        var loader = new BatchLoader(set, norm, batchSize: count, train: true, seed: 0, CPU, channels: c, size: h);
+        var indices = new List<int>();
+        var oy = new List<int>();
+        var ox = new List<int>();
+        var flip = new List<bool>();
+        for (int y = 0; y <= 2 * BatchLoader.Padding; y++)
+        for (int x = 0; x <= 2 * BatchLoader.Padding; x++)
+        foreach (bool f in new[] { false, true })
+        {
+            indices.Add(indices.Count % count);
+            oy.Add(y);
+            ox.Add(x);
+            flip.Add(f);
+        }
+        var plan = new BatchPlan(0, 0, indices.ToArray(), oy.ToArray(), ox.ToArray(), flip.ToArray());
+        using var batch = loader.Build(plan);
+        Assert.Equal(new long[] { plan.Count, c, h, w }, batch.Images.shape);
+        AssertClose(Reference(set, plan, norm, augment: true), Values(batch.Images));
+    }
+
+    [Fact]
     public void PlansUseEveryCropOffsetAndBothFlips()
     {
         var loader = new BatchLoader(Colour, Normalization.Cifar10, 37, train: true, seed: 1, CPU, 3);
