@@ -64,9 +64,10 @@ public class MemoryLayoutTests
     [Fact]
     public void PlainAndChannelsLastInputsGiveTheSameLogitsAndGradients()
     {
+        // CifarNet has no dropout: the test needs no random state (other tests use the global generator concurrently).
         torch.manual_seed(21);
-        using var model = new TinyCifarNet();
-        using var x = torch.randn(4, 3, 16, 16);
+        using var model = new CifarNet();
+        using var x = torch.randn(2, 3, 32, 32);
         using var packed = MemoryLayout.ChannelsLast(x);
         model.eval();
         using (torch.no_grad())
@@ -81,7 +82,6 @@ public class MemoryLayoutTests
         foreach (var input in new[] { x, packed })
         {
             model.zero_grad();
-            torch.manual_seed(22); // the same dropout mask both times
             using var loss = model.forward(input).square().mean();
             loss.backward();
             grads.Add(model.parameters().First(p => p.dim() == 4).grad!.clone());
