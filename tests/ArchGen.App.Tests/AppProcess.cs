@@ -126,6 +126,18 @@ public static class Toolchain
         return (p.ExitCode, stdout.Result + stderr);
     }
 
+    /// <summary>
+    /// Skips the calling <c>[SkippableFact]</c> unless <c>/usr/bin/python3</c> imports torch and torchvision (Debian's
+    /// python3-torch); where <c>ARCHGEN_REQUIRE_PYTORCH=1</c> (CI installs PyTorch and sets it) their absence fails instead.
+    /// </summary>
+    public static void RequirePyTorch()
+    {
+        bool available = File.Exists("/usr/bin/python3") && Run("/usr/bin/python3", System.IO.Path.GetTempPath(), "-c", "import torch, torchvision").Code == 0;
+        if (Environment.GetEnvironmentVariable("ARCHGEN_REQUIRE_PYTORCH") == "1")
+            Assert.True(available, "ARCHGEN_REQUIRE_PYTORCH=1 but /usr/bin/python3 cannot import torch and torchvision");
+        Skip.IfNot(available, "needs /usr/bin/python3 with torch (apt-get install python3-torch python3-torchvision)");
+    }
+
     /// <summary>True on systems like Debian 12, whose libstdc++ predates GLIBCXX_3.4.32, where the build's libstdc++ step acts.</summary>
     public static bool SystemLibStdCxxLacksGlibcxx3432()
     {
