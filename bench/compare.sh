@@ -4,10 +4,12 @@
 #   A  archgen bench            (ArchGen as shipped: allocator policy applied in-process)
 #   B  PyTorch as users run it  (/usr/bin/python3, Debian's python3-torch, default glibc malloc)
 #   C  PyTorch with the same allocator policy (GLIBC_TUNABLES: no mmap for large blocks, never trim)
-# Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch]   (defaults: 3 20 3 2 128)
+# Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch]   (defaults: 3 20 40 2 128)
+# The warm-up is long because resident memory settles over the first ~40 training steps; rss_growth_pct is measured
+# from the end of the warm-up to the last step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-3} steps=${2:-20} warmup=${3:-3} threads=${4:-2} batch=${5:-128}
+rounds=${1:-3} steps=${2:-20} warmup=${3:-40} threads=${4:-2} batch=${5:-128}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

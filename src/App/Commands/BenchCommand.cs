@@ -15,7 +15,7 @@ public static class BenchCommand
         var model = CommonOptions.Model();
         var batchSize = CommonOptions.BatchSize();
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (medians are reported).", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed steps before each measurement.", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps before each measurement (training memory settles over the first ~40; rss_growth_pct is measured after them).", DefaultValueFactory = _ => 40 };
         var threads = CommonOptions.Threads();
         var command = new Command("bench", "Measure a model's training and inference speed and the data layer's augmentation throughput; prints JSON last.")
         {
