@@ -39,25 +39,17 @@ public class MemoryLayoutTests
         Assert.False(MemoryLayout.IsChannelsLast(x)); // the caller's tensor is left as it was
     }
 
-    [Fact]
-    public void CifarModelAndItsFusedFormConvolveChannelsLast()
+    [Theory]
+    [InlineData("TinyCifarNet", 16)]
+    [InlineData("TinyPaperNet", 64)]
+    public void ModelAndItsFusedFormConvolveChannelsLast(string name, int size)
     {
-        using var model = new TinyCifarNet();
+        var entry = ModelCatalog.Get(name);
+        using var model = entry.Create();
         model.eval();
-        using var x = torch.randn(2, 3, 16, 16);
+        using var x = torch.randn(2, entry.Facts.InputChannels, size, size);
         AssertAllChannelsLast(model, x);
-        using var fused = model.Fuse();
-        AssertAllChannelsLast(fused, x);
-    }
-
-    [Fact]
-    public void PaperModelAndItsFusedFormConvolveChannelsLast()
-    {
-        using var model = new TinyPaperNet();
-        model.eval();
-        using var x = torch.randn(2, 3, 64, 64);
-        AssertAllChannelsLast(model, x);
-        using var fused = model.Fuse();
+        using var fused = entry.Fuse(model);
         AssertAllChannelsLast(fused, x);
     }
 
