@@ -385,18 +385,7 @@ internal static class Emitter
 
         w.Line("Head = FoldBatchNorm(source.Head.Conv, source.Head.Bn);");
         w.Line("Classifier = CopyLinear(source.Classifier);");
-        w.Line("RegisterComponents();");
-        w.Line("eval();");
-        w.Close();
-        w.Line();
-        w.Line("/// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>");
-        w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
-        w.Open();
-        w.Line("using var noGrad = global::TorchSharp.torch.no_grad();");
-        EmitChannelsLastInput(w);
-        w.Open();
-        w.Line("x = Stem.call(nhwc).relu6_();");
-        w.Close();
+        EmitFusedForwardStart(w, "Stem.call(nhwc).relu6_()");
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
@@ -456,6 +445,26 @@ internal static class Emitter
             w.Line("x = y;");
         }
 
+        w.Close();
+    }
+
+    /// <summary>
+    /// Ends the Fused constructor (registers the folded layers, eval mode) and starts the fused forward up to
+    /// <c>x = </c><paramref name="firstLayer"/>, the first folded convolution with its activation on the channels-last input.
+    /// </summary>
+    private static void EmitFusedForwardStart(Writer w, string firstLayer)
+    {
+        w.Line("RegisterComponents();");
+        w.Line("eval();");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>");
+        w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
+        w.Open();
+        w.Line("using var noGrad = global::TorchSharp.torch.no_grad();");
+        EmitChannelsLastInput(w);
+        w.Open();
+        w.Line("x = " + firstLayer + ";");
         w.Close();
     }
 
@@ -690,18 +699,7 @@ internal static class Emitter
 
         w.Line("Conv2 = FoldBatchNorm(source.Conv2, source.Bn2);");
         w.Line("Linear = CopyLinear(source.Linear);");
-        w.Line("RegisterComponents();");
-        w.Line("eval();");
-        w.Close();
-        w.Line();
-        w.Line("/// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>");
-        w.Line("public override " + Tensor + " forward(" + Tensor + " input)");
-        w.Open();
-        w.Line("using var noGrad = global::TorchSharp.torch.no_grad();");
-        EmitChannelsLastInput(w);
-        w.Open();
-        w.Line("x = Conv1.call(nhwc).relu_();");
-        w.Close();
+        EmitFusedForwardStart(w, "Conv1.call(nhwc).relu_()");
         foreach (var b in plan.Blocks)
         {
             string f = "Block" + N(b.Index);
