@@ -80,7 +80,7 @@ internal static class Emitter
         w.Line("/// <summary>Registers this model in <see cref=\"global::ArchGen.ModelCatalog\"/> when the assembly loads.</summary>");
         w.Line("[global::System.Runtime.CompilerServices.ModuleInitializer]");
         w.Line("internal static void RegisterInCatalog() =>");
-        w.Line("    global::ArchGen.ModelCatalog.Register(Facts, static () => new " + Id(spec.ClassName) + "(), static model => ((" + Id(spec.ClassName) + ")model).Fuse());");
+        w.Line("    global::ArchGen.ModelCatalog.Register(Facts, static classes => new " + Id(spec.ClassName) + "(classes), static model => ((" + Id(spec.ClassName) + ")model).Fuse());");
         w.Line();
         EmitFoldHelpers(w);
         w.Line();
@@ -179,6 +179,24 @@ internal static class Emitter
         w.Indent--;
     }
 
+    /// <summary>The parameterless constructor (the declared classes) and the opening of the one taking a class count.</summary>
+    private static void EmitConstructorOpening(Writer w, ModelSpec spec, string initialization)
+    {
+        string name = Id(spec.ClassName);
+        w.Line("/// <summary>Builds the model with freshly initialized weights (" + initialization + ") and the declared " + N(spec.Classes) + " classes.</summary>");
+        w.Line("public " + name + "()");
+        w.Line("    : this(" + N(spec.Classes) + ")");
+        w.Open();
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Builds the model with freshly initialized weights (" + initialization + ") and a classifier for <paramref name=\"classes\"/> classes instead of the declared " + N(spec.Classes) + ".</summary>");
+        w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"classes\"/> is less than 1.</exception>");
+        w.Line("public " + name + "(int classes)");
+        w.Line("    : base(nameof(" + name + "))");
+        w.Open();
+        w.Line("global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);");
+    }
+
     // ---------------------------------------------------------------- Paper (torchvision)
 
     private static string PaperBlockDoc(BlockPlan b) =>
@@ -211,10 +229,7 @@ internal static class Emitter
         w.Line("/// <summary><c>classifier.1</c>: " + N(plan.HeadChannels) + " -> " + N(spec.Classes) + ".</summary>");
         w.Line("public readonly " + Linear + " Classifier;");
         w.Line();
-        w.Line("/// <summary>Builds the model with freshly initialized weights (torchvision's initialization).</summary>");
-        w.Line("public " + Id(spec.ClassName) + "()");
-        w.Line("    : base(nameof(" + Id(spec.ClassName) + "))");
-        w.Open();
+        EmitConstructorOpening(w, spec, "torchvision's initialization");
         w.Line("Stem = new ConvBNActivation(" + N(spec.InputChannels) + ", " + N(plan.StemChannels) + ", kernelSize: 3, stride: 2);");
         foreach (var b in plan.Blocks)
         {
@@ -223,7 +238,7 @@ internal static class Emitter
 
         w.Line("Head = new ConvBNActivation(" + N(plan.LastChannels) + ", " + N(plan.HeadChannels) + ", kernelSize: 1);");
         w.Line("Dropout = " + Nn + ".Dropout(" + D(spec.EffectiveDropout) + ");");
-        w.Line("Classifier = " + Nn + ".Linear(" + N(plan.HeadChannels) + ", " + N(spec.Classes) + ");");
+        w.Line("Classifier = " + Nn + ".Linear(" + N(plan.HeadChannels) + ", classes);");
         w.Line(Nn + ".init.normal_(Classifier.weight, 0, 0.01);");
         w.Line(Nn + ".init.zeros_(Classifier.bias);");
         w.Line();
@@ -521,10 +536,7 @@ internal static class Emitter
         w.Line("/// <summary><c>linear</c>: " + N(plan.HeadChannels) + " -> " + N(spec.Classes) + ".</summary>");
         w.Line("public readonly " + Linear + " Linear;");
         w.Line();
-        w.Line("/// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization).</summary>");
-        w.Line("public " + Id(spec.ClassName) + "()");
-        w.Line("    : base(nameof(" + Id(spec.ClassName) + "))");
-        w.Open();
+        EmitConstructorOpening(w, spec, "PyTorch's default initialization");
         w.Line("Conv1 = " + Nn + ".Conv2d(" + N(spec.InputChannels) + ", " + N(plan.StemChannels) + ", 3, stride: 1, padding: 1, bias: false);");
         w.Line("Bn1 = " + Nn + ".BatchNorm2d(" + N(plan.StemChannels) + ");");
         foreach (var b in plan.Blocks)
@@ -534,7 +546,7 @@ internal static class Emitter
 
         w.Line("Conv2 = " + Nn + ".Conv2d(" + N(plan.LastChannels) + ", " + N(plan.HeadChannels) + ", 1, bias: false);");
         w.Line("Bn2 = " + Nn + ".BatchNorm2d(" + N(plan.HeadChannels) + ");");
-        w.Line("Linear = " + Nn + ".Linear(" + N(plan.HeadChannels) + ", " + N(spec.Classes) + ");");
+        w.Line("Linear = " + Nn + ".Linear(" + N(plan.HeadChannels) + ", classes);");
         w.Line();
         w.Line("register_module(\"conv1\", Conv1);");
         w.Line("register_module(\"bn1\", Bn1);");

@@ -97,6 +97,25 @@ public class ModelTests
     }
 
     [Fact]
+    public void TheClassCountCanDifferFromTheDeclaredOne()
+    {
+        using var model = new CifarNet(classes: 3);
+        Assert.Equal(new long[] { 3, 1280 }, model.Linear.weight!.shape);
+        Assert.Equal(CifarNet.ParameterCount - (7 * 1281), model.parameters().Sum(p => p.numel()));
+        using var x = torch.randn(2, 3, 32, 32);
+        using var y = model.forward(x);
+        Assert.Equal(new long[] { 2, 3 }, y.shape);
+
+        var entry = ModelCatalog.Get("PaperNet");
+        using var paper = entry.Create(5);
+        Assert.Equal(new long[] { 5, 1280 }, ((PaperNet)paper).Classifier.weight!.shape);
+        using var declared = entry.Create();
+        Assert.Equal(new long[] { 1000, 1280 }, ((PaperNet)declared).Classifier.weight!.shape);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CifarNet(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => entry.Create(0));
+    }
+
+    [Fact]
     public void FashionNetTakesOneChannel()
     {
         using var model = new FashionNet();

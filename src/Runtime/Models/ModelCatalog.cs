@@ -28,10 +28,34 @@ public sealed record ModelFacts(
     IReadOnlyList<LayerFact> Layers);
 
 /// <summary>A model the generator emitted, known by name: its facts, how to build it, and how to fold a built one into its fused inference form.</summary>
-/// <param name="Facts">The compile-time facts.</param>
-/// <param name="Create">Builds a freshly initialized model.</param>
-/// <param name="Fuse">Given a model built by <paramref name="Create"/> (trained or not), returns its inference form with BatchNorm folded into the convolutions.</param>
-public sealed record CatalogEntry(ModelFacts Facts, Func<nn.Module<Tensor, Tensor>> Create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> Fuse);
+public sealed class CatalogEntry
+{
+    readonly Func<int, nn.Module<Tensor, Tensor>> create;
+    readonly Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> fuse;
+
+    internal CatalogEntry(ModelFacts facts, Func<int, nn.Module<Tensor, Tensor>> create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> fuse)
+    {
+        Facts = facts;
+        this.create = create;
+        this.fuse = fuse;
+    }
+
+    /// <summary>The compile-time facts.</summary>
+    public ModelFacts Facts { get; }
+
+    /// <summary>Builds a freshly initialized model with the declared classes.</summary>
+    public nn.Module<Tensor, Tensor> Create() => create(Facts.Classes);
+
+    /// <summary>Builds a freshly initialized model whose classifier has <paramref name="classes"/> outputs (the rest of the network as declared).</summary>
+    public nn.Module<Tensor, Tensor> Create(int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        return create(classes);
+    }
+
+    /// <summary>Given a model built by <see cref="Create()"/> (trained or not), returns its inference form with BatchNorm folded into the convolutions.</summary>
+    public nn.Module<Tensor, Tensor> Fuse(nn.Module<Tensor, Tensor> model) => fuse(model);
+}
 
 /// <summary>
 /// Every generated model registers itself here when its assembly loads, so tools list, describe and build
@@ -42,7 +66,10 @@ public static class ModelCatalog
     static readonly ConcurrentDictionary<string, CatalogEntry> Entries = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Called by generated code from a module initializer.</summary>
-    public static void Register(ModelFacts facts, Func<nn.Module<Tensor, Tensor>> create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> fuse)
+    /// <param name="facts">The compile-time facts.</param>
+    /// <param name="create">Builds a freshly initialized model with the given number of classes.</param>
+    /// <param name="fuse">Folds a built model into its inference form.</param>
+    public static void Register(ModelFacts facts, Func<int, nn.Module<Tensor, Tensor>> create, Func<nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>> fuse)
     {
         ArgumentNullException.ThrowIfNull(facts);
         ArgumentNullException.ThrowIfNull(create);

@@ -337,10 +337,18 @@ namespace Samples
         /// <summary><c>linear</c>: 1280 -> 10.</summary>
         public readonly global::TorchSharp.Modules.Linear Linear;
 
-        /// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization).</summary>
+        /// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization) and the declared 10 classes.</summary>
         public CifarMobileNetV2()
+            : this(10)
+        {
+        }
+
+        /// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization) and a classifier for <paramref name="classes"/> classes instead of the declared 10.</summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="classes"/> is less than 1.</exception>
+        public CifarMobileNetV2(int classes)
             : base(nameof(CifarMobileNetV2))
         {
+            global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
             Conv1 = global::TorchSharp.torch.nn.Conv2d(3, 32, 3, stride: 1, padding: 1, bias: false);
             Bn1 = global::TorchSharp.torch.nn.BatchNorm2d(32);
             Block0 = new Block(32, 16, expansion: 1, stride: 1);
@@ -362,7 +370,7 @@ namespace Samples
             Block16 = new Block(160, 320, expansion: 6, stride: 1);
             Conv2 = global::TorchSharp.torch.nn.Conv2d(320, 1280, 1, bias: false);
             Bn2 = global::TorchSharp.torch.nn.BatchNorm2d(1280);
-            Linear = global::TorchSharp.torch.nn.Linear(1280, 10);
+            Linear = global::TorchSharp.torch.nn.Linear(1280, classes);
 
             register_module("conv1", Conv1);
             register_module("bn1", Bn1);
@@ -964,7 +972,7 @@ namespace Samples
         /// <summary>Registers this model in <see cref="global::ArchGen.ModelCatalog"/> when the assembly loads.</summary>
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void RegisterInCatalog() =>
-            global::ArchGen.ModelCatalog.Register(Facts, static () => new CifarMobileNetV2(), static model => ((CifarMobileNetV2)model).Fuse());
+            global::ArchGen.ModelCatalog.Register(Facts, static classes => new CifarMobileNetV2(classes), static model => ((CifarMobileNetV2)model).Fuse());
 
         /// <summary>A convolution with bias equal to <paramref name="conv"/> followed by <paramref name="bn"/> in eval mode (running statistics, BN's eps).</summary>
         private static global::TorchSharp.Modules.Conv2d FoldBatchNorm(global::TorchSharp.Modules.Conv2d conv, global::TorchSharp.Modules.BatchNorm2d bn)

@@ -316,10 +316,18 @@ namespace Samples
         /// <summary><c>classifier.1</c>: 1280 -> 1000.</summary>
         public readonly global::TorchSharp.Modules.Linear Classifier;
 
-        /// <summary>Builds the model with freshly initialized weights (torchvision's initialization).</summary>
+        /// <summary>Builds the model with freshly initialized weights (torchvision's initialization) and the declared 1000 classes.</summary>
         public MobileNetV2()
+            : this(1000)
+        {
+        }
+
+        /// <summary>Builds the model with freshly initialized weights (torchvision's initialization) and a classifier for <paramref name="classes"/> classes instead of the declared 1000.</summary>
+        /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="classes"/> is less than 1.</exception>
+        public MobileNetV2(int classes)
             : base(nameof(MobileNetV2))
         {
+            global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
             Stem = new ConvBNActivation(3, 32, kernelSize: 3, stride: 2);
             Block1 = new InvertedResidual(32, 16, stride: 1, expandRatio: 1);
             Block2 = new InvertedResidual(16, 24, stride: 2, expandRatio: 6);
@@ -340,7 +348,7 @@ namespace Samples
             Block17 = new InvertedResidual(160, 320, stride: 1, expandRatio: 6);
             Head = new ConvBNActivation(320, 1280, kernelSize: 1);
             Dropout = global::TorchSharp.torch.nn.Dropout(0.2);
-            Classifier = global::TorchSharp.torch.nn.Linear(1280, 1000);
+            Classifier = global::TorchSharp.torch.nn.Linear(1280, classes);
             global::TorchSharp.torch.nn.init.normal_(Classifier.weight, 0, 0.01);
             global::TorchSharp.torch.nn.init.zeros_(Classifier.bias);
 
@@ -949,7 +957,7 @@ namespace Samples
         /// <summary>Registers this model in <see cref="global::ArchGen.ModelCatalog"/> when the assembly loads.</summary>
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void RegisterInCatalog() =>
-            global::ArchGen.ModelCatalog.Register(Facts, static () => new MobileNetV2(), static model => ((MobileNetV2)model).Fuse());
+            global::ArchGen.ModelCatalog.Register(Facts, static classes => new MobileNetV2(classes), static model => ((MobileNetV2)model).Fuse());
 
         /// <summary>A convolution with bias equal to <paramref name="conv"/> followed by <paramref name="bn"/> in eval mode (running statistics, BN's eps).</summary>
         private static global::TorchSharp.Modules.Conv2d FoldBatchNorm(global::TorchSharp.Modules.Conv2d conv, global::TorchSharp.Modules.BatchNorm2d bn)
