@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Linq;
 using ArchGen.Generator.Model;
+using ArchGen.Generator.Parsing;
+using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -8,7 +10,7 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace ArchGen.Generator;
 
 /// <summary>
-/// Reports ArchGen's diagnostics (ARCH0001…) using the same <see cref="Validator"/> as the generator,
+/// Reports ArchGen's diagnostics (ARCH0001…) using the same <see cref="Validator"/> (and so the same plan) as the generator,
 /// each located on the offending attribute argument.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -32,7 +34,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         Diagnostics.Nested,
         Diagnostics.Generic,
         Diagnostics.NoRows,
-        Diagnostics.BottleneckWithoutModel,
+        Diagnostics.RowsWithoutModel,
         Diagnostics.TorchSharpMissing,
         Diagnostics.HasBaseClass,
         Diagnostics.TooLarge,
@@ -49,54 +51,56 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         context.EnableConcurrentExecution();
         context.RegisterCompilationStartAction(start =>
         {
-            var modelAttribute = start.Compilation.GetTypeByMetadataName(Parser.ModelAttributeName);
-            var rowAttribute = start.Compilation.GetTypeByMetadataName(Parser.RowAttributeName);
-            if (modelAttribute is null || rowAttribute is null)
+            if (start.Compilation.GetTypeByMetadataName(FamilyInfo.All[0].ModelMetadataName) is null)
             {
-                return;
+                return; // ArchGen.Runtime is not referenced
             }
 
             bool torchSharp = start.Compilation.GetTypeByMetadataName(Parser.TorchTypeName) is not null;
-            start.RegisterSymbolAction(ctx => AnalyzeType(ctx, modelAttribute, rowAttribute, torchSharp), SymbolKind.NamedType);
+            start.RegisterSymbolAction(ctx => AnalyzeType(ctx, torchSharp), SymbolKind.NamedType);
         });
     }
 
-    private static void AnalyzeType(SymbolAnalysisContext context, INamedTypeSymbol modelAttribute, INamedTypeSymbol rowAttribute, bool torchSharp)
+    private static void AnalyzeType(SymbolAnalysisContext context, bool torchSharp)
     {
         var type = (INamedTypeSymbol)context.Symbol;
         AttributeData? model = null;
+        FamilyInfo? family = null;
         AttributeData? firstRow = null;
+        FamilyInfo? rowFamily = null;
         foreach (var attribute in type.GetAttributes())
         {
-            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, modelAttribute))
+            if (model is null && FamilyInfo.ByModelAttribute(attribute.AttributeClass) is { } f)
             {
-                model ??= attribute;
+                model = attribute;
+                family = f;
             }
-            else if (firstRow is null && SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, rowAttribute))
+            else if (firstRow is null && FamilyInfo.ByRowAttribute(attribute.AttributeClass) is { } r)
             {
                 firstRow = attribute;
+                rowFamily = r;
             }
         }
 
-        if (model is null)
+        if (model is null || family is null)
         {
-            if (firstRow is not null)
+            if (firstRow is not null && rowFamily is not null)
             {
-                context.ReportDiagnostic(Diagnostic.Create(Diagnostics.BottleneckWithoutModel, AttributeLocation(firstRow, type), type.Name));
+                context.ReportDiagnostic(Diagnostic.Create(Diagnostics.RowsWithoutModel, AttributeLocation(firstRow, type), type.Name, rowFamily.Row, rowFamily.Name));
             }
 
             return;
         }
 
-        var parsed = Parser.Parse(type, model, torchSharp, context.CancellationToken);
-        foreach (var problem in Validator.Validate(parsed.Spec, parsed.BaseClassName))
+        var parsed = Parser.Parse(type, model, family, torchSharp, context.CancellationToken);
+        foreach (var problem in Validator.Validate(parsed.Spec, parsed.BaseClassName, out _))
         {
-            var location = Locate(problem.Target, parsed, type);
+            var location = Locate(problem.Target, parsed, family, type);
             context.ReportDiagnostic(Diagnostic.Create(problem.Descriptor, location, problem.Args.Cast<object>().ToArray()));
         }
     }
 
-    private static Location Locate(Target target, ParsedModel parsed, INamedTypeSymbol type)
+    private static Location Locate(Target target, ParsedModel parsed, FamilyInfo family, INamedTypeSymbol type)
     {
         switch (target.Kind)
         {
@@ -106,7 +110,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
                 if (target.Row >= 0 && target.Row < parsed.Rows.Length)
                 {
                     var row = parsed.Rows[target.Row];
-                    return RowArgumentLocation(row, target.Argument) ?? AttributeLocation(row, type);
+                    return RowArgumentLocation(row, target.Argument, family) ?? AttributeLocation(row, type);
                 }
 
                 return AttributeLocation(parsed.Model, type);
@@ -147,7 +151,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         return found;
     }
 
-    private static Location? RowArgumentLocation(AttributeData attribute, string? name)
+    private static Location? RowArgumentLocation(AttributeData attribute, string? name, FamilyInfo family)
     {
         if (name is null || attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax || syntax.ArgumentList is null)
         {
@@ -163,7 +167,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        int position = name switch { "t" => 0, "c" => 1, "n" => 2, "s" => 3, _ => -1 };
+        int position = family.RowArguments.IndexOf(name);
         if (position >= 0 && position < arguments.Count && arguments[position].NameColon is null && arguments[position].NameEquals is null)
         {
             return arguments[position].GetLocation();

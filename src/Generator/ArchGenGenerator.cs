@@ -1,4 +1,8 @@
+using ArchGen.Generator.Emitting;
 using ArchGen.Generator.Model;
+using ArchGen.Generator.Parsing;
+using ArchGen.Generator.Planning;
+using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
@@ -6,8 +10,10 @@ using Microsoft.CodeAnalysis.Text;
 namespace ArchGen.Generator;
 
 /// <summary>
-/// Turns every <c>[MobileNetV2]</c> partial class with its <c>[Bottleneck]</c> rows into unrolled TorchSharp code.
-/// Invalid models are skipped; <see cref="ArchGenAnalyzer"/> reports why. Never throws on user input.
+/// Turns every model class (<c>[MobileNetV2]</c> with its <c>[Bottleneck]</c> rows, …) into TorchSharp code:
+/// parse (attributes to an equatable <see cref="ModelSpec"/>) → validate and plan (one <see cref="LayerPlan"/> per
+/// model, computed once) → emit. Invalid models are skipped; <see cref="ArchGenAnalyzer"/> reports why. Never throws
+/// on user input.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class ArchGenGenerator : IIncrementalGenerator
@@ -18,41 +24,37 @@ public sealed class ArchGenGenerator : IIncrementalGenerator
         public const string Parse = "ArchGen.Parse";
         public const string TorchSharp = "ArchGen.TorchSharp";
         public const string Combine = "ArchGen.Combine";
-        public const string Valid = "ArchGen.Valid";
+        public const string Plan = "ArchGen.Plan";
         public const string Emit = "ArchGen.Emit";
     }
 
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        var models = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                Parser.ModelAttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
-                static (ctx, ct) => Parser.Parse(ctx, ct))
-            .Where(static spec => spec is not null)
-            .WithTrackingName(Steps.Parse);
-
         var torchSharp = context.CompilationProvider
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName(Parser.TorchTypeName) is not null)
             .WithTrackingName(Steps.TorchSharp);
 
-        var files = models
-            .Combine(torchSharp)
-            .Select(static (pair, _) => pair.Left! with { Shape = pair.Left!.Shape with { TorchSharpReferenced = pair.Right } })
-            .WithTrackingName(Steps.Combine)
-            .Where(static spec => Validator.IsValid(spec))
-            .WithTrackingName(Steps.Valid)
-            .Select(static (spec, _) => new GeneratedFile(Emitter.HintName(spec), Emitter.Emit(spec) ?? string.Empty))
-            .WithTrackingName(Steps.Emit);
-
-        context.RegisterSourceOutput(files, static (spc, file) =>
+        foreach (var family in FamilyInfo.All)
         {
-            if (file.Source.Length > 0)
-            {
-                spc.AddSource(file.HintName, SourceText.From(file.Source, System.Text.Encoding.UTF8));
-            }
-        });
+            var files = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    family.ModelMetadataName,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, ct) => Parser.Parse(ctx, ct))
+                .Where(static spec => spec is not null)
+                .WithTrackingName(Steps.Parse)
+                .Combine(torchSharp)
+                .Select(static (pair, _) => pair.Left! with { Shape = pair.Left!.Shape with { TorchSharpReferenced = pair.Right } })
+                .WithTrackingName(Steps.Combine)
+                .Select(static (spec, _) => Validator.ValidPlan(spec))
+                .Where(static plan => plan is not null)
+                .WithTrackingName(Steps.Plan)
+                .Select(static (plan, _) => new GeneratedFile(Emitter.HintName(plan!), Emitter.Emit(plan!)))
+                .WithTrackingName(Steps.Emit);
+
+            context.RegisterSourceOutput(files, static (spc, file) => spc.AddSource(file.HintName, SourceText.From(file.Source, System.Text.Encoding.UTF8)));
+        }
     }
 }
 

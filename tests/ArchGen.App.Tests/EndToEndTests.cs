@@ -27,7 +27,8 @@ public class EndToEndTests
         using var dir = new TempDir();
         var (code, output, _) = AppProcess.Run(dir.Path, "info", "--model", "CifarMobileNetV2");
         Assert.Equal(0, code);
-        Assert.Contains("layers.0.conv1", output);
+        Assert.Contains("layers.16", output);
+        Assert.Contains("InvertedResidual 160->960->320", output);
         Assert.Contains("linear", output);
         Assert.Contains("91,154,944", output);
     }

@@ -80,15 +80,30 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("Block")]
-    [InlineData("Block12")]
+    [InlineData("Block1")]
+    [InlineData("Block2")]
     [InlineData("Fused")]
     [InlineData("Stem")]
+    [InlineData("FeatureMaps")]
+    [InlineData("Classifier")]
     [InlineData("@var")]
     public void NamesOfGeneratedMembersAreRejected(string name)
     {
-        var d = Single(Harness.Model(name, "", "1, 16, 1, 1"), "ARCH0025");
+        var d = Single(Harness.Model(name, "", "1, 16, 1, 1", "6, 24, 1, 2"), "ARCH0025");
         Assert.Equal(name, At(d));
+    }
+
+    [Theory]
+    [InlineData("Block")]
+    [InlineData("Block3")]
+    [InlineData("Linear")]
+    public void NamesTheEmittedCodeDoesNotDeclareAreFine(string name)
+    {
+        var compilation = Harness.Compile(Harness.Model(name, "", "1, 16, 1, 1", "6, 24, 1, 2"));
+        var (output, result) = Harness.Generate(compilation);
+        Assert.Single(result.GeneratedTrees);
+        Assert.Empty(Harness.Analyze(compilation));
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
     }
 
     [Fact]

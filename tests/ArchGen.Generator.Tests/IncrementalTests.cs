@@ -14,7 +14,7 @@ public class IncrementalTests
         ArchGenGenerator.Steps.Parse,
         ArchGenGenerator.Steps.TorchSharp,
         ArchGenGenerator.Steps.Combine,
-        ArchGenGenerator.Steps.Valid,
+        ArchGenGenerator.Steps.Plan,
         ArchGenGenerator.Steps.Emit,
     ];
 
@@ -86,7 +86,7 @@ public class IncrementalTests
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, ArchGenGenerator.Steps.Parse));
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(result, ArchGenGenerator.Steps.Emit));
         Assert.Contains(IncrementalStepRunReason.Modified, OutputReasons(result));
-        Assert.Contains("Conv2d(256, 1280, 1, bias: false)", result.GeneratedSources.Single().SourceText.ToString());
+        Assert.Contains("Head = new(256, 1280, kernelSize: 1", result.GeneratedSources.Single().SourceText.ToString());
     }
 
     [Fact]
@@ -114,6 +114,12 @@ public class IncrementalTests
         }
 
         Walk(typeof(ModelSpec));
+        Walk(typeof(ArchGen.Generator.Planning.LayerPlan));
+        foreach (var step in typeof(ArchGen.Generator.Planning.Step).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(ArchGen.Generator.Planning.Step))))
+        {
+            Walk(step);
+        }
+
         Walk(typeof(GeneratedFile));
         Assert.Contains(typeof(RowSpec), seen);
     }
@@ -121,9 +127,23 @@ public class IncrementalTests
     [Fact]
     public void EqualSpecsAreEqualAndHashAlike()
     {
-        ModelSpec Make() => new("N", "C", 0, 10, 32, 3, 1.0, 32, 1280, -1, new EquatableArray<RowSpec>(new[] { new RowSpec(1, 16, 1, 1), new RowSpec(6, 24, 2, 2) }), ClassShape.Good);
+        ModelSpec Make() => FamilyInfo.Of(Family.MobileNetV2).Defaults with
+        {
+            Namespace = "N",
+            ClassName = "C",
+            Classes = 10,
+            InputSize = 32,
+            Rows = new EquatableArray<RowSpec>(new[] { RowSpec.Bottleneck(1, 16, 1, 1), RowSpec.Bottleneck(6, 24, 2, 2) }),
+        };
         Assert.Equal(Make(), Make());
         Assert.Equal(Make().GetHashCode(), Make().GetHashCode());
-        Assert.NotEqual(Make(), Make() with { Rows = new EquatableArray<RowSpec>(new[] { new RowSpec(1, 16, 1, 1) }) });
+        Assert.NotEqual(Make(), Make() with { Rows = new EquatableArray<RowSpec>(new[] { RowSpec.Bottleneck(1, 16, 1, 1) }) });
+
+        // The plan, computed once per model, compares by value too: equal specs give equal plans, so the emit step stays cached.
+        var a = ArchGen.Generator.Validation.Validator.ValidPlan(Make());
+        var b = ArchGen.Generator.Validation.Validator.ValidPlan(Make());
+        Assert.NotNull(a);
+        Assert.Equal(a, b);
+        Assert.Equal(a!.GetHashCode(), b!.GetHashCode());
     }
 }

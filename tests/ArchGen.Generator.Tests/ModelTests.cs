@@ -31,10 +31,14 @@ public class ModelTests
 
         Assert.Equal("PaperNet", PaperNet.Facts.Name);
         Assert.Equal("ArchGen.Generator.Tests.Models.PaperNet", PaperNet.Facts.FullName);
-        Assert.Equal(MobileNetV2Flavor.Cifar, CifarNet.Facts.Flavor);
+        Assert.Equal("MobileNetV2, Cifar flavor", CifarNet.Facts.Architecture);
         Assert.Equal(0.2, PaperNet.Facts.Dropout);
         Assert.Equal(0.0, CifarNet.Facts.Dropout);
-        Assert.Equal("features.0.0", PaperNet.Facts.Layers[0].Name);
+        Assert.Equal("features.0", PaperNet.Facts.Layers[0].Name);
+        Assert.Equal("conv1, bn1", CifarNet.Facts.Layers[0].Name);
+        Assert.Equal("layers.3", CifarNet.Facts.Layers[4].Name);
+        Assert.Equal("InvertedResidual 24->144->32 3x3 s2, ReLU", CifarNet.Facts.Layers[4].Kind);
+        Assert.Equal("linear", CifarNet.Facts.Layers[^1].Name);
         Assert.Equal("3x224x224", PaperNet.Facts.Layers[0].InputShape);
         Assert.Equal("32x112x112", PaperNet.Facts.Layers[0].OutputShape);
     }
@@ -55,21 +59,34 @@ public class ModelTests
         Assert.IsType<TinyCifarNet.Fused>(fused);
     }
 
-    [Theory]
-    [InlineData("PaperNet", "torchvision_mobilenet_v2.keys.txt")]
-    [InlineData("CifarNet", "kuangliu_cifar_mobilenetv2.keys.txt")]
-    public void StateDictKeysAndShapesEqualTheOriginals(string model, string expectedFile)
-    {
-        var expected = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Expected", expectedFile))
+    private static string[] Expected(string file, Func<string, string> select) =>
+        File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Expected", "keys", file))
             .Where(l => l.Length > 0)
+            .Select(select)
             .OrderBy(l => l, StringComparer.Ordinal)
             .ToArray();
+
+    [Theory]
+    [InlineData("PaperNet", "torchvision_mobilenet_v2")]
+    [InlineData("CifarNet", "kuangliu_cifar_mobilenetv2")]
+    public void StateDictKeysAndShapesEqualTheOriginals(string model, string original)
+    {
         using var module = ModelCatalog.Get(model).Create();
         var actual = module.state_dict()
             .Select(kv => kv.Key + "\t" + string.Join(",", kv.Value.shape))
             .OrderBy(l => l, StringComparer.Ordinal)
             .ToArray();
-        Assert.Equal(expected, actual);
+        Assert.Equal(Expected(original + ".tsv", l => l), actual);
+    }
+
+    [Theory]
+    [InlineData("PaperNet", "torchvision_mobilenet_v2")]
+    [InlineData("CifarNet", "kuangliu_cifar_mobilenetv2")]
+    public void NamedModulesPathsEqualTheOriginals(string model, string original)
+    {
+        using var module = ModelCatalog.Get(model).Create();
+        var actual = module.named_modules().Select(m => m.name).Where(n => n.Length > 0).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        Assert.Equal(Expected(original + ".modules.txt", l => l.Split('\t')[0]), actual);
     }
 
     [Fact]
@@ -100,7 +117,7 @@ public class ModelTests
     public void TheClassCountCanDifferFromTheDeclaredOne()
     {
         using var model = new CifarNet(classes: 3);
-        Assert.Equal(new long[] { 3, 1280 }, model.Linear.weight!.shape);
+        Assert.Equal(new long[] { 3, 1280 }, model.Classifier.Output.weight!.shape);
         Assert.Equal(CifarNet.ParameterCount - (7 * 1281), model.parameters().Sum(p => p.numel()));
         using var x = torch.randn(2, 3, 32, 32);
         using var y = model.forward(x);
@@ -108,9 +125,9 @@ public class ModelTests
 
         var entry = ModelCatalog.Get("PaperNet");
         using var paper = entry.Create(5);
-        Assert.Equal(new long[] { 5, 1280 }, ((PaperNet)paper).Classifier.weight!.shape);
+        Assert.Equal(new long[] { 5, 1280 }, ((PaperNet)paper).Classifier.Output.weight!.shape);
         using var declared = entry.Create();
-        Assert.Equal(new long[] { 1000, 1280 }, ((PaperNet)declared).Classifier.weight!.shape);
+        Assert.Equal(new long[] { 1000, 1280 }, ((PaperNet)declared).Classifier.Output.weight!.shape);
         Assert.Throws<ArgumentOutOfRangeException>(() => new CifarNet(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => entry.Create(0));
     }
@@ -120,7 +137,7 @@ public class ModelTests
     {
         using var model = new FashionNet();
         Assert.Equal(FashionNet.ParameterCount, model.parameters().Sum(p => p.numel()));
-        Assert.Equal(new long[] { 32, 1, 3, 3 }, model.Conv1.weight!.shape);
+        Assert.Equal(new long[] { 32, 1, 3, 3 }, model.Stem.Conv.weight!.shape);
         using var x = torch.randn(2, 1, 32, 32);
         using var y = model.forward(x);
         Assert.Equal(new long[] { 2, 10 }, y.shape);
@@ -144,9 +161,26 @@ public class ModelTests
         Assert.Same(model.Block5.Depthwise.Conv, named["features.5.conv.1.0"]);
         Assert.Same(model.Block1.Depthwise.Conv, named["features.1.conv.0.0"]);
         Assert.Null(model.Block1.Expand);
-        Assert.Same(model.Classifier, named["classifier.1"]);
+        Assert.Same(model.Classifier, named["classifier"]);
+        Assert.Same(model.Classifier.Output, named["classifier.1"]);
+        Assert.Same(model.Head.Conv, named["features.18.0"]);
         Assert.Equal(model.parameters().Count(), model.named_parameters().Select(p => p.name).Distinct().Count());
         Assert.DoesNotContain(named.Keys, k => k.Contains("Stem") || k.Contains("Block"));
+    }
+
+    [Fact]
+    public void KuangliuTypedFieldsAreTheFlatlyRegisteredLayers()
+    {
+        using var model = new CifarNet();
+        var named = model.named_modules().ToDictionary(m => m.name, m => m.module);
+        Assert.Same(model.Stem.Conv, named["conv1"]);
+        Assert.Same(model.Stem.Norm, named["bn1"]);
+        Assert.Same(model.Block3.Depthwise.Conv, named["layers.3.conv2"]);
+        Assert.Same(model.Block0.Projection!.Conv, named["layers.0.shortcut.0"]);
+        Assert.Same(model.Head.Norm, named["bn2"]);
+        Assert.Same(model.Classifier.Output, named["linear"]);
+        Assert.False(named.ContainsKey("layers.3.shortcut")); // stride-2 blocks have none, as in the exercise
+        Assert.Empty(named["layers.2.shortcut"].named_children().ToList()); // identity: an empty nn.Sequential
     }
 
     [Fact]
@@ -154,7 +188,7 @@ public class ModelTests
     {
         using var model = new TinyCifarNet();
         model.to(torch.float64);
-        Assert.Equal(torch.float64, model.Block1.Conv2.weight!.dtype);
+        Assert.Equal(torch.float64, model.Block1.Depthwise.Conv.weight!.dtype);
         model.eval();
         using var x = torch.randn(new long[] { 2, 3, 16, 16 }, dtype: torch.float64);
         using var y = model.forward(x);

@@ -1,5 +1,7 @@
 using System.Globalization;
+using ArchGen.Generator.Emitting;
 using ArchGen.Generator.Model;
+using ArchGen.Generator.Validation;
 using ArchGen.Generator.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 
@@ -36,22 +38,23 @@ public class PropertyTests
         var table = new RowSpec[rows];
         for (int i = 0; i < rows; i++)
         {
-            table[i] = new RowSpec(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3));
+            table[i] = RowSpec.Bottleneck(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3));
         }
 
-        var spec = new ModelSpec(
-            "Samples",
-            "Random" + r.Next(1000).ToString(CultureInfo.InvariantCulture),
-            r.Next(2),
-            r.Next(1, 1000),
-            r.Next(1, 257),
-            r.Next(1, 5),
-            r.Next(4) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 1.9), 3),
-            r.Next(1, 65),
-            r.Next(1, 2049),
-            r.Next(3) == 0 ? -1 : Math.Round(r.NextDouble() * 0.9, 2),
-            new EquatableArray<RowSpec>(table),
-            ClassShape.Good);
+        var spec = FamilyInfo.Of(Family.MobileNetV2).Defaults with
+        {
+            Namespace = "Samples",
+            ClassName = "Random" + r.Next(1000).ToString(CultureInfo.InvariantCulture),
+            FlavorValue = r.Next(2),
+            Classes = r.Next(1, 1000),
+            InputSize = r.Next(1, 257),
+            InputChannels = r.Next(1, 5),
+            Width = r.Next(4) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 1.9), 3),
+            StemChannels = r.Next(1, 65),
+            HeadChannels = r.Next(1, 2049),
+            Dropout = r.Next(3) == 0 ? -1 : Math.Round(r.NextDouble() * 0.9, 2),
+            Rows = new EquatableArray<RowSpec>(table),
+        };
         if (r.Next(2) == 0)
         {
             return spec;
@@ -127,9 +130,9 @@ public class PropertyTests
         for (int i = 0; i < 10_000; i++)
         {
             var spec = RandomSpec(random, randomShape: true);
-            var problems = Validator.Validate(spec, "SomeBase");
-            string? source = Emitter.Emit(spec);
+            var problems = Validator.Validate(spec, "SomeBase", out var plan);
             var errors = problems.Where(p => p.IsError).ToList();
+            string? source = errors.Count == 0 && plan is not null ? Emitter.Emit(plan) : null;
             Assert.All(problems, p => Assert.StartsWith("ARCH", p.Descriptor.Id));
             if (BreaksARule(spec))
             {
@@ -146,6 +149,7 @@ public class PropertyTests
             {
                 valid++;
                 Assert.Empty(errors);
+                Assert.Equal(plan, Validator.ValidPlan(spec)); // what the generator emits is the plan the analyzer checked
                 Assert.Contains("public const long ParameterCount = ", source);
                 Assert.DoesNotContain("\r", source);
             }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Dump state_dict keys and shapes of the reference models as TSV.
+"""Dump state_dict keys and shapes, and named_modules paths, of the reference models.
 
-Writes (relative to this file):
-  keys/torchvision_mobilenet_v2.tsv      torchvision.models.mobilenet_v2(), 1000 classes
-  keys/kuangliu_cifar_mobilenetv2.tsv    cifar_mobilenetv2.MobileNetV2(), 10 classes
-One line per key, in state_dict order: "key<TAB>d0,d1,..." (empty shape for 0-dim).
+Writes (relative to this file), for each reference model NAME:
+  keys/NAME.tsv           one line per state_dict key, in order: "key<TAB>d0,d1,..." (empty shape for 0-dim)
+  keys/NAME.modules.txt   one line per named_modules() path (the root excluded), in order: "path<TAB>ClassName"
+The models: torchvision_mobilenet_v2 (torchvision.models.mobilenet_v2(), 1000 classes) and
+kuangliu_cifar_mobilenetv2 (cifar_mobilenetv2.MobileNetV2(), 10 classes).
 Run from anywhere: /usr/bin/python3 tools/reference/state_dict_keys.py
 """
 import os
@@ -18,12 +19,17 @@ sys.path.insert(0, HERE)
 from cifar_mobilenetv2 import MobileNetV2 as CifarMobileNetV2  # noqa: E402
 
 
-def dump(model, path):
-    lines = ["%s\t%s\n" % (k, ",".join(str(d) for d in v.shape))
-             for k, v in model.state_dict().items()]
+def write(path, lines):
     with open(path, "w", newline="\n") as f:
         f.writelines(lines)
-    print("%s: %d keys" % (os.path.relpath(path), len(lines)))
+    print("%s: %d lines" % (os.path.relpath(path), len(lines)))
+
+
+def dump(model, out, name):
+    write(os.path.join(out, name + ".tsv"),
+          ["%s\t%s\n" % (k, ",".join(str(d) for d in v.shape)) for k, v in model.state_dict().items()])
+    write(os.path.join(out, name + ".modules.txt"),
+          ["%s\t%s\n" % (n, type(m).__name__) for n, m in model.named_modules() if n])
 
 
 def main():
@@ -32,10 +38,8 @@ def main():
     out = os.path.join(HERE, "keys")
     os.makedirs(out, exist_ok=True)
     # torchvision >= 0.13: mobilenet_v2(*, weights=None, progress=True, **kwargs)
-    dump(torchvision.models.mobilenet_v2(weights=None, num_classes=1000),
-         os.path.join(out, "torchvision_mobilenet_v2.tsv"))
-    dump(CifarMobileNetV2(num_classes=10),
-         os.path.join(out, "kuangliu_cifar_mobilenetv2.tsv"))
+    dump(torchvision.models.mobilenet_v2(weights=None, num_classes=1000), out, "torchvision_mobilenet_v2")
+    dump(CifarMobileNetV2(num_classes=10), out, "kuangliu_cifar_mobilenetv2")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ public static class InfoCommand
         {
             var f = ModelCatalog.Get(parse.GetValue(model)!).Facts;
             var table = new Table()
-                .Title($"{f.FullName}: {f.Flavor}, {f.InputChannels}x{f.InputSize}x{f.InputSize} -> {f.Classes} classes, width {f.Width.ToString("0.###", CultureInfo.InvariantCulture)}")
+                .Title($"{f.FullName}: {f.Architecture}, {f.InputChannels}x{f.InputSize}x{f.InputSize} -> {f.Classes} classes, width {f.Width.ToString("0.###", CultureInfo.InvariantCulture)}")
                 .AddColumns("Layer", "Kind", "Input", "Output")
                 .AddColumn(new TableColumn("Parameters").RightAligned())
                 .AddColumn(new TableColumn("Multiply-adds").RightAligned());

@@ -1,30 +1,47 @@
 namespace ArchGen.Generator.Model;
 
-/// <summary>Which original the model reproduces; mirrors <c>ArchGen.MobileNetV2Flavor</c> (values must match).</summary>
+/// <summary>The network family a model attribute declares; each has a row attribute and a planner.</summary>
+internal enum Family
+{
+    MobileNetV2 = 0,
+}
+
+/// <summary>Which original a MobileNetV2 reproduces; mirrors <c>ArchGen.MobileNetV2Flavor</c> (values must match).</summary>
 internal enum Flavor
 {
     Paper = 0,
     Cifar = 1,
 }
 
-/// <summary>One <c>[Bottleneck(t, c, n, s)]</c> row as written.</summary>
-internal sealed record RowSpec(int T, int C, int N, int S);
+/// <summary>
+/// One row of a model's table as written. MobileNetV2's <c>[Bottleneck(t, c, n, s)]</c> fills T, C, N and S
+/// (K is 3); fields a family's rows do not have are 0.
+/// </summary>
+internal sealed record RowSpec(int T, int K, int Exp, int C, int N, bool Se, int Nl, int S)
+{
+    /// <summary>A MobileNetV2 row: <c>[Bottleneck(t, c, n, s)]</c>.</summary>
+    public static RowSpec Bottleneck(int t, int c, int n, int s) => new(t, 3, 0, c, n, false, 0, s);
+}
 
 /// <summary>
-/// Everything the generator knows about one <c>[MobileNetV2]</c> class: plain values only (no symbols,
-/// syntax nodes, locations or compilations), so the incremental pipeline can cache it by value.
+/// Everything the generator knows about one model class: plain values only (no symbols, syntax nodes, locations or
+/// compilations), so the incremental pipeline can cache it by value. Arguments a family does not have keep the
+/// family's defaults (<see cref="Families"/>).
 /// </summary>
 internal sealed record ModelSpec(
     string Namespace,
     string ClassName,
+    Family Family,
     int FlavorValue,
     int Classes,
     int InputSize,
     int InputChannels,
     double Width,
+    double Depth,
     int StemChannels,
     int HeadChannels,
     double Dropout,
+    double StochasticDepth,
     EquatableArray<RowSpec> Rows,
     ClassShape Shape)
 {
@@ -32,9 +49,6 @@ internal sealed record ModelSpec(
 
     /// <summary><c>Namespace.ClassName</c>, or the class name in the global namespace.</summary>
     public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;
-
-    /// <summary>The flavor's dropout when <see cref="Dropout"/> is negative.</summary>
-    public double EffectiveDropout => Dropout >= 0 ? Dropout : Flavor == Flavor.Paper ? 0.2 : 0.0;
 }
 
 /// <summary>Facts about the class declaration that decide whether the generator can extend it.</summary>
@@ -46,7 +60,8 @@ internal sealed record ClassShape(
     bool HasBaseClass,
     bool TorchSharpReferenced,
     bool HasAttributeErrors,
-    bool RowsOnAnotherDeclaration = false)
+    bool RowsOnAnotherDeclaration = false,
+    string? OtherFamily = null)
 {
     public static readonly ClassShape Good = new(true, false, false, false, false, true, false);
 }

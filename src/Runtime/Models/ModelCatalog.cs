@@ -4,20 +4,39 @@ using static TorchSharp.torch;
 
 namespace ArchGen;
 
-/// <summary>One line of a model's layer table, resolved at compile time by the generator.</summary>
-/// <param name="Name">The layer's state_dict prefix, e.g. <c>features.1.conv.0.0</c>.</param>
-/// <param name="Kind">What the layer is, e.g. <c>Conv2d 3x3 s2</c>, <c>BatchNorm2d</c>, <c>Linear</c>.</param>
-/// <param name="InputShape">Shape of one image entering the layer, C x H x W (or features for linear layers).</param>
+/// <summary>One line of a model's layer table, resolved at compile time by the generator: one step of the forward pass.</summary>
+/// <param name="Name">Where the layer sits in the state_dict, e.g. <c>features.3</c> (or the names of its layers where the original has no module for it, e.g. <c>conv1, bn1</c>).</param>
+/// <param name="Kind">What the layer is, e.g. <c>InvertedResidual 24->144->32 3x3 s2, ReLU6</c>.</param>
+/// <param name="InputShape">Shape of one image entering the layer, C x H x W (or features for the classifier).</param>
 /// <param name="OutputShape">Shape of one image leaving the layer.</param>
 /// <param name="Parameters">Trainable parameters of the layer.</param>
-/// <param name="MultiplyAdds">Multiply-adds of the layer for one image.</param>
+/// <param name="MultiplyAdds">Multiply-adds of the layer for one image (convolutions and linear layers).</param>
 public sealed record LayerFact(string Name, string Kind, string InputShape, string OutputShape, long Parameters, long MultiplyAdds);
 
+/// <summary>A feature map at the end of a resolution stage (see the generated <c>ForwardFeatures</c>).</summary>
+/// <param name="Stride">Its stride from the input: the input's side divided by the map's, for sides the strides divide.</param>
+/// <param name="Channels">Its channels.</param>
+/// <param name="Size">Its side at the declared input size.</param>
+/// <param name="Layer">The layer whose output it is.</param>
+public sealed record FeatureStage(int Stride, int Channels, int Size, string Layer);
+
 /// <summary>Compile-time facts of a generated model.</summary>
+/// <param name="Name">The class name.</param>
+/// <param name="FullName">The class name with its namespace.</param>
+/// <param name="Architecture">The family and variant, e.g. <c>MobileNetV2, Cifar flavor</c>.</param>
+/// <param name="Classes">The declared classes.</param>
+/// <param name="InputSize">The declared input side.</param>
+/// <param name="InputChannels">The input channels.</param>
+/// <param name="Width">The width multiplier.</param>
+/// <param name="Dropout">The dropout before the classifier.</param>
+/// <param name="ParameterCount">Trainable parameters with the declared classes.</param>
+/// <param name="MultiplyAdds">Multiply-adds for one image at the declared size.</param>
+/// <param name="Layers">The layer table.</param>
+/// <param name="Stages">The feature maps at the end of each resolution stage, finest first.</param>
 public sealed record ModelFacts(
     string Name,
     string FullName,
-    MobileNetV2Flavor Flavor,
+    string Architecture,
     int Classes,
     int InputSize,
     int InputChannels,
@@ -25,7 +44,8 @@ public sealed record ModelFacts(
     double Dropout,
     long ParameterCount,
     long MultiplyAdds,
-    IReadOnlyList<LayerFact> Layers);
+    IReadOnlyList<LayerFact> Layers,
+    IReadOnlyList<FeatureStage> Stages);
 
 /// <summary>A model the generator emitted, known by name: its facts, how to build it, and how to fold a built one into its fused inference form.</summary>
 public sealed class CatalogEntry

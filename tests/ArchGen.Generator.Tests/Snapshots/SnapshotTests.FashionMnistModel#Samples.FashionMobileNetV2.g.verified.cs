@@ -4,146 +4,23 @@
 namespace Samples
 {
     /// <summary>
-    /// MobileNetV2, Cifar flavor (kuangliu/pytorch-cifar <c>MobileNetV2</c>): 1x32x32 input, 10 classes, width 1, dropout 0.
-    /// 2,296,346 trainable parameters, 90,565,120 multiply-adds per image.
+    /// MobileNetV2, Cifar flavor (kuangliu/pytorch-cifar's MobileNetV2): 1x32x32 input, 10 classes, width 1, dropout 0.
+    /// 2,296,346 trainable parameters and 90,565,120 multiply-adds per image; <see cref="Facts"/> holds the layer table (<c>archgen info</c> prints it).
     /// </summary>
-    /// <remarks>
-    /// Layers, for one image (state_dict prefix, kind, input, output, parameters, multiply-adds):
-    /// <code>
-    /// layer                 kind                input     -> output        params   mult-adds
-    /// conv1                 Conv2d 3x3          1x32x32   -> 32x32x32         288     294,912
-    /// bn1                   BatchNorm2d + ReLU  32x32x32  -> 32x32x32          64           0
-    /// layers.0.conv1        Conv2d 1x1          32x32x32  -> 32x32x32       1,024   1,048,576
-    /// layers.0.bn1          BatchNorm2d + ReLU  32x32x32  -> 32x32x32          64           0
-    /// layers.0.conv2        Conv2d 3x3 dw       32x32x32  -> 32x32x32         288     294,912
-    /// layers.0.bn2          BatchNorm2d + ReLU  32x32x32  -> 32x32x32          64           0
-    /// layers.0.conv3        Conv2d 1x1          32x32x32  -> 16x32x32         512     524,288
-    /// layers.0.bn3          BatchNorm2d         16x32x32  -> 16x32x32          32           0
-    /// layers.0.shortcut.0   Conv2d 1x1          32x32x32  -> 16x32x32         512     524,288
-    /// layers.0.shortcut.1   BatchNorm2d         16x32x32  -> 16x32x32          32           0
-    /// layers.1.conv1        Conv2d 1x1          16x32x32  -> 96x32x32       1,536   1,572,864
-    /// layers.1.bn1          BatchNorm2d + ReLU  96x32x32  -> 96x32x32         192           0
-    /// layers.1.conv2        Conv2d 3x3 dw       96x32x32  -> 96x32x32         864     884,736
-    /// layers.1.bn2          BatchNorm2d + ReLU  96x32x32  -> 96x32x32         192           0
-    /// layers.1.conv3        Conv2d 1x1          96x32x32  -> 24x32x32       2,304   2,359,296
-    /// layers.1.bn3          BatchNorm2d         24x32x32  -> 24x32x32          48           0
-    /// layers.1.shortcut.0   Conv2d 1x1          16x32x32  -> 24x32x32         384     393,216
-    /// layers.1.shortcut.1   BatchNorm2d         24x32x32  -> 24x32x32          48           0
-    /// layers.2.conv1        Conv2d 1x1          24x32x32  -> 144x32x32      3,456   3,538,944
-    /// layers.2.bn1          BatchNorm2d + ReLU  144x32x32 -> 144x32x32        288           0
-    /// layers.2.conv2        Conv2d 3x3 dw       144x32x32 -> 144x32x32      1,296   1,327,104
-    /// layers.2.bn2          BatchNorm2d + ReLU  144x32x32 -> 144x32x32        288           0
-    /// layers.2.conv3        Conv2d 1x1          144x32x32 -> 24x32x32       3,456   3,538,944
-    /// layers.2.bn3          BatchNorm2d         24x32x32  -> 24x32x32          48           0
-    /// layers.3.conv1        Conv2d 1x1          24x32x32  -> 144x32x32      3,456   3,538,944
-    /// layers.3.bn1          BatchNorm2d + ReLU  144x32x32 -> 144x32x32        288           0
-    /// layers.3.conv2        Conv2d 3x3 s2 dw    144x32x32 -> 144x16x16      1,296     331,776
-    /// layers.3.bn2          BatchNorm2d + ReLU  144x16x16 -> 144x16x16        288           0
-    /// layers.3.conv3        Conv2d 1x1          144x16x16 -> 32x16x16       4,608   1,179,648
-    /// layers.3.bn3          BatchNorm2d         32x16x16  -> 32x16x16          64           0
-    /// layers.4.conv1        Conv2d 1x1          32x16x16  -> 192x16x16      6,144   1,572,864
-    /// layers.4.bn1          BatchNorm2d + ReLU  192x16x16 -> 192x16x16        384           0
-    /// layers.4.conv2        Conv2d 3x3 dw       192x16x16 -> 192x16x16      1,728     442,368
-    /// layers.4.bn2          BatchNorm2d + ReLU  192x16x16 -> 192x16x16        384           0
-    /// layers.4.conv3        Conv2d 1x1          192x16x16 -> 32x16x16       6,144   1,572,864
-    /// layers.4.bn3          BatchNorm2d         32x16x16  -> 32x16x16          64           0
-    /// layers.5.conv1        Conv2d 1x1          32x16x16  -> 192x16x16      6,144   1,572,864
-    /// layers.5.bn1          BatchNorm2d + ReLU  192x16x16 -> 192x16x16        384           0
-    /// layers.5.conv2        Conv2d 3x3 dw       192x16x16 -> 192x16x16      1,728     442,368
-    /// layers.5.bn2          BatchNorm2d + ReLU  192x16x16 -> 192x16x16        384           0
-    /// layers.5.conv3        Conv2d 1x1          192x16x16 -> 32x16x16       6,144   1,572,864
-    /// layers.5.bn3          BatchNorm2d         32x16x16  -> 32x16x16          64           0
-    /// layers.6.conv1        Conv2d 1x1          32x16x16  -> 192x16x16      6,144   1,572,864
-    /// layers.6.bn1          BatchNorm2d + ReLU  192x16x16 -> 192x16x16        384           0
-    /// layers.6.conv2        Conv2d 3x3 s2 dw    192x16x16 -> 192x8x8        1,728     110,592
-    /// layers.6.bn2          BatchNorm2d + ReLU  192x8x8   -> 192x8x8          384           0
-    /// layers.6.conv3        Conv2d 1x1          192x8x8   -> 64x8x8        12,288     786,432
-    /// layers.6.bn3          BatchNorm2d         64x8x8    -> 64x8x8           128           0
-    /// layers.7.conv1        Conv2d 1x1          64x8x8    -> 384x8x8       24,576   1,572,864
-    /// layers.7.bn1          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.7.conv2        Conv2d 3x3 dw       384x8x8   -> 384x8x8        3,456     221,184
-    /// layers.7.bn2          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.7.conv3        Conv2d 1x1          384x8x8   -> 64x8x8        24,576   1,572,864
-    /// layers.7.bn3          BatchNorm2d         64x8x8    -> 64x8x8           128           0
-    /// layers.8.conv1        Conv2d 1x1          64x8x8    -> 384x8x8       24,576   1,572,864
-    /// layers.8.bn1          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.8.conv2        Conv2d 3x3 dw       384x8x8   -> 384x8x8        3,456     221,184
-    /// layers.8.bn2          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.8.conv3        Conv2d 1x1          384x8x8   -> 64x8x8        24,576   1,572,864
-    /// layers.8.bn3          BatchNorm2d         64x8x8    -> 64x8x8           128           0
-    /// layers.9.conv1        Conv2d 1x1          64x8x8    -> 384x8x8       24,576   1,572,864
-    /// layers.9.bn1          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.9.conv2        Conv2d 3x3 dw       384x8x8   -> 384x8x8        3,456     221,184
-    /// layers.9.bn2          BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.9.conv3        Conv2d 1x1          384x8x8   -> 64x8x8        24,576   1,572,864
-    /// layers.9.bn3          BatchNorm2d         64x8x8    -> 64x8x8           128           0
-    /// layers.10.conv1       Conv2d 1x1          64x8x8    -> 384x8x8       24,576   1,572,864
-    /// layers.10.bn1         BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.10.conv2       Conv2d 3x3 dw       384x8x8   -> 384x8x8        3,456     221,184
-    /// layers.10.bn2         BatchNorm2d + ReLU  384x8x8   -> 384x8x8          768           0
-    /// layers.10.conv3       Conv2d 1x1          384x8x8   -> 96x8x8        36,864   2,359,296
-    /// layers.10.bn3         BatchNorm2d         96x8x8    -> 96x8x8           192           0
-    /// layers.10.shortcut.0  Conv2d 1x1          64x8x8    -> 96x8x8         6,144     393,216
-    /// layers.10.shortcut.1  BatchNorm2d         96x8x8    -> 96x8x8           192           0
-    /// layers.11.conv1       Conv2d 1x1          96x8x8    -> 576x8x8       55,296   3,538,944
-    /// layers.11.bn1         BatchNorm2d + ReLU  576x8x8   -> 576x8x8        1,152           0
-    /// layers.11.conv2       Conv2d 3x3 dw       576x8x8   -> 576x8x8        5,184     331,776
-    /// layers.11.bn2         BatchNorm2d + ReLU  576x8x8   -> 576x8x8        1,152           0
-    /// layers.11.conv3       Conv2d 1x1          576x8x8   -> 96x8x8        55,296   3,538,944
-    /// layers.11.bn3         BatchNorm2d         96x8x8    -> 96x8x8           192           0
-    /// layers.12.conv1       Conv2d 1x1          96x8x8    -> 576x8x8       55,296   3,538,944
-    /// layers.12.bn1         BatchNorm2d + ReLU  576x8x8   -> 576x8x8        1,152           0
-    /// layers.12.conv2       Conv2d 3x3 dw       576x8x8   -> 576x8x8        5,184     331,776
-    /// layers.12.bn2         BatchNorm2d + ReLU  576x8x8   -> 576x8x8        1,152           0
-    /// layers.12.conv3       Conv2d 1x1          576x8x8   -> 96x8x8        55,296   3,538,944
-    /// layers.12.bn3         BatchNorm2d         96x8x8    -> 96x8x8           192           0
-    /// layers.13.conv1       Conv2d 1x1          96x8x8    -> 576x8x8       55,296   3,538,944
-    /// layers.13.bn1         BatchNorm2d + ReLU  576x8x8   -> 576x8x8        1,152           0
-    /// layers.13.conv2       Conv2d 3x3 s2 dw    576x8x8   -> 576x4x4        5,184      82,944
-    /// layers.13.bn2         BatchNorm2d + ReLU  576x4x4   -> 576x4x4        1,152           0
-    /// layers.13.conv3       Conv2d 1x1          576x4x4   -> 160x4x4       92,160   1,474,560
-    /// layers.13.bn3         BatchNorm2d         160x4x4   -> 160x4x4          320           0
-    /// layers.14.conv1       Conv2d 1x1          160x4x4   -> 960x4x4      153,600   2,457,600
-    /// layers.14.bn1         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.14.conv2       Conv2d 3x3 dw       960x4x4   -> 960x4x4        8,640     138,240
-    /// layers.14.bn2         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.14.conv3       Conv2d 1x1          960x4x4   -> 160x4x4      153,600   2,457,600
-    /// layers.14.bn3         BatchNorm2d         160x4x4   -> 160x4x4          320           0
-    /// layers.15.conv1       Conv2d 1x1          160x4x4   -> 960x4x4      153,600   2,457,600
-    /// layers.15.bn1         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.15.conv2       Conv2d 3x3 dw       960x4x4   -> 960x4x4        8,640     138,240
-    /// layers.15.bn2         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.15.conv3       Conv2d 1x1          960x4x4   -> 160x4x4      153,600   2,457,600
-    /// layers.15.bn3         BatchNorm2d         160x4x4   -> 160x4x4          320           0
-    /// layers.16.conv1       Conv2d 1x1          160x4x4   -> 960x4x4      153,600   2,457,600
-    /// layers.16.bn1         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.16.conv2       Conv2d 3x3 dw       960x4x4   -> 960x4x4        8,640     138,240
-    /// layers.16.bn2         BatchNorm2d + ReLU  960x4x4   -> 960x4x4        1,920           0
-    /// layers.16.conv3       Conv2d 1x1          960x4x4   -> 320x4x4      307,200   4,915,200
-    /// layers.16.bn3         BatchNorm2d         320x4x4   -> 320x4x4          640           0
-    /// layers.16.shortcut.0  Conv2d 1x1          160x4x4   -> 320x4x4       51,200     819,200
-    /// layers.16.shortcut.1  BatchNorm2d         320x4x4   -> 320x4x4          640           0
-    /// conv2                 Conv2d 1x1          320x4x4   -> 1280x4x4     409,600   6,553,600
-    /// bn2                   BatchNorm2d + ReLU  1280x4x4  -> 1280x4x4       2,560           0
-    /// pool                  AvgPool2d 4         1280x4x4  -> 1280x1x1           0           0
-    /// linear                Linear              1280      -> 10            12,810      12,800
-    /// total                                               ->            2,296,346  90,565,120
-    /// </code>
-    /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ArchGen.Generator", "0.1.0.0")]
-    partial class FashionMobileNetV2 : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    partial class FashionMobileNetV2 : global::ArchGen.Blocks.GeneratedModel
     {
-        /// <summary>Trainable parameters: 2,296,346.</summary>
+        /// <summary>Trainable parameters with the declared 10 classes: 2,296,346.</summary>
         public const long ParameterCount = 2296346L;
 
-        /// <summary>Multiply-adds of one forward pass of one 1x32x32 image, counting convolutions and the classifier: 90,565,120.</summary>
+        /// <summary>Multiply-adds of one forward pass of one 1x32x32 image, counting convolutions and linear layers: 90,565,120.</summary>
         public const long MultiplyAdds = 90565120L;
 
-        /// <summary>Compile-time facts of this model, with its layer table.</summary>
-        public static global::ArchGen.ModelFacts Facts { get; } = new global::ArchGen.ModelFacts(
+        /// <summary>Compile-time facts of this model: one line per layer of the forward pass (state_dict name, kind, shapes, parameters, multiply-adds) and the feature stages.</summary>
+        public static global::ArchGen.ModelFacts Facts { get; } = new(
             Name: "FashionMobileNetV2",
             FullName: "Samples.FashionMobileNetV2",
-            Flavor: global::ArchGen.MobileNetV2Flavor.Cifar,
+            Architecture: "MobileNetV2, Cifar flavor",
             Classes: 10,
             InputSize: 32,
             InputChannels: 1,
@@ -153,189 +30,98 @@ namespace Samples
             MultiplyAdds: MultiplyAdds,
             Layers: new global::ArchGen.LayerFact[]
             {
-                new global::ArchGen.LayerFact("conv1", "Conv2d 3x3", "1x32x32", "32x32x32", 288L, 294912L),
-                new global::ArchGen.LayerFact("bn1", "BatchNorm2d + ReLU", "32x32x32", "32x32x32", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.0.conv1", "Conv2d 1x1", "32x32x32", "32x32x32", 1024L, 1048576L),
-                new global::ArchGen.LayerFact("layers.0.bn1", "BatchNorm2d + ReLU", "32x32x32", "32x32x32", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.0.conv2", "Conv2d 3x3 dw", "32x32x32", "32x32x32", 288L, 294912L),
-                new global::ArchGen.LayerFact("layers.0.bn2", "BatchNorm2d + ReLU", "32x32x32", "32x32x32", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.0.conv3", "Conv2d 1x1", "32x32x32", "16x32x32", 512L, 524288L),
-                new global::ArchGen.LayerFact("layers.0.bn3", "BatchNorm2d", "16x32x32", "16x32x32", 32L, 0L),
-                new global::ArchGen.LayerFact("layers.0.shortcut.0", "Conv2d 1x1", "32x32x32", "16x32x32", 512L, 524288L),
-                new global::ArchGen.LayerFact("layers.0.shortcut.1", "BatchNorm2d", "16x32x32", "16x32x32", 32L, 0L),
-                new global::ArchGen.LayerFact("layers.1.conv1", "Conv2d 1x1", "16x32x32", "96x32x32", 1536L, 1572864L),
-                new global::ArchGen.LayerFact("layers.1.bn1", "BatchNorm2d + ReLU", "96x32x32", "96x32x32", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.1.conv2", "Conv2d 3x3 dw", "96x32x32", "96x32x32", 864L, 884736L),
-                new global::ArchGen.LayerFact("layers.1.bn2", "BatchNorm2d + ReLU", "96x32x32", "96x32x32", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.1.conv3", "Conv2d 1x1", "96x32x32", "24x32x32", 2304L, 2359296L),
-                new global::ArchGen.LayerFact("layers.1.bn3", "BatchNorm2d", "24x32x32", "24x32x32", 48L, 0L),
-                new global::ArchGen.LayerFact("layers.1.shortcut.0", "Conv2d 1x1", "16x32x32", "24x32x32", 384L, 393216L),
-                new global::ArchGen.LayerFact("layers.1.shortcut.1", "BatchNorm2d", "24x32x32", "24x32x32", 48L, 0L),
-                new global::ArchGen.LayerFact("layers.2.conv1", "Conv2d 1x1", "24x32x32", "144x32x32", 3456L, 3538944L),
-                new global::ArchGen.LayerFact("layers.2.bn1", "BatchNorm2d + ReLU", "144x32x32", "144x32x32", 288L, 0L),
-                new global::ArchGen.LayerFact("layers.2.conv2", "Conv2d 3x3 dw", "144x32x32", "144x32x32", 1296L, 1327104L),
-                new global::ArchGen.LayerFact("layers.2.bn2", "BatchNorm2d + ReLU", "144x32x32", "144x32x32", 288L, 0L),
-                new global::ArchGen.LayerFact("layers.2.conv3", "Conv2d 1x1", "144x32x32", "24x32x32", 3456L, 3538944L),
-                new global::ArchGen.LayerFact("layers.2.bn3", "BatchNorm2d", "24x32x32", "24x32x32", 48L, 0L),
-                new global::ArchGen.LayerFact("layers.3.conv1", "Conv2d 1x1", "24x32x32", "144x32x32", 3456L, 3538944L),
-                new global::ArchGen.LayerFact("layers.3.bn1", "BatchNorm2d + ReLU", "144x32x32", "144x32x32", 288L, 0L),
-                new global::ArchGen.LayerFact("layers.3.conv2", "Conv2d 3x3 s2 dw", "144x32x32", "144x16x16", 1296L, 331776L),
-                new global::ArchGen.LayerFact("layers.3.bn2", "BatchNorm2d + ReLU", "144x16x16", "144x16x16", 288L, 0L),
-                new global::ArchGen.LayerFact("layers.3.conv3", "Conv2d 1x1", "144x16x16", "32x16x16", 4608L, 1179648L),
-                new global::ArchGen.LayerFact("layers.3.bn3", "BatchNorm2d", "32x16x16", "32x16x16", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.4.conv1", "Conv2d 1x1", "32x16x16", "192x16x16", 6144L, 1572864L),
-                new global::ArchGen.LayerFact("layers.4.bn1", "BatchNorm2d + ReLU", "192x16x16", "192x16x16", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.4.conv2", "Conv2d 3x3 dw", "192x16x16", "192x16x16", 1728L, 442368L),
-                new global::ArchGen.LayerFact("layers.4.bn2", "BatchNorm2d + ReLU", "192x16x16", "192x16x16", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.4.conv3", "Conv2d 1x1", "192x16x16", "32x16x16", 6144L, 1572864L),
-                new global::ArchGen.LayerFact("layers.4.bn3", "BatchNorm2d", "32x16x16", "32x16x16", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.5.conv1", "Conv2d 1x1", "32x16x16", "192x16x16", 6144L, 1572864L),
-                new global::ArchGen.LayerFact("layers.5.bn1", "BatchNorm2d + ReLU", "192x16x16", "192x16x16", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.5.conv2", "Conv2d 3x3 dw", "192x16x16", "192x16x16", 1728L, 442368L),
-                new global::ArchGen.LayerFact("layers.5.bn2", "BatchNorm2d + ReLU", "192x16x16", "192x16x16", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.5.conv3", "Conv2d 1x1", "192x16x16", "32x16x16", 6144L, 1572864L),
-                new global::ArchGen.LayerFact("layers.5.bn3", "BatchNorm2d", "32x16x16", "32x16x16", 64L, 0L),
-                new global::ArchGen.LayerFact("layers.6.conv1", "Conv2d 1x1", "32x16x16", "192x16x16", 6144L, 1572864L),
-                new global::ArchGen.LayerFact("layers.6.bn1", "BatchNorm2d + ReLU", "192x16x16", "192x16x16", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.6.conv2", "Conv2d 3x3 s2 dw", "192x16x16", "192x8x8", 1728L, 110592L),
-                new global::ArchGen.LayerFact("layers.6.bn2", "BatchNorm2d + ReLU", "192x8x8", "192x8x8", 384L, 0L),
-                new global::ArchGen.LayerFact("layers.6.conv3", "Conv2d 1x1", "192x8x8", "64x8x8", 12288L, 786432L),
-                new global::ArchGen.LayerFact("layers.6.bn3", "BatchNorm2d", "64x8x8", "64x8x8", 128L, 0L),
-                new global::ArchGen.LayerFact("layers.7.conv1", "Conv2d 1x1", "64x8x8", "384x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.7.bn1", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.7.conv2", "Conv2d 3x3 dw", "384x8x8", "384x8x8", 3456L, 221184L),
-                new global::ArchGen.LayerFact("layers.7.bn2", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.7.conv3", "Conv2d 1x1", "384x8x8", "64x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.7.bn3", "BatchNorm2d", "64x8x8", "64x8x8", 128L, 0L),
-                new global::ArchGen.LayerFact("layers.8.conv1", "Conv2d 1x1", "64x8x8", "384x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.8.bn1", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.8.conv2", "Conv2d 3x3 dw", "384x8x8", "384x8x8", 3456L, 221184L),
-                new global::ArchGen.LayerFact("layers.8.bn2", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.8.conv3", "Conv2d 1x1", "384x8x8", "64x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.8.bn3", "BatchNorm2d", "64x8x8", "64x8x8", 128L, 0L),
-                new global::ArchGen.LayerFact("layers.9.conv1", "Conv2d 1x1", "64x8x8", "384x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.9.bn1", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.9.conv2", "Conv2d 3x3 dw", "384x8x8", "384x8x8", 3456L, 221184L),
-                new global::ArchGen.LayerFact("layers.9.bn2", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.9.conv3", "Conv2d 1x1", "384x8x8", "64x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.9.bn3", "BatchNorm2d", "64x8x8", "64x8x8", 128L, 0L),
-                new global::ArchGen.LayerFact("layers.10.conv1", "Conv2d 1x1", "64x8x8", "384x8x8", 24576L, 1572864L),
-                new global::ArchGen.LayerFact("layers.10.bn1", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.10.conv2", "Conv2d 3x3 dw", "384x8x8", "384x8x8", 3456L, 221184L),
-                new global::ArchGen.LayerFact("layers.10.bn2", "BatchNorm2d + ReLU", "384x8x8", "384x8x8", 768L, 0L),
-                new global::ArchGen.LayerFact("layers.10.conv3", "Conv2d 1x1", "384x8x8", "96x8x8", 36864L, 2359296L),
-                new global::ArchGen.LayerFact("layers.10.bn3", "BatchNorm2d", "96x8x8", "96x8x8", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.10.shortcut.0", "Conv2d 1x1", "64x8x8", "96x8x8", 6144L, 393216L),
-                new global::ArchGen.LayerFact("layers.10.shortcut.1", "BatchNorm2d", "96x8x8", "96x8x8", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.11.conv1", "Conv2d 1x1", "96x8x8", "576x8x8", 55296L, 3538944L),
-                new global::ArchGen.LayerFact("layers.11.bn1", "BatchNorm2d + ReLU", "576x8x8", "576x8x8", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.11.conv2", "Conv2d 3x3 dw", "576x8x8", "576x8x8", 5184L, 331776L),
-                new global::ArchGen.LayerFact("layers.11.bn2", "BatchNorm2d + ReLU", "576x8x8", "576x8x8", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.11.conv3", "Conv2d 1x1", "576x8x8", "96x8x8", 55296L, 3538944L),
-                new global::ArchGen.LayerFact("layers.11.bn3", "BatchNorm2d", "96x8x8", "96x8x8", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.12.conv1", "Conv2d 1x1", "96x8x8", "576x8x8", 55296L, 3538944L),
-                new global::ArchGen.LayerFact("layers.12.bn1", "BatchNorm2d + ReLU", "576x8x8", "576x8x8", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.12.conv2", "Conv2d 3x3 dw", "576x8x8", "576x8x8", 5184L, 331776L),
-                new global::ArchGen.LayerFact("layers.12.bn2", "BatchNorm2d + ReLU", "576x8x8", "576x8x8", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.12.conv3", "Conv2d 1x1", "576x8x8", "96x8x8", 55296L, 3538944L),
-                new global::ArchGen.LayerFact("layers.12.bn3", "BatchNorm2d", "96x8x8", "96x8x8", 192L, 0L),
-                new global::ArchGen.LayerFact("layers.13.conv1", "Conv2d 1x1", "96x8x8", "576x8x8", 55296L, 3538944L),
-                new global::ArchGen.LayerFact("layers.13.bn1", "BatchNorm2d + ReLU", "576x8x8", "576x8x8", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.13.conv2", "Conv2d 3x3 s2 dw", "576x8x8", "576x4x4", 5184L, 82944L),
-                new global::ArchGen.LayerFact("layers.13.bn2", "BatchNorm2d + ReLU", "576x4x4", "576x4x4", 1152L, 0L),
-                new global::ArchGen.LayerFact("layers.13.conv3", "Conv2d 1x1", "576x4x4", "160x4x4", 92160L, 1474560L),
-                new global::ArchGen.LayerFact("layers.13.bn3", "BatchNorm2d", "160x4x4", "160x4x4", 320L, 0L),
-                new global::ArchGen.LayerFact("layers.14.conv1", "Conv2d 1x1", "160x4x4", "960x4x4", 153600L, 2457600L),
-                new global::ArchGen.LayerFact("layers.14.bn1", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.14.conv2", "Conv2d 3x3 dw", "960x4x4", "960x4x4", 8640L, 138240L),
-                new global::ArchGen.LayerFact("layers.14.bn2", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.14.conv3", "Conv2d 1x1", "960x4x4", "160x4x4", 153600L, 2457600L),
-                new global::ArchGen.LayerFact("layers.14.bn3", "BatchNorm2d", "160x4x4", "160x4x4", 320L, 0L),
-                new global::ArchGen.LayerFact("layers.15.conv1", "Conv2d 1x1", "160x4x4", "960x4x4", 153600L, 2457600L),
-                new global::ArchGen.LayerFact("layers.15.bn1", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.15.conv2", "Conv2d 3x3 dw", "960x4x4", "960x4x4", 8640L, 138240L),
-                new global::ArchGen.LayerFact("layers.15.bn2", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.15.conv3", "Conv2d 1x1", "960x4x4", "160x4x4", 153600L, 2457600L),
-                new global::ArchGen.LayerFact("layers.15.bn3", "BatchNorm2d", "160x4x4", "160x4x4", 320L, 0L),
-                new global::ArchGen.LayerFact("layers.16.conv1", "Conv2d 1x1", "160x4x4", "960x4x4", 153600L, 2457600L),
-                new global::ArchGen.LayerFact("layers.16.bn1", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.16.conv2", "Conv2d 3x3 dw", "960x4x4", "960x4x4", 8640L, 138240L),
-                new global::ArchGen.LayerFact("layers.16.bn2", "BatchNorm2d + ReLU", "960x4x4", "960x4x4", 1920L, 0L),
-                new global::ArchGen.LayerFact("layers.16.conv3", "Conv2d 1x1", "960x4x4", "320x4x4", 307200L, 4915200L),
-                new global::ArchGen.LayerFact("layers.16.bn3", "BatchNorm2d", "320x4x4", "320x4x4", 640L, 0L),
-                new global::ArchGen.LayerFact("layers.16.shortcut.0", "Conv2d 1x1", "160x4x4", "320x4x4", 51200L, 819200L),
-                new global::ArchGen.LayerFact("layers.16.shortcut.1", "BatchNorm2d", "320x4x4", "320x4x4", 640L, 0L),
-                new global::ArchGen.LayerFact("conv2", "Conv2d 1x1", "320x4x4", "1280x4x4", 409600L, 6553600L),
-                new global::ArchGen.LayerFact("bn2", "BatchNorm2d + ReLU", "1280x4x4", "1280x4x4", 2560L, 0L),
-                new global::ArchGen.LayerFact("pool", "AvgPool2d 4", "1280x4x4", "1280x1x1", 0L, 0L),
-                new global::ArchGen.LayerFact("linear", "Linear", "1280", "10", 12810L, 12800L),
+                new("conv1, bn1", "ConvBnAct 3x3, ReLU", "1x32x32", "32x32x32", 352L, 294912L),
+                new("layers.0", "InvertedResidual 32->32->16 3x3, ReLU, 1x1 conv shortcut", "32x32x32", "16x32x32", 2528L, 2392064L),
+                new("layers.1", "InvertedResidual 16->96->24 3x3, ReLU, 1x1 conv shortcut", "16x32x32", "24x32x32", 5568L, 5210112L),
+                new("layers.2", "InvertedResidual 24->144->24 3x3, ReLU, residual", "24x32x32", "24x32x32", 8832L, 8404992L),
+                new("layers.3", "InvertedResidual 24->144->32 3x3 s2, ReLU", "24x32x32", "32x16x16", 10000L, 5050368L),
+                new("layers.4", "InvertedResidual 32->192->32 3x3, ReLU, residual", "32x16x16", "32x16x16", 14848L, 3588096L),
+                new("layers.5", "InvertedResidual 32->192->32 3x3, ReLU, residual", "32x16x16", "32x16x16", 14848L, 3588096L),
+                new("layers.6", "InvertedResidual 32->192->64 3x3 s2, ReLU", "32x16x16", "64x8x8", 21056L, 2469888L),
+                new("layers.7", "InvertedResidual 64->384->64 3x3, ReLU, residual", "64x8x8", "64x8x8", 54272L, 3366912L),
+                new("layers.8", "InvertedResidual 64->384->64 3x3, ReLU, residual", "64x8x8", "64x8x8", 54272L, 3366912L),
+                new("layers.9", "InvertedResidual 64->384->64 3x3, ReLU, residual", "64x8x8", "64x8x8", 54272L, 3366912L),
+                new("layers.10", "InvertedResidual 64->384->96 3x3, ReLU, 1x1 conv shortcut", "64x8x8", "96x8x8", 72960L, 4546560L),
+                new("layers.11", "InvertedResidual 96->576->96 3x3, ReLU, residual", "96x8x8", "96x8x8", 118272L, 7409664L),
+                new("layers.12", "InvertedResidual 96->576->96 3x3, ReLU, residual", "96x8x8", "96x8x8", 118272L, 7409664L),
+                new("layers.13", "InvertedResidual 96->576->160 3x3 s2, ReLU", "96x8x8", "160x4x4", 155264L, 5096448L),
+                new("layers.14", "InvertedResidual 160->960->160 3x3, ReLU, residual", "160x4x4", "160x4x4", 320000L, 5053440L),
+                new("layers.15", "InvertedResidual 160->960->160 3x3, ReLU, residual", "160x4x4", "160x4x4", 320000L, 5053440L),
+                new("layers.16", "InvertedResidual 160->960->320 3x3, ReLU, 1x1 conv shortcut", "160x4x4", "320x4x4", 525760L, 8330240L),
+                new("conv2, bn2", "ConvBnAct 1x1, ReLU", "320x4x4", "1280x4x4", 412160L, 6553600L),
+                new("pool", "AdaptiveAvgPool2d 1", "1280x4x4", "1280x1x1", 0L, 0L),
+                new("linear", "Linear", "1280", "10", 12810L, 12800L),
+            },
+            Stages: new global::ArchGen.FeatureStage[]
+            {
+                new(1, 24, 32, "layers.2"),
+                new(2, 32, 16, "layers.5"),
+                new(4, 96, 8, "layers.12"),
+                new(8, 1280, 4, "conv2, bn2"),
             });
 
-        /// <summary><c>conv1</c>: 3x3 stride-1 convolution 1 -> 32.</summary>
-        public readonly global::TorchSharp.Modules.Conv2d Conv1;
+        /// <summary><c>conv1</c>, <c>bn1</c>: 3x3 convolution 1 -> 32, BatchNorm, ReLU; 32x32x32.</summary>
+        public readonly global::ArchGen.Blocks.ConvBnAct Stem;
 
-        /// <summary><c>bn1</c>.</summary>
-        public readonly global::TorchSharp.Modules.BatchNorm2d Bn1;
+        /// <summary><c>layers.0</c>: inverted residual 32 -> 32 -> 16, 3x3 depthwise, ReLU, 1x1 conv shortcut; 16x32x32.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block0;
 
-        /// <summary><c>layers.0</c>: block 32 -> 32 -> 16, t = 1, stride 1, 1x1 conv shortcut; 16x32x32 out.</summary>
-        public readonly Block Block0;
+        /// <summary><c>layers.1</c>: inverted residual 16 -> 96 -> 24, 3x3 depthwise, ReLU, 1x1 conv shortcut; 24x32x32.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block1;
 
-        /// <summary><c>layers.1</c>: block 16 -> 96 -> 24, t = 6, stride 1, 1x1 conv shortcut; 24x32x32 out.</summary>
-        public readonly Block Block1;
+        /// <summary><c>layers.2</c>: inverted residual 24 -> 144 -> 24, 3x3 depthwise, ReLU, identity residual; 24x32x32.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block2;
 
-        /// <summary><c>layers.2</c>: block 24 -> 144 -> 24, t = 6, stride 1, identity shortcut; 24x32x32 out.</summary>
-        public readonly Block Block2;
+        /// <summary><c>layers.3</c>: inverted residual 24 -> 144 -> 32, 3x3 s2 depthwise, ReLU; 32x16x16.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block3;
 
-        /// <summary><c>layers.3</c>: block 24 -> 144 -> 32, t = 6, stride 2; 32x16x16 out.</summary>
-        public readonly Block Block3;
+        /// <summary><c>layers.4</c>: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU, identity residual; 32x16x16.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block4;
 
-        /// <summary><c>layers.4</c>: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out.</summary>
-        public readonly Block Block4;
+        /// <summary><c>layers.5</c>: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU, identity residual; 32x16x16.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block5;
 
-        /// <summary><c>layers.5</c>: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out.</summary>
-        public readonly Block Block5;
+        /// <summary><c>layers.6</c>: inverted residual 32 -> 192 -> 64, 3x3 s2 depthwise, ReLU; 64x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block6;
 
-        /// <summary><c>layers.6</c>: block 32 -> 192 -> 64, t = 6, stride 2; 64x8x8 out.</summary>
-        public readonly Block Block6;
+        /// <summary><c>layers.7</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block7;
 
-        /// <summary><c>layers.7</c>: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out.</summary>
-        public readonly Block Block7;
+        /// <summary><c>layers.8</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block8;
 
-        /// <summary><c>layers.8</c>: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out.</summary>
-        public readonly Block Block8;
+        /// <summary><c>layers.9</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block9;
 
-        /// <summary><c>layers.9</c>: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out.</summary>
-        public readonly Block Block9;
+        /// <summary><c>layers.10</c>: inverted residual 64 -> 384 -> 96, 3x3 depthwise, ReLU, 1x1 conv shortcut; 96x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block10;
 
-        /// <summary><c>layers.10</c>: block 64 -> 384 -> 96, t = 6, stride 1, 1x1 conv shortcut; 96x8x8 out.</summary>
-        public readonly Block Block10;
+        /// <summary><c>layers.11</c>: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU, identity residual; 96x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block11;
 
-        /// <summary><c>layers.11</c>: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out.</summary>
-        public readonly Block Block11;
+        /// <summary><c>layers.12</c>: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU, identity residual; 96x8x8.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block12;
 
-        /// <summary><c>layers.12</c>: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out.</summary>
-        public readonly Block Block12;
+        /// <summary><c>layers.13</c>: inverted residual 96 -> 576 -> 160, 3x3 s2 depthwise, ReLU; 160x4x4.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block13;
 
-        /// <summary><c>layers.13</c>: block 96 -> 576 -> 160, t = 6, stride 2; 160x4x4 out.</summary>
-        public readonly Block Block13;
+        /// <summary><c>layers.14</c>: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU, identity residual; 160x4x4.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block14;
 
-        /// <summary><c>layers.14</c>: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out.</summary>
-        public readonly Block Block14;
+        /// <summary><c>layers.15</c>: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU, identity residual; 160x4x4.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block15;
 
-        /// <summary><c>layers.15</c>: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out.</summary>
-        public readonly Block Block15;
+        /// <summary><c>layers.16</c>: inverted residual 160 -> 960 -> 320, 3x3 depthwise, ReLU, 1x1 conv shortcut; 320x4x4.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block16;
 
-        /// <summary><c>layers.16</c>: block 160 -> 960 -> 320, t = 6, stride 1, 1x1 conv shortcut; 320x4x4 out.</summary>
-        public readonly Block Block16;
+        /// <summary><c>conv2</c>, <c>bn2</c>: 1x1 convolution 320 -> 1280, BatchNorm, ReLU; 1280x4x4.</summary>
+        public readonly global::ArchGen.Blocks.ConvBnAct Head;
 
-        /// <summary><c>conv2</c>: 1x1 convolution 320 -> 1280.</summary>
-        public readonly global::TorchSharp.Modules.Conv2d Conv2;
+        /// <summary>Not in the state_dict: global average pooling; 1280x1x1.</summary>
+        public readonly global::TorchSharp.Modules.AdaptiveAvgPool2d Pool;
 
-        /// <summary><c>bn2</c>.</summary>
-        public readonly global::TorchSharp.Modules.BatchNorm2d Bn2;
-
-        /// <summary><c>linear</c>: 1280 -> 10.</summary>
-        public readonly global::TorchSharp.Modules.Linear Linear;
+        /// <summary><c>linear</c>: linear 1280 -> classes; 10.</summary>
+        public readonly global::ArchGen.Blocks.Classifier Classifier;
 
         /// <summary>Builds the model with freshly initialized weights (PyTorch's default initialization) and the declared 10 classes.</summary>
         public FashionMobileNetV2()
@@ -349,674 +135,284 @@ namespace Samples
             : base(nameof(FashionMobileNetV2))
         {
             global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-            Conv1 = global::TorchSharp.torch.nn.Conv2d(1, 32, 3, stride: 1, padding: 1, bias: false);
-            Bn1 = global::TorchSharp.torch.nn.BatchNorm2d(32);
-            Block0 = new Block(32, 16, expansion: 1, stride: 1);
-            Block1 = new Block(16, 24, expansion: 6, stride: 1);
-            Block2 = new Block(24, 24, expansion: 6, stride: 1);
-            Block3 = new Block(24, 32, expansion: 6, stride: 2);
-            Block4 = new Block(32, 32, expansion: 6, stride: 1);
-            Block5 = new Block(32, 32, expansion: 6, stride: 1);
-            Block6 = new Block(32, 64, expansion: 6, stride: 2);
-            Block7 = new Block(64, 64, expansion: 6, stride: 1);
-            Block8 = new Block(64, 64, expansion: 6, stride: 1);
-            Block9 = new Block(64, 64, expansion: 6, stride: 1);
-            Block10 = new Block(64, 96, expansion: 6, stride: 1);
-            Block11 = new Block(96, 96, expansion: 6, stride: 1);
-            Block12 = new Block(96, 96, expansion: 6, stride: 1);
-            Block13 = new Block(96, 160, expansion: 6, stride: 2);
-            Block14 = new Block(160, 160, expansion: 6, stride: 1);
-            Block15 = new Block(160, 160, expansion: 6, stride: 1);
-            Block16 = new Block(160, 320, expansion: 6, stride: 1);
-            Conv2 = global::TorchSharp.torch.nn.Conv2d(320, 1280, 1, bias: false);
-            Bn2 = global::TorchSharp.torch.nn.BatchNorm2d(1280);
-            Linear = global::TorchSharp.torch.nn.Linear(1280, classes);
+            Stem = new(1, 32, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU);
+            Block0 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 32, 32, 16, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Projection);
+            Block1 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 16, 96, 24, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Projection);
+            Block2 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 24, 144, 24, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block3 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 24, 144, 32, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true);
+            Block4 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 32, 192, 32, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block5 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 32, 192, 32, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block6 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 32, 192, 64, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true);
+            Block7 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block8 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block9 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block10 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 64, 384, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Projection);
+            Block11 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 96, 576, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block12 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 96, 576, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block13 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 96, 576, 160, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true);
+            Block14 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 160, 960, 160, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block15 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 160, 960, 160, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block16 = new(global::ArchGen.Blocks.BlockLayout.Kuangliu, 160, 960, 320, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Projection);
+            Head = new(320, 1280, kernelSize: 1, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU);
+            Pool = global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1);
+            Classifier = new(1280, classes, dropout: 0, dropoutLayer: false);
 
-            register_module("conv1", Conv1);
-            register_module("bn1", Bn1);
-            register_module("layers", new Sequential(Block0, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16));
-            register_module("conv2", Conv2);
-            register_module("bn2", Bn2);
-            register_module("linear", Linear);
+            RegisterFlattened(Stem, ("conv1", Stem.Conv), ("bn1", Stem.Norm));
+            register_module("layers", new global::ArchGen.Blocks.Sequential(Block0, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16));
+            RegisterFlattened(Head, ("conv2", Head.Conv), ("bn2", Head.Norm));
+            RegisterFlattened(Classifier, ("linear", Classifier.Output));
+            InitializeWeights(global::ArchGen.Blocks.WeightInit.PyTorchDefault);
         }
 
-        /// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>
+        /// <summary>The forward pass: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
-            // conv1, bn1, relu: 1x32x32 -> 32x32x32
-            global::TorchSharp.torch.Tensor x;
-            // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
-            using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
-            using (var c = Conv1.call(nhwc))
-            {
-                x = Bn1.call(c).relu_();
-            }
-
-            // layers.0: block 32 -> 32 -> 16, t = 1, stride 1, 1x1 conv shortcut; 16x32x32 out
-            using (var c1 = Block0.Conv1.call(x))
-            using (var a1 = Block0.Bn1.call(c1).relu_())
-            using (var c2 = Block0.Conv2.call(a1))
-            using (var a2 = Block0.Bn2.call(c2).relu_())
-            using (var c3 = Block0.Conv3.call(a2))
-            using (var s0 = Block0.ShortcutConv!.call(x))
-            using (var s1 = Block0.ShortcutBn!.call(s0))
-            {
-                var y = Block0.Bn3.call(c3).add_(s1);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.1: block 16 -> 96 -> 24, t = 6, stride 1, 1x1 conv shortcut; 24x32x32 out
-            using (var c1 = Block1.Conv1.call(x))
-            using (var a1 = Block1.Bn1.call(c1).relu_())
-            using (var c2 = Block1.Conv2.call(a1))
-            using (var a2 = Block1.Bn2.call(c2).relu_())
-            using (var c3 = Block1.Conv3.call(a2))
-            using (var s0 = Block1.ShortcutConv!.call(x))
-            using (var s1 = Block1.ShortcutBn!.call(s0))
-            {
-                var y = Block1.Bn3.call(c3).add_(s1);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.2: block 24 -> 144 -> 24, t = 6, stride 1, identity shortcut; 24x32x32 out
-            using (var c1 = Block2.Conv1.call(x))
-            using (var a1 = Block2.Bn1.call(c1).relu_())
-            using (var c2 = Block2.Conv2.call(a1))
-            using (var a2 = Block2.Bn2.call(c2).relu_())
-            using (var c3 = Block2.Conv3.call(a2))
-            {
-                var y = Block2.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.3: block 24 -> 144 -> 32, t = 6, stride 2; 32x16x16 out
-            using (var c1 = Block3.Conv1.call(x))
-            using (var a1 = Block3.Bn1.call(c1).relu_())
-            using (var c2 = Block3.Conv2.call(a1))
-            using (var a2 = Block3.Bn2.call(c2).relu_())
-            using (var c3 = Block3.Conv3.call(a2))
-            {
-                x.Dispose();
-                x = Block3.Bn3.call(c3);
-            }
-
-            // layers.4: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out
-            using (var c1 = Block4.Conv1.call(x))
-            using (var a1 = Block4.Bn1.call(c1).relu_())
-            using (var c2 = Block4.Conv2.call(a1))
-            using (var a2 = Block4.Bn2.call(c2).relu_())
-            using (var c3 = Block4.Conv3.call(a2))
-            {
-                var y = Block4.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.5: block 32 -> 192 -> 32, t = 6, stride 1, identity shortcut; 32x16x16 out
-            using (var c1 = Block5.Conv1.call(x))
-            using (var a1 = Block5.Bn1.call(c1).relu_())
-            using (var c2 = Block5.Conv2.call(a1))
-            using (var a2 = Block5.Bn2.call(c2).relu_())
-            using (var c3 = Block5.Conv3.call(a2))
-            {
-                var y = Block5.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.6: block 32 -> 192 -> 64, t = 6, stride 2; 64x8x8 out
-            using (var c1 = Block6.Conv1.call(x))
-            using (var a1 = Block6.Bn1.call(c1).relu_())
-            using (var c2 = Block6.Conv2.call(a1))
-            using (var a2 = Block6.Bn2.call(c2).relu_())
-            using (var c3 = Block6.Conv3.call(a2))
-            {
-                x.Dispose();
-                x = Block6.Bn3.call(c3);
-            }
-
-            // layers.7: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block7.Conv1.call(x))
-            using (var a1 = Block7.Bn1.call(c1).relu_())
-            using (var c2 = Block7.Conv2.call(a1))
-            using (var a2 = Block7.Bn2.call(c2).relu_())
-            using (var c3 = Block7.Conv3.call(a2))
-            {
-                var y = Block7.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.8: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block8.Conv1.call(x))
-            using (var a1 = Block8.Bn1.call(c1).relu_())
-            using (var c2 = Block8.Conv2.call(a1))
-            using (var a2 = Block8.Bn2.call(c2).relu_())
-            using (var c3 = Block8.Conv3.call(a2))
-            {
-                var y = Block8.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.9: block 64 -> 384 -> 64, t = 6, stride 1, identity shortcut; 64x8x8 out
-            using (var c1 = Block9.Conv1.call(x))
-            using (var a1 = Block9.Bn1.call(c1).relu_())
-            using (var c2 = Block9.Conv2.call(a1))
-            using (var a2 = Block9.Bn2.call(c2).relu_())
-            using (var c3 = Block9.Conv3.call(a2))
-            {
-                var y = Block9.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.10: block 64 -> 384 -> 96, t = 6, stride 1, 1x1 conv shortcut; 96x8x8 out
-            using (var c1 = Block10.Conv1.call(x))
-            using (var a1 = Block10.Bn1.call(c1).relu_())
-            using (var c2 = Block10.Conv2.call(a1))
-            using (var a2 = Block10.Bn2.call(c2).relu_())
-            using (var c3 = Block10.Conv3.call(a2))
-            using (var s0 = Block10.ShortcutConv!.call(x))
-            using (var s1 = Block10.ShortcutBn!.call(s0))
-            {
-                var y = Block10.Bn3.call(c3).add_(s1);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.11: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out
-            using (var c1 = Block11.Conv1.call(x))
-            using (var a1 = Block11.Bn1.call(c1).relu_())
-            using (var c2 = Block11.Conv2.call(a1))
-            using (var a2 = Block11.Bn2.call(c2).relu_())
-            using (var c3 = Block11.Conv3.call(a2))
-            {
-                var y = Block11.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.12: block 96 -> 576 -> 96, t = 6, stride 1, identity shortcut; 96x8x8 out
-            using (var c1 = Block12.Conv1.call(x))
-            using (var a1 = Block12.Bn1.call(c1).relu_())
-            using (var c2 = Block12.Conv2.call(a1))
-            using (var a2 = Block12.Bn2.call(c2).relu_())
-            using (var c3 = Block12.Conv3.call(a2))
-            {
-                var y = Block12.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.13: block 96 -> 576 -> 160, t = 6, stride 2; 160x4x4 out
-            using (var c1 = Block13.Conv1.call(x))
-            using (var a1 = Block13.Bn1.call(c1).relu_())
-            using (var c2 = Block13.Conv2.call(a1))
-            using (var a2 = Block13.Bn2.call(c2).relu_())
-            using (var c3 = Block13.Conv3.call(a2))
-            {
-                x.Dispose();
-                x = Block13.Bn3.call(c3);
-            }
-
-            // layers.14: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out
-            using (var c1 = Block14.Conv1.call(x))
-            using (var a1 = Block14.Bn1.call(c1).relu_())
-            using (var c2 = Block14.Conv2.call(a1))
-            using (var a2 = Block14.Bn2.call(c2).relu_())
-            using (var c3 = Block14.Conv3.call(a2))
-            {
-                var y = Block14.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.15: block 160 -> 960 -> 160, t = 6, stride 1, identity shortcut; 160x4x4 out
-            using (var c1 = Block15.Conv1.call(x))
-            using (var a1 = Block15.Bn1.call(c1).relu_())
-            using (var c2 = Block15.Conv2.call(a1))
-            using (var a2 = Block15.Bn2.call(c2).relu_())
-            using (var c3 = Block15.Conv3.call(a2))
-            {
-                var y = Block15.Bn3.call(c3).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // layers.16: block 160 -> 960 -> 320, t = 6, stride 1, 1x1 conv shortcut; 320x4x4 out
-            using (var c1 = Block16.Conv1.call(x))
-            using (var a1 = Block16.Bn1.call(c1).relu_())
-            using (var c2 = Block16.Conv2.call(a1))
-            using (var a2 = Block16.Bn2.call(c2).relu_())
-            using (var c3 = Block16.Conv3.call(a2))
-            using (var s0 = Block16.ShortcutConv!.call(x))
-            using (var s1 = Block16.ShortcutBn!.call(s0))
-            {
-                var y = Block16.Bn3.call(c3).add_(s1);
-                x.Dispose();
-                x = y;
-            }
-
-            // conv2, bn2, relu, average pool over the final 4x4 map, flatten, linear
-            using (var c = Conv2.call(x))
-            using (var h = Bn2.call(c).relu_())
-            using (var pooled = global::TorchSharp.torch.nn.functional.avg_pool2d(h, 4))
-            using (var flat = pooled.view(pooled.shape[0], -1))
-            {
-                x.Dispose();
-                return Linear.call(flat);
-            }
+            var x = Backbone(input, null);  // 1280x4x4
+            x = Apply(Pool, x);             // global average pool: 1280x1x1
+            x = Flatten(x);                 // 1280
+            return Apply(Classifier, x);    // linear: 10 logits with the declared classes
         }
 
-        /// <summary>kuangliu's <c>Block</c> (expand + depthwise + pointwise): children <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>conv3</c>, <c>bn3</c>, <c>shortcut</c>; the model's forward applies them.</summary>
-        public sealed class Block : global::TorchSharp.torch.nn.Module
+        /// <summary>The feature maps at the end of each resolution stage (stride 1: 24 channels, stride 2: 32 channels, stride 4: 96 channels, stride 8: 1280 channels). The caller disposes them.</summary>
+        public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
         {
-            /// <summary>1x1 expansion.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv1;
-            /// <summary>BatchNorm after the expansion.</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d Bn1;
-            /// <summary>3x3 depthwise convolution.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv2;
-            /// <summary>BatchNorm after the depthwise convolution.</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d Bn2;
-            /// <summary>1x1 projection.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv3;
-            /// <summary>BatchNorm after the projection.</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d Bn3;
-            /// <summary><c>shortcut.0</c>: 1x1 convolution when stride is 1 and in != out, else null.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d? ShortcutConv;
-            /// <summary><c>shortcut.1</c>: BatchNorm of the shortcut, or null.</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d? ShortcutBn;
-
-            internal Block(long inPlanes, long outPlanes, long expansion, long stride)
-                : base(nameof(Block))
-            {
-                long planes = expansion * inPlanes;
-                Conv1 = global::TorchSharp.torch.nn.Conv2d(inPlanes, planes, 1, bias: false);
-                Bn1 = global::TorchSharp.torch.nn.BatchNorm2d(planes);
-                Conv2 = global::TorchSharp.torch.nn.Conv2d(planes, planes, 3, stride: stride, padding: 1, groups: planes, bias: false);
-                Bn2 = global::TorchSharp.torch.nn.BatchNorm2d(planes);
-                Conv3 = global::TorchSharp.torch.nn.Conv2d(planes, outPlanes, 1, bias: false);
-                Bn3 = global::TorchSharp.torch.nn.BatchNorm2d(outPlanes);
-                register_module("conv1", Conv1);
-                register_module("bn1", Bn1);
-                register_module("conv2", Conv2);
-                register_module("bn2", Bn2);
-                register_module("conv3", Conv3);
-                register_module("bn3", Bn3);
-                if (stride == 1 && inPlanes != outPlanes)
-                {
-                    ShortcutConv = global::TorchSharp.torch.nn.Conv2d(inPlanes, outPlanes, 1, bias: false);
-                    ShortcutBn = global::TorchSharp.torch.nn.BatchNorm2d(outPlanes);
-                    register_module("shortcut", new Sequential(ShortcutConv, ShortcutBn));
-                }
-                else if (stride == 1)
-                {
-                    register_module("shortcut", new Sequential());
-                }
-            }
-
-            /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-            protected override void RegisterComponents()
-            {
-            }
+            var stages = new global::TorchSharp.torch.Tensor[4];
+            stages[3] = Backbone(input, stages);
+            return new FeatureMaps(stages);
         }
 
-        /// <summary>
-        /// Inference form of <see cref="FashionMobileNetV2"/>: every BatchNorm folded into the convolution before it (which gains a bias),
-        /// ReLU in place, no dropout, run under no-grad. Build it with <see cref="Fuse"/>.
-        /// </summary>
-        public sealed partial class Fused : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+        /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
+        private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
         {
-            /// <summary>Folded <c>conv1</c> + <c>bn1</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv1;
-            /// <summary>Folded convolutions of <c>layers.0</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block0Conv1, Block0Conv2, Block0Conv3;
-            /// <summary>Folded shortcut of <c>layers.0</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block0Shortcut;
-            /// <summary>Folded convolutions of <c>layers.1</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block1Conv1, Block1Conv2, Block1Conv3;
-            /// <summary>Folded shortcut of <c>layers.1</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block1Shortcut;
-            /// <summary>Folded convolutions of <c>layers.2</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block2Conv1, Block2Conv2, Block2Conv3;
-            /// <summary>Folded convolutions of <c>layers.3</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block3Conv1, Block3Conv2, Block3Conv3;
-            /// <summary>Folded convolutions of <c>layers.4</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block4Conv1, Block4Conv2, Block4Conv3;
-            /// <summary>Folded convolutions of <c>layers.5</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block5Conv1, Block5Conv2, Block5Conv3;
-            /// <summary>Folded convolutions of <c>layers.6</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block6Conv1, Block6Conv2, Block6Conv3;
-            /// <summary>Folded convolutions of <c>layers.7</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block7Conv1, Block7Conv2, Block7Conv3;
-            /// <summary>Folded convolutions of <c>layers.8</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block8Conv1, Block8Conv2, Block8Conv3;
-            /// <summary>Folded convolutions of <c>layers.9</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block9Conv1, Block9Conv2, Block9Conv3;
-            /// <summary>Folded convolutions of <c>layers.10</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block10Conv1, Block10Conv2, Block10Conv3;
-            /// <summary>Folded shortcut of <c>layers.10</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block10Shortcut;
-            /// <summary>Folded convolutions of <c>layers.11</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block11Conv1, Block11Conv2, Block11Conv3;
-            /// <summary>Folded convolutions of <c>layers.12</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block12Conv1, Block12Conv2, Block12Conv3;
-            /// <summary>Folded convolutions of <c>layers.13</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block13Conv1, Block13Conv2, Block13Conv3;
-            /// <summary>Folded convolutions of <c>layers.14</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block14Conv1, Block14Conv2, Block14Conv3;
-            /// <summary>Folded convolutions of <c>layers.15</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block15Conv1, Block15Conv2, Block15Conv3;
-            /// <summary>Folded convolutions of <c>layers.16</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block16Conv1, Block16Conv2, Block16Conv3;
-            /// <summary>Folded shortcut of <c>layers.16</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block16Shortcut;
-            /// <summary>Folded <c>conv2</c> + <c>bn2</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv2;
-            /// <summary>A copy of <c>linear</c>.</summary>
-            public readonly global::TorchSharp.Modules.Linear Linear;
-
-            internal Fused(FashionMobileNetV2 source)
-                : base(nameof(FashionMobileNetV2) + ".Fused")
-            {
-                Conv1 = FoldBatchNorm(source.Conv1, source.Bn1);
-                Block0Conv1 = FoldBatchNorm(source.Block0.Conv1, source.Block0.Bn1);
-                Block0Conv2 = FoldBatchNorm(source.Block0.Conv2, source.Block0.Bn2);
-                Block0Conv3 = FoldBatchNorm(source.Block0.Conv3, source.Block0.Bn3);
-                Block0Shortcut = FoldBatchNorm(source.Block0.ShortcutConv!, source.Block0.ShortcutBn!);
-                Block1Conv1 = FoldBatchNorm(source.Block1.Conv1, source.Block1.Bn1);
-                Block1Conv2 = FoldBatchNorm(source.Block1.Conv2, source.Block1.Bn2);
-                Block1Conv3 = FoldBatchNorm(source.Block1.Conv3, source.Block1.Bn3);
-                Block1Shortcut = FoldBatchNorm(source.Block1.ShortcutConv!, source.Block1.ShortcutBn!);
-                Block2Conv1 = FoldBatchNorm(source.Block2.Conv1, source.Block2.Bn1);
-                Block2Conv2 = FoldBatchNorm(source.Block2.Conv2, source.Block2.Bn2);
-                Block2Conv3 = FoldBatchNorm(source.Block2.Conv3, source.Block2.Bn3);
-                Block3Conv1 = FoldBatchNorm(source.Block3.Conv1, source.Block3.Bn1);
-                Block3Conv2 = FoldBatchNorm(source.Block3.Conv2, source.Block3.Bn2);
-                Block3Conv3 = FoldBatchNorm(source.Block3.Conv3, source.Block3.Bn3);
-                Block4Conv1 = FoldBatchNorm(source.Block4.Conv1, source.Block4.Bn1);
-                Block4Conv2 = FoldBatchNorm(source.Block4.Conv2, source.Block4.Bn2);
-                Block4Conv3 = FoldBatchNorm(source.Block4.Conv3, source.Block4.Bn3);
-                Block5Conv1 = FoldBatchNorm(source.Block5.Conv1, source.Block5.Bn1);
-                Block5Conv2 = FoldBatchNorm(source.Block5.Conv2, source.Block5.Bn2);
-                Block5Conv3 = FoldBatchNorm(source.Block5.Conv3, source.Block5.Bn3);
-                Block6Conv1 = FoldBatchNorm(source.Block6.Conv1, source.Block6.Bn1);
-                Block6Conv2 = FoldBatchNorm(source.Block6.Conv2, source.Block6.Bn2);
-                Block6Conv3 = FoldBatchNorm(source.Block6.Conv3, source.Block6.Bn3);
-                Block7Conv1 = FoldBatchNorm(source.Block7.Conv1, source.Block7.Bn1);
-                Block7Conv2 = FoldBatchNorm(source.Block7.Conv2, source.Block7.Bn2);
-                Block7Conv3 = FoldBatchNorm(source.Block7.Conv3, source.Block7.Bn3);
-                Block8Conv1 = FoldBatchNorm(source.Block8.Conv1, source.Block8.Bn1);
-                Block8Conv2 = FoldBatchNorm(source.Block8.Conv2, source.Block8.Bn2);
-                Block8Conv3 = FoldBatchNorm(source.Block8.Conv3, source.Block8.Bn3);
-                Block9Conv1 = FoldBatchNorm(source.Block9.Conv1, source.Block9.Bn1);
-                Block9Conv2 = FoldBatchNorm(source.Block9.Conv2, source.Block9.Bn2);
-                Block9Conv3 = FoldBatchNorm(source.Block9.Conv3, source.Block9.Bn3);
-                Block10Conv1 = FoldBatchNorm(source.Block10.Conv1, source.Block10.Bn1);
-                Block10Conv2 = FoldBatchNorm(source.Block10.Conv2, source.Block10.Bn2);
-                Block10Conv3 = FoldBatchNorm(source.Block10.Conv3, source.Block10.Bn3);
-                Block10Shortcut = FoldBatchNorm(source.Block10.ShortcutConv!, source.Block10.ShortcutBn!);
-                Block11Conv1 = FoldBatchNorm(source.Block11.Conv1, source.Block11.Bn1);
-                Block11Conv2 = FoldBatchNorm(source.Block11.Conv2, source.Block11.Bn2);
-                Block11Conv3 = FoldBatchNorm(source.Block11.Conv3, source.Block11.Bn3);
-                Block12Conv1 = FoldBatchNorm(source.Block12.Conv1, source.Block12.Bn1);
-                Block12Conv2 = FoldBatchNorm(source.Block12.Conv2, source.Block12.Bn2);
-                Block12Conv3 = FoldBatchNorm(source.Block12.Conv3, source.Block12.Bn3);
-                Block13Conv1 = FoldBatchNorm(source.Block13.Conv1, source.Block13.Bn1);
-                Block13Conv2 = FoldBatchNorm(source.Block13.Conv2, source.Block13.Bn2);
-                Block13Conv3 = FoldBatchNorm(source.Block13.Conv3, source.Block13.Bn3);
-                Block14Conv1 = FoldBatchNorm(source.Block14.Conv1, source.Block14.Bn1);
-                Block14Conv2 = FoldBatchNorm(source.Block14.Conv2, source.Block14.Bn2);
-                Block14Conv3 = FoldBatchNorm(source.Block14.Conv3, source.Block14.Bn3);
-                Block15Conv1 = FoldBatchNorm(source.Block15.Conv1, source.Block15.Bn1);
-                Block15Conv2 = FoldBatchNorm(source.Block15.Conv2, source.Block15.Bn2);
-                Block15Conv3 = FoldBatchNorm(source.Block15.Conv3, source.Block15.Bn3);
-                Block16Conv1 = FoldBatchNorm(source.Block16.Conv1, source.Block16.Bn1);
-                Block16Conv2 = FoldBatchNorm(source.Block16.Conv2, source.Block16.Bn2);
-                Block16Conv3 = FoldBatchNorm(source.Block16.Conv3, source.Block16.Bn3);
-                Block16Shortcut = FoldBatchNorm(source.Block16.ShortcutConv!, source.Block16.ShortcutBn!);
-                Conv2 = FoldBatchNorm(source.Conv2, source.Bn2);
-                Linear = CopyLinear(source.Linear);
-                RegisterComponents();
-                eval();
-            }
-
-            /// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>
-            public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
-            {
-                using var noGrad = global::TorchSharp.torch.no_grad();
-                global::TorchSharp.torch.Tensor x;
-                // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
-                using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
-                {
-                    x = Conv1.call(nhwc).relu_();
-                }
-
-                // layers.0
-                using (var a1 = Block0Conv1.call(x).relu_())
-                using (var a2 = Block0Conv2.call(a1).relu_())
-                using (var s = Block0Shortcut.call(x))
-                {
-                    var y = Block0Conv3.call(a2).add_(s);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.1
-                using (var a1 = Block1Conv1.call(x).relu_())
-                using (var a2 = Block1Conv2.call(a1).relu_())
-                using (var s = Block1Shortcut.call(x))
-                {
-                    var y = Block1Conv3.call(a2).add_(s);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.2
-                using (var a1 = Block2Conv1.call(x).relu_())
-                using (var a2 = Block2Conv2.call(a1).relu_())
-                {
-                    var y = Block2Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.3
-                using (var a1 = Block3Conv1.call(x).relu_())
-                using (var a2 = Block3Conv2.call(a1).relu_())
-                {
-                    x.Dispose();
-                    x = Block3Conv3.call(a2);
-                }
-
-                // layers.4
-                using (var a1 = Block4Conv1.call(x).relu_())
-                using (var a2 = Block4Conv2.call(a1).relu_())
-                {
-                    var y = Block4Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.5
-                using (var a1 = Block5Conv1.call(x).relu_())
-                using (var a2 = Block5Conv2.call(a1).relu_())
-                {
-                    var y = Block5Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.6
-                using (var a1 = Block6Conv1.call(x).relu_())
-                using (var a2 = Block6Conv2.call(a1).relu_())
-                {
-                    x.Dispose();
-                    x = Block6Conv3.call(a2);
-                }
-
-                // layers.7
-                using (var a1 = Block7Conv1.call(x).relu_())
-                using (var a2 = Block7Conv2.call(a1).relu_())
-                {
-                    var y = Block7Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.8
-                using (var a1 = Block8Conv1.call(x).relu_())
-                using (var a2 = Block8Conv2.call(a1).relu_())
-                {
-                    var y = Block8Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.9
-                using (var a1 = Block9Conv1.call(x).relu_())
-                using (var a2 = Block9Conv2.call(a1).relu_())
-                {
-                    var y = Block9Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.10
-                using (var a1 = Block10Conv1.call(x).relu_())
-                using (var a2 = Block10Conv2.call(a1).relu_())
-                using (var s = Block10Shortcut.call(x))
-                {
-                    var y = Block10Conv3.call(a2).add_(s);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.11
-                using (var a1 = Block11Conv1.call(x).relu_())
-                using (var a2 = Block11Conv2.call(a1).relu_())
-                {
-                    var y = Block11Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.12
-                using (var a1 = Block12Conv1.call(x).relu_())
-                using (var a2 = Block12Conv2.call(a1).relu_())
-                {
-                    var y = Block12Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.13
-                using (var a1 = Block13Conv1.call(x).relu_())
-                using (var a2 = Block13Conv2.call(a1).relu_())
-                {
-                    x.Dispose();
-                    x = Block13Conv3.call(a2);
-                }
-
-                // layers.14
-                using (var a1 = Block14Conv1.call(x).relu_())
-                using (var a2 = Block14Conv2.call(a1).relu_())
-                {
-                    var y = Block14Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.15
-                using (var a1 = Block15Conv1.call(x).relu_())
-                using (var a2 = Block15Conv2.call(a1).relu_())
-                {
-                    var y = Block15Conv3.call(a2).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // layers.16
-                using (var a1 = Block16Conv1.call(x).relu_())
-                using (var a2 = Block16Conv2.call(a1).relu_())
-                using (var s = Block16Shortcut.call(x))
-                {
-                    var y = Block16Conv3.call(a2).add_(s);
-                    x.Dispose();
-                    x = y;
-                }
-
-                using (var h = Conv2.call(x).relu_())
-                using (var pooled = global::TorchSharp.torch.nn.functional.avg_pool2d(h, 4))
-                using (var flat = pooled.view(pooled.shape[0], -1))
-                {
-                    x.Dispose();
-                    return Linear.call(flat);
-                }
-            }
+            var x = ChannelsLast(input);    // 1x32x32 in channels-last order from here on: oneDNN convolves it without reordering
+            x = Apply(Stem, x);             // conv1, bn1: 32x32x32
+            x = Apply(Block0, x);           // layers.0: 16x32x32
+            x = Apply(Block1, x);           // layers.1: 24x32x32
+            x = Apply(Block2, x);           // layers.2: 24x32x32
+            Keep(stages, 0, x);             // the stride-1 stage ends here
+            x = Apply(Block3, x);           // layers.3: 32x16x16
+            x = Apply(Block4, x);           // layers.4: 32x16x16
+            x = Apply(Block5, x);           // layers.5: 32x16x16
+            Keep(stages, 1, x);             // the stride-2 stage ends here
+            x = Apply(Block6, x);           // layers.6: 64x8x8
+            x = Apply(Block7, x);           // layers.7: 64x8x8
+            x = Apply(Block8, x);           // layers.8: 64x8x8
+            x = Apply(Block9, x);           // layers.9: 64x8x8
+            x = Apply(Block10, x);          // layers.10: 96x8x8
+            x = Apply(Block11, x);          // layers.11: 96x8x8
+            x = Apply(Block12, x);          // layers.12: 96x8x8
+            Keep(stages, 2, x);             // the stride-4 stage ends here
+            x = Apply(Block13, x);          // layers.13: 160x4x4
+            x = Apply(Block14, x);          // layers.14: 160x4x4
+            x = Apply(Block15, x);          // layers.15: 160x4x4
+            x = Apply(Block16, x);          // layers.16: 320x4x4
+            return Apply(Head, x);          // conv2, bn2: 1280x4x4
         }
 
         /// <summary>Folds every BatchNorm into its convolution, using the current weights and running statistics: the inference form of this model.</summary>
         public Fused Fuse() => new Fused(this);
-
-        /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-        protected override void RegisterComponents()
-        {
-        }
 
         /// <summary>Registers this model in <see cref="global::ArchGen.ModelCatalog"/> when the assembly loads.</summary>
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void RegisterInCatalog() =>
             global::ArchGen.ModelCatalog.Register(Facts, static classes => new FashionMobileNetV2(classes), static model => ((FashionMobileNetV2)model).Fuse());
 
-        /// <summary>A convolution with bias equal to <paramref name="conv"/> followed by <paramref name="bn"/> in eval mode (running statistics, BN's eps).</summary>
-        private static global::TorchSharp.Modules.Conv2d FoldBatchNorm(global::TorchSharp.Modules.Conv2d conv, global::TorchSharp.Modules.BatchNorm2d bn)
+        /// <summary>The feature maps at the end of each resolution stage, named by their stride from the input; the backbone a detector or segmenter builds on.</summary>
+        public sealed class FeatureMaps : global::ArchGen.Blocks.FeatureMaps
         {
-            var weight = conv.weight!;
-            var fused = global::TorchSharp.torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size[0], stride: conv.stride[0], padding: conv.padding![0], groups: conv.groups, bias: true, device: weight.device, dtype: weight.dtype);
-            using var noGrad = global::TorchSharp.torch.no_grad();
-            using var std = (bn.running_var! + bn.eps).sqrt_();
-            using var scale = bn.weight!.div(std);
-            using var shape = scale.reshape(-1, 1, 1, 1);
-            using var scaledWeight = weight.mul(shape);
-            using var shift = bn.running_mean!.mul(scale);
-            using var bias = bn.bias!.sub(shift);
-            fused.weight!.copy_(scaledWeight);
-            fused.bias!.copy_(bias);
-            return fused;
-        }
-
-        /// <summary>A copy of <paramref name="linear"/> with its own parameters.</summary>
-        private static global::TorchSharp.Modules.Linear CopyLinear(global::TorchSharp.Modules.Linear linear)
-        {
-            var weight = linear.weight!;
-            var copy = global::TorchSharp.torch.nn.Linear(weight.shape[1], weight.shape[0], hasBias: true, device: weight.device, dtype: weight.dtype);
-            using var noGrad = global::TorchSharp.torch.no_grad();
-            copy.weight!.copy_(weight);
-            copy.bias!.copy_(linear.bias!);
-            return copy;
-        }
-
-        /// <summary>A state_dict container like PyTorch's <c>nn.Sequential</c>: registers its children as <c>0</c>, <c>1</c>, ... (the model's forward applies them).</summary>
-        public sealed class Sequential : global::TorchSharp.torch.nn.Module
-        {
-            internal Sequential(params global::TorchSharp.torch.nn.Module[] children)
-                : base(nameof(Sequential))
+            internal FeatureMaps(global::TorchSharp.torch.Tensor[] maps)
+                : base(maps, new[] { 1, 2, 4, 8 })
             {
-                for (int i = 0; i < children.Length; i++)
-                {
-                    register_module(i.ToString(global::System.Globalization.CultureInfo.InvariantCulture), children[i]);
-                }
             }
 
-            /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-            protected override void RegisterComponents()
+            /// <summary>Channels of <see cref="Stride1"/>: 24.</summary>
+            public const int Stride1Channels = 24;
+
+            /// <summary>The output of <c>layers.2</c>: 24x32x32 for a 32x32 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride1 => this[0];
+
+            /// <summary>Channels of <see cref="Stride2"/>: 32.</summary>
+            public const int Stride2Channels = 32;
+
+            /// <summary>The output of <c>layers.5</c>: 32x16x16 for a 32x32 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride2 => this[1];
+
+            /// <summary>Channels of <see cref="Stride4"/>: 96.</summary>
+            public const int Stride4Channels = 96;
+
+            /// <summary>The output of <c>layers.12</c>: 96x8x8 for a 32x32 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride4 => this[2];
+
+            /// <summary>Channels of <see cref="Stride8"/>: 1280.</summary>
+            public const int Stride8Channels = 1280;
+
+            /// <summary>The output of <c>conv2, bn2</c>: 1280x4x4 for a 32x32 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride8 => this[3];
+        }
+
+        /// <summary>
+        /// Inference form of <see cref="FashionMobileNetV2"/>: every BatchNorm folded into the convolution before it (which gains a bias),
+        /// no dropout or stochastic depth, run under no-grad. Build it with <see cref="Fuse"/>.
+        /// </summary>
+        public sealed class Fused : global::ArchGen.Blocks.GeneratedModel
+        {
+            /// <summary><see cref="FashionMobileNetV2.Stem"/>, folded: 3x3 convolution 1 -> 32, ReLU; 32x32x32.</summary>
+            public readonly global::ArchGen.Blocks.ConvBnAct Stem;
+
+            /// <summary><see cref="FashionMobileNetV2.Block0"/>, folded: inverted residual 32 -> 32 -> 16, 3x3 depthwise, ReLU, 1x1 conv shortcut; 16x32x32.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block0;
+
+            /// <summary><see cref="FashionMobileNetV2.Block1"/>, folded: inverted residual 16 -> 96 -> 24, 3x3 depthwise, ReLU, 1x1 conv shortcut; 24x32x32.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block1;
+
+            /// <summary><see cref="FashionMobileNetV2.Block2"/>, folded: inverted residual 24 -> 144 -> 24, 3x3 depthwise, ReLU, identity residual; 24x32x32.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block2;
+
+            /// <summary><see cref="FashionMobileNetV2.Block3"/>, folded: inverted residual 24 -> 144 -> 32, 3x3 s2 depthwise, ReLU; 32x16x16.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block3;
+
+            /// <summary><see cref="FashionMobileNetV2.Block4"/>, folded: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU, identity residual; 32x16x16.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block4;
+
+            /// <summary><see cref="FashionMobileNetV2.Block5"/>, folded: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU, identity residual; 32x16x16.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block5;
+
+            /// <summary><see cref="FashionMobileNetV2.Block6"/>, folded: inverted residual 32 -> 192 -> 64, 3x3 s2 depthwise, ReLU; 64x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block6;
+
+            /// <summary><see cref="FashionMobileNetV2.Block7"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block7;
+
+            /// <summary><see cref="FashionMobileNetV2.Block8"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block8;
+
+            /// <summary><see cref="FashionMobileNetV2.Block9"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU, identity residual; 64x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block9;
+
+            /// <summary><see cref="FashionMobileNetV2.Block10"/>, folded: inverted residual 64 -> 384 -> 96, 3x3 depthwise, ReLU, 1x1 conv shortcut; 96x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block10;
+
+            /// <summary><see cref="FashionMobileNetV2.Block11"/>, folded: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU, identity residual; 96x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block11;
+
+            /// <summary><see cref="FashionMobileNetV2.Block12"/>, folded: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU, identity residual; 96x8x8.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block12;
+
+            /// <summary><see cref="FashionMobileNetV2.Block13"/>, folded: inverted residual 96 -> 576 -> 160, 3x3 s2 depthwise, ReLU; 160x4x4.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block13;
+
+            /// <summary><see cref="FashionMobileNetV2.Block14"/>, folded: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU, identity residual; 160x4x4.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block14;
+
+            /// <summary><see cref="FashionMobileNetV2.Block15"/>, folded: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU, identity residual; 160x4x4.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block15;
+
+            /// <summary><see cref="FashionMobileNetV2.Block16"/>, folded: inverted residual 160 -> 960 -> 320, 3x3 depthwise, ReLU, 1x1 conv shortcut; 320x4x4.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block16;
+
+            /// <summary><see cref="FashionMobileNetV2.Head"/>, folded: 1x1 convolution 320 -> 1280, ReLU; 1280x4x4.</summary>
+            public readonly global::ArchGen.Blocks.ConvBnAct Head;
+
+            /// <summary><see cref="FashionMobileNetV2.Pool"/>, folded: global average pooling; 1280x1x1.</summary>
+            public readonly global::TorchSharp.Modules.AdaptiveAvgPool2d Pool;
+
+            /// <summary><see cref="FashionMobileNetV2.Classifier"/>, folded: linear 1280 -> classes; 10.</summary>
+            public readonly global::ArchGen.Blocks.Classifier Classifier;
+
+            internal Fused(FashionMobileNetV2 source)
+                : base(nameof(FashionMobileNetV2) + ".Fused")
             {
+                Stem = source.Stem.Fuse();
+                Block0 = source.Block0.Fuse();
+                Block1 = source.Block1.Fuse();
+                Block2 = source.Block2.Fuse();
+                Block3 = source.Block3.Fuse();
+                Block4 = source.Block4.Fuse();
+                Block5 = source.Block5.Fuse();
+                Block6 = source.Block6.Fuse();
+                Block7 = source.Block7.Fuse();
+                Block8 = source.Block8.Fuse();
+                Block9 = source.Block9.Fuse();
+                Block10 = source.Block10.Fuse();
+                Block11 = source.Block11.Fuse();
+                Block12 = source.Block12.Fuse();
+                Block13 = source.Block13.Fuse();
+                Block14 = source.Block14.Fuse();
+                Block15 = source.Block15.Fuse();
+                Block16 = source.Block16.Fuse();
+                Head = source.Head.Fuse();
+                Pool = global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1);
+                Classifier = source.Classifier.Fuse();
+
+                register_module(nameof(Stem), Stem);
+                register_module(nameof(Block0), Block0);
+                register_module(nameof(Block1), Block1);
+                register_module(nameof(Block2), Block2);
+                register_module(nameof(Block3), Block3);
+                register_module(nameof(Block4), Block4);
+                register_module(nameof(Block5), Block5);
+                register_module(nameof(Block6), Block6);
+                register_module(nameof(Block7), Block7);
+                register_module(nameof(Block8), Block8);
+                register_module(nameof(Block9), Block9);
+                register_module(nameof(Block10), Block10);
+                register_module(nameof(Block11), Block11);
+                register_module(nameof(Block12), Block12);
+                register_module(nameof(Block13), Block13);
+                register_module(nameof(Block14), Block14);
+                register_module(nameof(Block15), Block15);
+                register_module(nameof(Block16), Block16);
+                register_module(nameof(Head), Head);
+                register_module(nameof(Pool), Pool);
+                register_module(nameof(Classifier), Classifier);
+                eval();
+            }
+
+            /// <summary>The forward pass under no-grad: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
+            public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+            {
+                using var noGrad = global::TorchSharp.torch.no_grad();
+                var x = Backbone(input, null);  // 1280x4x4
+                x = Apply(Pool, x);             // global average pool: 1280x1x1
+                x = Flatten(x);                 // 1280
+                return Apply(Classifier, x);    // linear: 10 logits with the declared classes
+            }
+
+            /// <summary>The feature maps at the end of each resolution stage (stride 1: 24 channels, stride 2: 32 channels, stride 4: 96 channels, stride 8: 1280 channels) under no-grad. The caller disposes them.</summary>
+            public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
+            {
+                using var noGrad = global::TorchSharp.torch.no_grad();
+                var stages = new global::TorchSharp.torch.Tensor[4];
+                stages[3] = Backbone(input, stages);
+                return new FeatureMaps(stages);
+            }
+
+            /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
+            private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
+            {
+                var x = ChannelsLast(input);    // 1x32x32 in channels-last order from here on: oneDNN convolves it without reordering
+                x = Apply(Stem, x);             // conv1, bn1: 32x32x32
+                x = Apply(Block0, x);           // layers.0: 16x32x32
+                x = Apply(Block1, x);           // layers.1: 24x32x32
+                x = Apply(Block2, x);           // layers.2: 24x32x32
+                Keep(stages, 0, x);             // the stride-1 stage ends here
+                x = Apply(Block3, x);           // layers.3: 32x16x16
+                x = Apply(Block4, x);           // layers.4: 32x16x16
+                x = Apply(Block5, x);           // layers.5: 32x16x16
+                Keep(stages, 1, x);             // the stride-2 stage ends here
+                x = Apply(Block6, x);           // layers.6: 64x8x8
+                x = Apply(Block7, x);           // layers.7: 64x8x8
+                x = Apply(Block8, x);           // layers.8: 64x8x8
+                x = Apply(Block9, x);           // layers.9: 64x8x8
+                x = Apply(Block10, x);          // layers.10: 96x8x8
+                x = Apply(Block11, x);          // layers.11: 96x8x8
+                x = Apply(Block12, x);          // layers.12: 96x8x8
+                Keep(stages, 2, x);             // the stride-4 stage ends here
+                x = Apply(Block13, x);          // layers.13: 160x4x4
+                x = Apply(Block14, x);          // layers.14: 160x4x4
+                x = Apply(Block15, x);          // layers.15: 160x4x4
+                x = Apply(Block16, x);          // layers.16: 320x4x4
+                return Apply(Head, x);          // conv2, bn2: 1280x4x4
             }
         }
     }

@@ -4,137 +4,23 @@
 namespace Samples
 {
     /// <summary>
-    /// MobileNetV2, Paper flavor (torchvision <c>mobilenet_v2</c>): 3x224x224 input, 1000 classes, width 1, dropout 0.2.
-    /// 3,504,872 trainable parameters, 300,774,272 multiply-adds per image.
+    /// MobileNetV2, Paper flavor (torchvision's mobilenet_v2): 3x224x224 input, 1000 classes, width 1, dropout 0.2.
+    /// 3,504,872 trainable parameters and 300,774,272 multiply-adds per image; <see cref="Facts"/> holds the layer table (<c>archgen info</c> prints it).
     /// </summary>
-    /// <remarks>
-    /// Layers, for one image (state_dict prefix, kind, input, output, parameters, multiply-adds):
-    /// <code>
-    /// layer                 kind                 input      -> output         params    mult-adds
-    /// features.0.0          Conv2d 3x3 s2        3x224x224  -> 32x112x112        864   10,838,016
-    /// features.0.1          BatchNorm2d + ReLU6  32x112x112 -> 32x112x112         64            0
-    /// features.1.conv.0.0   Conv2d 3x3 dw        32x112x112 -> 32x112x112        288    3,612,672
-    /// features.1.conv.0.1   BatchNorm2d + ReLU6  32x112x112 -> 32x112x112         64            0
-    /// features.1.conv.1     Conv2d 1x1           32x112x112 -> 16x112x112        512    6,422,528
-    /// features.1.conv.2     BatchNorm2d          16x112x112 -> 16x112x112         32            0
-    /// features.2.conv.0.0   Conv2d 1x1           16x112x112 -> 96x112x112      1,536   19,267,584
-    /// features.2.conv.0.1   BatchNorm2d + ReLU6  96x112x112 -> 96x112x112        192            0
-    /// features.2.conv.1.0   Conv2d 3x3 s2 dw     96x112x112 -> 96x56x56          864    2,709,504
-    /// features.2.conv.1.1   BatchNorm2d + ReLU6  96x56x56   -> 96x56x56          192            0
-    /// features.2.conv.2     Conv2d 1x1           96x56x56   -> 24x56x56        2,304    7,225,344
-    /// features.2.conv.3     BatchNorm2d          24x56x56   -> 24x56x56           48            0
-    /// features.3.conv.0.0   Conv2d 1x1           24x56x56   -> 144x56x56       3,456   10,838,016
-    /// features.3.conv.0.1   BatchNorm2d + ReLU6  144x56x56  -> 144x56x56         288            0
-    /// features.3.conv.1.0   Conv2d 3x3 dw        144x56x56  -> 144x56x56       1,296    4,064,256
-    /// features.3.conv.1.1   BatchNorm2d + ReLU6  144x56x56  -> 144x56x56         288            0
-    /// features.3.conv.2     Conv2d 1x1           144x56x56  -> 24x56x56        3,456   10,838,016
-    /// features.3.conv.3     BatchNorm2d          24x56x56   -> 24x56x56           48            0
-    /// features.4.conv.0.0   Conv2d 1x1           24x56x56   -> 144x56x56       3,456   10,838,016
-    /// features.4.conv.0.1   BatchNorm2d + ReLU6  144x56x56  -> 144x56x56         288            0
-    /// features.4.conv.1.0   Conv2d 3x3 s2 dw     144x56x56  -> 144x28x28       1,296    1,016,064
-    /// features.4.conv.1.1   BatchNorm2d + ReLU6  144x28x28  -> 144x28x28         288            0
-    /// features.4.conv.2     Conv2d 1x1           144x28x28  -> 32x28x28        4,608    3,612,672
-    /// features.4.conv.3     BatchNorm2d          32x28x28   -> 32x28x28           64            0
-    /// features.5.conv.0.0   Conv2d 1x1           32x28x28   -> 192x28x28       6,144    4,816,896
-    /// features.5.conv.0.1   BatchNorm2d + ReLU6  192x28x28  -> 192x28x28         384            0
-    /// features.5.conv.1.0   Conv2d 3x3 dw        192x28x28  -> 192x28x28       1,728    1,354,752
-    /// features.5.conv.1.1   BatchNorm2d + ReLU6  192x28x28  -> 192x28x28         384            0
-    /// features.5.conv.2     Conv2d 1x1           192x28x28  -> 32x28x28        6,144    4,816,896
-    /// features.5.conv.3     BatchNorm2d          32x28x28   -> 32x28x28           64            0
-    /// features.6.conv.0.0   Conv2d 1x1           32x28x28   -> 192x28x28       6,144    4,816,896
-    /// features.6.conv.0.1   BatchNorm2d + ReLU6  192x28x28  -> 192x28x28         384            0
-    /// features.6.conv.1.0   Conv2d 3x3 dw        192x28x28  -> 192x28x28       1,728    1,354,752
-    /// features.6.conv.1.1   BatchNorm2d + ReLU6  192x28x28  -> 192x28x28         384            0
-    /// features.6.conv.2     Conv2d 1x1           192x28x28  -> 32x28x28        6,144    4,816,896
-    /// features.6.conv.3     BatchNorm2d          32x28x28   -> 32x28x28           64            0
-    /// features.7.conv.0.0   Conv2d 1x1           32x28x28   -> 192x28x28       6,144    4,816,896
-    /// features.7.conv.0.1   BatchNorm2d + ReLU6  192x28x28  -> 192x28x28         384            0
-    /// features.7.conv.1.0   Conv2d 3x3 s2 dw     192x28x28  -> 192x14x14       1,728      338,688
-    /// features.7.conv.1.1   BatchNorm2d + ReLU6  192x14x14  -> 192x14x14         384            0
-    /// features.7.conv.2     Conv2d 1x1           192x14x14  -> 64x14x14       12,288    2,408,448
-    /// features.7.conv.3     BatchNorm2d          64x14x14   -> 64x14x14          128            0
-    /// features.8.conv.0.0   Conv2d 1x1           64x14x14   -> 384x14x14      24,576    4,816,896
-    /// features.8.conv.0.1   BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.8.conv.1.0   Conv2d 3x3 dw        384x14x14  -> 384x14x14       3,456      677,376
-    /// features.8.conv.1.1   BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.8.conv.2     Conv2d 1x1           384x14x14  -> 64x14x14       24,576    4,816,896
-    /// features.8.conv.3     BatchNorm2d          64x14x14   -> 64x14x14          128            0
-    /// features.9.conv.0.0   Conv2d 1x1           64x14x14   -> 384x14x14      24,576    4,816,896
-    /// features.9.conv.0.1   BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.9.conv.1.0   Conv2d 3x3 dw        384x14x14  -> 384x14x14       3,456      677,376
-    /// features.9.conv.1.1   BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.9.conv.2     Conv2d 1x1           384x14x14  -> 64x14x14       24,576    4,816,896
-    /// features.9.conv.3     BatchNorm2d          64x14x14   -> 64x14x14          128            0
-    /// features.10.conv.0.0  Conv2d 1x1           64x14x14   -> 384x14x14      24,576    4,816,896
-    /// features.10.conv.0.1  BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.10.conv.1.0  Conv2d 3x3 dw        384x14x14  -> 384x14x14       3,456      677,376
-    /// features.10.conv.1.1  BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.10.conv.2    Conv2d 1x1           384x14x14  -> 64x14x14       24,576    4,816,896
-    /// features.10.conv.3    BatchNorm2d          64x14x14   -> 64x14x14          128            0
-    /// features.11.conv.0.0  Conv2d 1x1           64x14x14   -> 384x14x14      24,576    4,816,896
-    /// features.11.conv.0.1  BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.11.conv.1.0  Conv2d 3x3 dw        384x14x14  -> 384x14x14       3,456      677,376
-    /// features.11.conv.1.1  BatchNorm2d + ReLU6  384x14x14  -> 384x14x14         768            0
-    /// features.11.conv.2    Conv2d 1x1           384x14x14  -> 96x14x14       36,864    7,225,344
-    /// features.11.conv.3    BatchNorm2d          96x14x14   -> 96x14x14          192            0
-    /// features.12.conv.0.0  Conv2d 1x1           96x14x14   -> 576x14x14      55,296   10,838,016
-    /// features.12.conv.0.1  BatchNorm2d + ReLU6  576x14x14  -> 576x14x14       1,152            0
-    /// features.12.conv.1.0  Conv2d 3x3 dw        576x14x14  -> 576x14x14       5,184    1,016,064
-    /// features.12.conv.1.1  BatchNorm2d + ReLU6  576x14x14  -> 576x14x14       1,152            0
-    /// features.12.conv.2    Conv2d 1x1           576x14x14  -> 96x14x14       55,296   10,838,016
-    /// features.12.conv.3    BatchNorm2d          96x14x14   -> 96x14x14          192            0
-    /// features.13.conv.0.0  Conv2d 1x1           96x14x14   -> 576x14x14      55,296   10,838,016
-    /// features.13.conv.0.1  BatchNorm2d + ReLU6  576x14x14  -> 576x14x14       1,152            0
-    /// features.13.conv.1.0  Conv2d 3x3 dw        576x14x14  -> 576x14x14       5,184    1,016,064
-    /// features.13.conv.1.1  BatchNorm2d + ReLU6  576x14x14  -> 576x14x14       1,152            0
-    /// features.13.conv.2    Conv2d 1x1           576x14x14  -> 96x14x14       55,296   10,838,016
-    /// features.13.conv.3    BatchNorm2d          96x14x14   -> 96x14x14          192            0
-    /// features.14.conv.0.0  Conv2d 1x1           96x14x14   -> 576x14x14      55,296   10,838,016
-    /// features.14.conv.0.1  BatchNorm2d + ReLU6  576x14x14  -> 576x14x14       1,152            0
-    /// features.14.conv.1.0  Conv2d 3x3 s2 dw     576x14x14  -> 576x7x7         5,184      254,016
-    /// features.14.conv.1.1  BatchNorm2d + ReLU6  576x7x7    -> 576x7x7         1,152            0
-    /// features.14.conv.2    Conv2d 1x1           576x7x7    -> 160x7x7        92,160    4,515,840
-    /// features.14.conv.3    BatchNorm2d          160x7x7    -> 160x7x7           320            0
-    /// features.15.conv.0.0  Conv2d 1x1           160x7x7    -> 960x7x7       153,600    7,526,400
-    /// features.15.conv.0.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.15.conv.1.0  Conv2d 3x3 dw        960x7x7    -> 960x7x7         8,640      423,360
-    /// features.15.conv.1.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.15.conv.2    Conv2d 1x1           960x7x7    -> 160x7x7       153,600    7,526,400
-    /// features.15.conv.3    BatchNorm2d          160x7x7    -> 160x7x7           320            0
-    /// features.16.conv.0.0  Conv2d 1x1           160x7x7    -> 960x7x7       153,600    7,526,400
-    /// features.16.conv.0.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.16.conv.1.0  Conv2d 3x3 dw        960x7x7    -> 960x7x7         8,640      423,360
-    /// features.16.conv.1.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.16.conv.2    Conv2d 1x1           960x7x7    -> 160x7x7       153,600    7,526,400
-    /// features.16.conv.3    BatchNorm2d          160x7x7    -> 160x7x7           320            0
-    /// features.17.conv.0.0  Conv2d 1x1           160x7x7    -> 960x7x7       153,600    7,526,400
-    /// features.17.conv.0.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.17.conv.1.0  Conv2d 3x3 dw        960x7x7    -> 960x7x7         8,640      423,360
-    /// features.17.conv.1.1  BatchNorm2d + ReLU6  960x7x7    -> 960x7x7         1,920            0
-    /// features.17.conv.2    Conv2d 1x1           960x7x7    -> 320x7x7       307,200   15,052,800
-    /// features.17.conv.3    BatchNorm2d          320x7x7    -> 320x7x7           640            0
-    /// features.18.0         Conv2d 1x1           320x7x7    -> 1280x7x7      409,600   20,070,400
-    /// features.18.1         BatchNorm2d + ReLU6  1280x7x7   -> 1280x7x7        2,560            0
-    /// pool                  AdaptiveAvgPool2d 1  1280x7x7   -> 1280x1x1            0            0
-    /// classifier.0          Dropout 0.2          1280       -> 1280                0            0
-    /// classifier.1          Linear               1280       -> 1000        1,281,000    1,280,000
-    /// total                                                 ->             3,504,872  300,774,272
-    /// </code>
-    /// </remarks>
     [global::System.CodeDom.Compiler.GeneratedCode("ArchGen.Generator", "0.1.0.0")]
-    partial class MobileNetV2 : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    partial class MobileNetV2 : global::ArchGen.Blocks.GeneratedModel
     {
-        /// <summary>Trainable parameters: 3,504,872.</summary>
+        /// <summary>Trainable parameters with the declared 1000 classes: 3,504,872.</summary>
         public const long ParameterCount = 3504872L;
 
-        /// <summary>Multiply-adds of one forward pass of one 3x224x224 image, counting convolutions and the classifier: 300,774,272.</summary>
+        /// <summary>Multiply-adds of one forward pass of one 3x224x224 image, counting convolutions and linear layers: 300,774,272.</summary>
         public const long MultiplyAdds = 300774272L;
 
-        /// <summary>Compile-time facts of this model, with its layer table.</summary>
-        public static global::ArchGen.ModelFacts Facts { get; } = new global::ArchGen.ModelFacts(
+        /// <summary>Compile-time facts of this model: one line per layer of the forward pass (state_dict name, kind, shapes, parameters, multiply-adds) and the feature stages.</summary>
+        public static global::ArchGen.ModelFacts Facts { get; } = new(
             Name: "MobileNetV2",
             FullName: "Samples.MobileNetV2",
-            Flavor: global::ArchGen.MobileNetV2Flavor.Paper,
+            Architecture: "MobileNetV2, Paper flavor",
             Classes: 1000,
             InputSize: 224,
             InputChannels: 3,
@@ -144,177 +30,99 @@ namespace Samples
             MultiplyAdds: MultiplyAdds,
             Layers: new global::ArchGen.LayerFact[]
             {
-                new global::ArchGen.LayerFact("features.0.0", "Conv2d 3x3 s2", "3x224x224", "32x112x112", 864L, 10838016L),
-                new global::ArchGen.LayerFact("features.0.1", "BatchNorm2d + ReLU6", "32x112x112", "32x112x112", 64L, 0L),
-                new global::ArchGen.LayerFact("features.1.conv.0.0", "Conv2d 3x3 dw", "32x112x112", "32x112x112", 288L, 3612672L),
-                new global::ArchGen.LayerFact("features.1.conv.0.1", "BatchNorm2d + ReLU6", "32x112x112", "32x112x112", 64L, 0L),
-                new global::ArchGen.LayerFact("features.1.conv.1", "Conv2d 1x1", "32x112x112", "16x112x112", 512L, 6422528L),
-                new global::ArchGen.LayerFact("features.1.conv.2", "BatchNorm2d", "16x112x112", "16x112x112", 32L, 0L),
-                new global::ArchGen.LayerFact("features.2.conv.0.0", "Conv2d 1x1", "16x112x112", "96x112x112", 1536L, 19267584L),
-                new global::ArchGen.LayerFact("features.2.conv.0.1", "BatchNorm2d + ReLU6", "96x112x112", "96x112x112", 192L, 0L),
-                new global::ArchGen.LayerFact("features.2.conv.1.0", "Conv2d 3x3 s2 dw", "96x112x112", "96x56x56", 864L, 2709504L),
-                new global::ArchGen.LayerFact("features.2.conv.1.1", "BatchNorm2d + ReLU6", "96x56x56", "96x56x56", 192L, 0L),
-                new global::ArchGen.LayerFact("features.2.conv.2", "Conv2d 1x1", "96x56x56", "24x56x56", 2304L, 7225344L),
-                new global::ArchGen.LayerFact("features.2.conv.3", "BatchNorm2d", "24x56x56", "24x56x56", 48L, 0L),
-                new global::ArchGen.LayerFact("features.3.conv.0.0", "Conv2d 1x1", "24x56x56", "144x56x56", 3456L, 10838016L),
-                new global::ArchGen.LayerFact("features.3.conv.0.1", "BatchNorm2d + ReLU6", "144x56x56", "144x56x56", 288L, 0L),
-                new global::ArchGen.LayerFact("features.3.conv.1.0", "Conv2d 3x3 dw", "144x56x56", "144x56x56", 1296L, 4064256L),
-                new global::ArchGen.LayerFact("features.3.conv.1.1", "BatchNorm2d + ReLU6", "144x56x56", "144x56x56", 288L, 0L),
-                new global::ArchGen.LayerFact("features.3.conv.2", "Conv2d 1x1", "144x56x56", "24x56x56", 3456L, 10838016L),
-                new global::ArchGen.LayerFact("features.3.conv.3", "BatchNorm2d", "24x56x56", "24x56x56", 48L, 0L),
-                new global::ArchGen.LayerFact("features.4.conv.0.0", "Conv2d 1x1", "24x56x56", "144x56x56", 3456L, 10838016L),
-                new global::ArchGen.LayerFact("features.4.conv.0.1", "BatchNorm2d + ReLU6", "144x56x56", "144x56x56", 288L, 0L),
-                new global::ArchGen.LayerFact("features.4.conv.1.0", "Conv2d 3x3 s2 dw", "144x56x56", "144x28x28", 1296L, 1016064L),
-                new global::ArchGen.LayerFact("features.4.conv.1.1", "BatchNorm2d + ReLU6", "144x28x28", "144x28x28", 288L, 0L),
-                new global::ArchGen.LayerFact("features.4.conv.2", "Conv2d 1x1", "144x28x28", "32x28x28", 4608L, 3612672L),
-                new global::ArchGen.LayerFact("features.4.conv.3", "BatchNorm2d", "32x28x28", "32x28x28", 64L, 0L),
-                new global::ArchGen.LayerFact("features.5.conv.0.0", "Conv2d 1x1", "32x28x28", "192x28x28", 6144L, 4816896L),
-                new global::ArchGen.LayerFact("features.5.conv.0.1", "BatchNorm2d + ReLU6", "192x28x28", "192x28x28", 384L, 0L),
-                new global::ArchGen.LayerFact("features.5.conv.1.0", "Conv2d 3x3 dw", "192x28x28", "192x28x28", 1728L, 1354752L),
-                new global::ArchGen.LayerFact("features.5.conv.1.1", "BatchNorm2d + ReLU6", "192x28x28", "192x28x28", 384L, 0L),
-                new global::ArchGen.LayerFact("features.5.conv.2", "Conv2d 1x1", "192x28x28", "32x28x28", 6144L, 4816896L),
-                new global::ArchGen.LayerFact("features.5.conv.3", "BatchNorm2d", "32x28x28", "32x28x28", 64L, 0L),
-                new global::ArchGen.LayerFact("features.6.conv.0.0", "Conv2d 1x1", "32x28x28", "192x28x28", 6144L, 4816896L),
-                new global::ArchGen.LayerFact("features.6.conv.0.1", "BatchNorm2d + ReLU6", "192x28x28", "192x28x28", 384L, 0L),
-                new global::ArchGen.LayerFact("features.6.conv.1.0", "Conv2d 3x3 dw", "192x28x28", "192x28x28", 1728L, 1354752L),
-                new global::ArchGen.LayerFact("features.6.conv.1.1", "BatchNorm2d + ReLU6", "192x28x28", "192x28x28", 384L, 0L),
-                new global::ArchGen.LayerFact("features.6.conv.2", "Conv2d 1x1", "192x28x28", "32x28x28", 6144L, 4816896L),
-                new global::ArchGen.LayerFact("features.6.conv.3", "BatchNorm2d", "32x28x28", "32x28x28", 64L, 0L),
-                new global::ArchGen.LayerFact("features.7.conv.0.0", "Conv2d 1x1", "32x28x28", "192x28x28", 6144L, 4816896L),
-                new global::ArchGen.LayerFact("features.7.conv.0.1", "BatchNorm2d + ReLU6", "192x28x28", "192x28x28", 384L, 0L),
-                new global::ArchGen.LayerFact("features.7.conv.1.0", "Conv2d 3x3 s2 dw", "192x28x28", "192x14x14", 1728L, 338688L),
-                new global::ArchGen.LayerFact("features.7.conv.1.1", "BatchNorm2d + ReLU6", "192x14x14", "192x14x14", 384L, 0L),
-                new global::ArchGen.LayerFact("features.7.conv.2", "Conv2d 1x1", "192x14x14", "64x14x14", 12288L, 2408448L),
-                new global::ArchGen.LayerFact("features.7.conv.3", "BatchNorm2d", "64x14x14", "64x14x14", 128L, 0L),
-                new global::ArchGen.LayerFact("features.8.conv.0.0", "Conv2d 1x1", "64x14x14", "384x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.8.conv.0.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.8.conv.1.0", "Conv2d 3x3 dw", "384x14x14", "384x14x14", 3456L, 677376L),
-                new global::ArchGen.LayerFact("features.8.conv.1.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.8.conv.2", "Conv2d 1x1", "384x14x14", "64x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.8.conv.3", "BatchNorm2d", "64x14x14", "64x14x14", 128L, 0L),
-                new global::ArchGen.LayerFact("features.9.conv.0.0", "Conv2d 1x1", "64x14x14", "384x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.9.conv.0.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.9.conv.1.0", "Conv2d 3x3 dw", "384x14x14", "384x14x14", 3456L, 677376L),
-                new global::ArchGen.LayerFact("features.9.conv.1.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.9.conv.2", "Conv2d 1x1", "384x14x14", "64x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.9.conv.3", "BatchNorm2d", "64x14x14", "64x14x14", 128L, 0L),
-                new global::ArchGen.LayerFact("features.10.conv.0.0", "Conv2d 1x1", "64x14x14", "384x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.10.conv.0.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.10.conv.1.0", "Conv2d 3x3 dw", "384x14x14", "384x14x14", 3456L, 677376L),
-                new global::ArchGen.LayerFact("features.10.conv.1.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.10.conv.2", "Conv2d 1x1", "384x14x14", "64x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.10.conv.3", "BatchNorm2d", "64x14x14", "64x14x14", 128L, 0L),
-                new global::ArchGen.LayerFact("features.11.conv.0.0", "Conv2d 1x1", "64x14x14", "384x14x14", 24576L, 4816896L),
-                new global::ArchGen.LayerFact("features.11.conv.0.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.11.conv.1.0", "Conv2d 3x3 dw", "384x14x14", "384x14x14", 3456L, 677376L),
-                new global::ArchGen.LayerFact("features.11.conv.1.1", "BatchNorm2d + ReLU6", "384x14x14", "384x14x14", 768L, 0L),
-                new global::ArchGen.LayerFact("features.11.conv.2", "Conv2d 1x1", "384x14x14", "96x14x14", 36864L, 7225344L),
-                new global::ArchGen.LayerFact("features.11.conv.3", "BatchNorm2d", "96x14x14", "96x14x14", 192L, 0L),
-                new global::ArchGen.LayerFact("features.12.conv.0.0", "Conv2d 1x1", "96x14x14", "576x14x14", 55296L, 10838016L),
-                new global::ArchGen.LayerFact("features.12.conv.0.1", "BatchNorm2d + ReLU6", "576x14x14", "576x14x14", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.12.conv.1.0", "Conv2d 3x3 dw", "576x14x14", "576x14x14", 5184L, 1016064L),
-                new global::ArchGen.LayerFact("features.12.conv.1.1", "BatchNorm2d + ReLU6", "576x14x14", "576x14x14", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.12.conv.2", "Conv2d 1x1", "576x14x14", "96x14x14", 55296L, 10838016L),
-                new global::ArchGen.LayerFact("features.12.conv.3", "BatchNorm2d", "96x14x14", "96x14x14", 192L, 0L),
-                new global::ArchGen.LayerFact("features.13.conv.0.0", "Conv2d 1x1", "96x14x14", "576x14x14", 55296L, 10838016L),
-                new global::ArchGen.LayerFact("features.13.conv.0.1", "BatchNorm2d + ReLU6", "576x14x14", "576x14x14", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.13.conv.1.0", "Conv2d 3x3 dw", "576x14x14", "576x14x14", 5184L, 1016064L),
-                new global::ArchGen.LayerFact("features.13.conv.1.1", "BatchNorm2d + ReLU6", "576x14x14", "576x14x14", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.13.conv.2", "Conv2d 1x1", "576x14x14", "96x14x14", 55296L, 10838016L),
-                new global::ArchGen.LayerFact("features.13.conv.3", "BatchNorm2d", "96x14x14", "96x14x14", 192L, 0L),
-                new global::ArchGen.LayerFact("features.14.conv.0.0", "Conv2d 1x1", "96x14x14", "576x14x14", 55296L, 10838016L),
-                new global::ArchGen.LayerFact("features.14.conv.0.1", "BatchNorm2d + ReLU6", "576x14x14", "576x14x14", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.14.conv.1.0", "Conv2d 3x3 s2 dw", "576x14x14", "576x7x7", 5184L, 254016L),
-                new global::ArchGen.LayerFact("features.14.conv.1.1", "BatchNorm2d + ReLU6", "576x7x7", "576x7x7", 1152L, 0L),
-                new global::ArchGen.LayerFact("features.14.conv.2", "Conv2d 1x1", "576x7x7", "160x7x7", 92160L, 4515840L),
-                new global::ArchGen.LayerFact("features.14.conv.3", "BatchNorm2d", "160x7x7", "160x7x7", 320L, 0L),
-                new global::ArchGen.LayerFact("features.15.conv.0.0", "Conv2d 1x1", "160x7x7", "960x7x7", 153600L, 7526400L),
-                new global::ArchGen.LayerFact("features.15.conv.0.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.15.conv.1.0", "Conv2d 3x3 dw", "960x7x7", "960x7x7", 8640L, 423360L),
-                new global::ArchGen.LayerFact("features.15.conv.1.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.15.conv.2", "Conv2d 1x1", "960x7x7", "160x7x7", 153600L, 7526400L),
-                new global::ArchGen.LayerFact("features.15.conv.3", "BatchNorm2d", "160x7x7", "160x7x7", 320L, 0L),
-                new global::ArchGen.LayerFact("features.16.conv.0.0", "Conv2d 1x1", "160x7x7", "960x7x7", 153600L, 7526400L),
-                new global::ArchGen.LayerFact("features.16.conv.0.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.16.conv.1.0", "Conv2d 3x3 dw", "960x7x7", "960x7x7", 8640L, 423360L),
-                new global::ArchGen.LayerFact("features.16.conv.1.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.16.conv.2", "Conv2d 1x1", "960x7x7", "160x7x7", 153600L, 7526400L),
-                new global::ArchGen.LayerFact("features.16.conv.3", "BatchNorm2d", "160x7x7", "160x7x7", 320L, 0L),
-                new global::ArchGen.LayerFact("features.17.conv.0.0", "Conv2d 1x1", "160x7x7", "960x7x7", 153600L, 7526400L),
-                new global::ArchGen.LayerFact("features.17.conv.0.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.17.conv.1.0", "Conv2d 3x3 dw", "960x7x7", "960x7x7", 8640L, 423360L),
-                new global::ArchGen.LayerFact("features.17.conv.1.1", "BatchNorm2d + ReLU6", "960x7x7", "960x7x7", 1920L, 0L),
-                new global::ArchGen.LayerFact("features.17.conv.2", "Conv2d 1x1", "960x7x7", "320x7x7", 307200L, 15052800L),
-                new global::ArchGen.LayerFact("features.17.conv.3", "BatchNorm2d", "320x7x7", "320x7x7", 640L, 0L),
-                new global::ArchGen.LayerFact("features.18.0", "Conv2d 1x1", "320x7x7", "1280x7x7", 409600L, 20070400L),
-                new global::ArchGen.LayerFact("features.18.1", "BatchNorm2d + ReLU6", "1280x7x7", "1280x7x7", 2560L, 0L),
-                new global::ArchGen.LayerFact("pool", "AdaptiveAvgPool2d 1", "1280x7x7", "1280x1x1", 0L, 0L),
-                new global::ArchGen.LayerFact("classifier.0", "Dropout 0.2", "1280", "1280", 0L, 0L),
-                new global::ArchGen.LayerFact("classifier.1", "Linear", "1280", "1000", 1281000L, 1280000L),
+                new("features.0", "ConvBnAct 3x3 s2, ReLU6", "3x224x224", "32x112x112", 928L, 10838016L),
+                new("features.1", "InvertedResidual 32->16 3x3, ReLU6", "32x112x112", "16x112x112", 896L, 10035200L),
+                new("features.2", "InvertedResidual 16->96->24 3x3 s2, ReLU6", "16x112x112", "24x56x56", 5136L, 29202432L),
+                new("features.3", "InvertedResidual 24->144->24 3x3, ReLU6, residual", "24x56x56", "24x56x56", 8832L, 25740288L),
+                new("features.4", "InvertedResidual 24->144->32 3x3 s2, ReLU6", "24x56x56", "32x28x28", 10000L, 15466752L),
+                new("features.5", "InvertedResidual 32->192->32 3x3, ReLU6, residual", "32x28x28", "32x28x28", 14848L, 10988544L),
+                new("features.6", "InvertedResidual 32->192->32 3x3, ReLU6, residual", "32x28x28", "32x28x28", 14848L, 10988544L),
+                new("features.7", "InvertedResidual 32->192->64 3x3 s2, ReLU6", "32x28x28", "64x14x14", 21056L, 7564032L),
+                new("features.8", "InvertedResidual 64->384->64 3x3, ReLU6, residual", "64x14x14", "64x14x14", 54272L, 10311168L),
+                new("features.9", "InvertedResidual 64->384->64 3x3, ReLU6, residual", "64x14x14", "64x14x14", 54272L, 10311168L),
+                new("features.10", "InvertedResidual 64->384->64 3x3, ReLU6, residual", "64x14x14", "64x14x14", 54272L, 10311168L),
+                new("features.11", "InvertedResidual 64->384->96 3x3, ReLU6", "64x14x14", "96x14x14", 66624L, 12719616L),
+                new("features.12", "InvertedResidual 96->576->96 3x3, ReLU6, residual", "96x14x14", "96x14x14", 118272L, 22692096L),
+                new("features.13", "InvertedResidual 96->576->96 3x3, ReLU6, residual", "96x14x14", "96x14x14", 118272L, 22692096L),
+                new("features.14", "InvertedResidual 96->576->160 3x3 s2, ReLU6", "96x14x14", "160x7x7", 155264L, 15607872L),
+                new("features.15", "InvertedResidual 160->960->160 3x3, ReLU6, residual", "160x7x7", "160x7x7", 320000L, 15476160L),
+                new("features.16", "InvertedResidual 160->960->160 3x3, ReLU6, residual", "160x7x7", "160x7x7", 320000L, 15476160L),
+                new("features.17", "InvertedResidual 160->960->320 3x3, ReLU6", "160x7x7", "320x7x7", 473920L, 23002560L),
+                new("features.18", "ConvBnAct 1x1, ReLU6", "320x7x7", "1280x7x7", 412160L, 20070400L),
+                new("pool", "AdaptiveAvgPool2d 1", "1280x7x7", "1280x1x1", 0L, 0L),
+                new("classifier", "Dropout 0.2, Linear", "1280", "1000", 1281000L, 1280000L),
+            },
+            Stages: new global::ArchGen.FeatureStage[]
+            {
+                new(2, 16, 112, "features.1"),
+                new(4, 24, 56, "features.3"),
+                new(8, 32, 28, "features.6"),
+                new(16, 96, 14, "features.13"),
+                new(32, 1280, 7, "features.18"),
             });
 
-        /// <summary><c>features.0</c>: 3x3 stride-2 convolution 3 -> 32, BatchNorm, ReLU6.</summary>
-        public readonly ConvBNActivation Stem;
+        /// <summary><c>features.0</c>: 3x3 s2 convolution 3 -> 32, BatchNorm, ReLU6; 32x112x112.</summary>
+        public readonly global::ArchGen.Blocks.ConvBnAct Stem;
 
-        /// <summary><c>features.1</c>: inverted residual 32 -> 16, t = 1, stride 1; 16x112x112 out.</summary>
-        public readonly InvertedResidual Block1;
+        /// <summary><c>features.1</c>: inverted residual 32 -> 16, 3x3 depthwise, ReLU6; 16x112x112.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block1;
 
-        /// <summary><c>features.2</c>: inverted residual 16 -> 96 -> 24, t = 6, stride 2; 24x56x56 out.</summary>
-        public readonly InvertedResidual Block2;
+        /// <summary><c>features.2</c>: inverted residual 16 -> 96 -> 24, 3x3 s2 depthwise, ReLU6; 24x56x56.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block2;
 
-        /// <summary><c>features.3</c>: inverted residual 24 -> 144 -> 24, t = 6, stride 1, identity residual; 24x56x56 out.</summary>
-        public readonly InvertedResidual Block3;
+        /// <summary><c>features.3</c>: inverted residual 24 -> 144 -> 24, 3x3 depthwise, ReLU6, identity residual; 24x56x56.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block3;
 
-        /// <summary><c>features.4</c>: inverted residual 24 -> 144 -> 32, t = 6, stride 2; 32x28x28 out.</summary>
-        public readonly InvertedResidual Block4;
+        /// <summary><c>features.4</c>: inverted residual 24 -> 144 -> 32, 3x3 s2 depthwise, ReLU6; 32x28x28.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block4;
 
-        /// <summary><c>features.5</c>: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x28x28 out.</summary>
-        public readonly InvertedResidual Block5;
+        /// <summary><c>features.5</c>: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU6, identity residual; 32x28x28.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block5;
 
-        /// <summary><c>features.6</c>: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x28x28 out.</summary>
-        public readonly InvertedResidual Block6;
+        /// <summary><c>features.6</c>: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU6, identity residual; 32x28x28.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block6;
 
-        /// <summary><c>features.7</c>: inverted residual 32 -> 192 -> 64, t = 6, stride 2; 64x14x14 out.</summary>
-        public readonly InvertedResidual Block7;
+        /// <summary><c>features.7</c>: inverted residual 32 -> 192 -> 64, 3x3 s2 depthwise, ReLU6; 64x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block7;
 
-        /// <summary><c>features.8</c>: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out.</summary>
-        public readonly InvertedResidual Block8;
+        /// <summary><c>features.8</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block8;
 
-        /// <summary><c>features.9</c>: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out.</summary>
-        public readonly InvertedResidual Block9;
+        /// <summary><c>features.9</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block9;
 
-        /// <summary><c>features.10</c>: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out.</summary>
-        public readonly InvertedResidual Block10;
+        /// <summary><c>features.10</c>: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block10;
 
-        /// <summary><c>features.11</c>: inverted residual 64 -> 384 -> 96, t = 6, stride 1; 96x14x14 out.</summary>
-        public readonly InvertedResidual Block11;
+        /// <summary><c>features.11</c>: inverted residual 64 -> 384 -> 96, 3x3 depthwise, ReLU6; 96x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block11;
 
-        /// <summary><c>features.12</c>: inverted residual 96 -> 576 -> 96, t = 6, stride 1, identity residual; 96x14x14 out.</summary>
-        public readonly InvertedResidual Block12;
+        /// <summary><c>features.12</c>: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU6, identity residual; 96x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block12;
 
-        /// <summary><c>features.13</c>: inverted residual 96 -> 576 -> 96, t = 6, stride 1, identity residual; 96x14x14 out.</summary>
-        public readonly InvertedResidual Block13;
+        /// <summary><c>features.13</c>: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU6, identity residual; 96x14x14.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block13;
 
-        /// <summary><c>features.14</c>: inverted residual 96 -> 576 -> 160, t = 6, stride 2; 160x7x7 out.</summary>
-        public readonly InvertedResidual Block14;
+        /// <summary><c>features.14</c>: inverted residual 96 -> 576 -> 160, 3x3 s2 depthwise, ReLU6; 160x7x7.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block14;
 
-        /// <summary><c>features.15</c>: inverted residual 160 -> 960 -> 160, t = 6, stride 1, identity residual; 160x7x7 out.</summary>
-        public readonly InvertedResidual Block15;
+        /// <summary><c>features.15</c>: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU6, identity residual; 160x7x7.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block15;
 
-        /// <summary><c>features.16</c>: inverted residual 160 -> 960 -> 160, t = 6, stride 1, identity residual; 160x7x7 out.</summary>
-        public readonly InvertedResidual Block16;
+        /// <summary><c>features.16</c>: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU6, identity residual; 160x7x7.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block16;
 
-        /// <summary><c>features.17</c>: inverted residual 160 -> 960 -> 320, t = 6, stride 1; 320x7x7 out.</summary>
-        public readonly InvertedResidual Block17;
+        /// <summary><c>features.17</c>: inverted residual 160 -> 960 -> 320, 3x3 depthwise, ReLU6; 320x7x7.</summary>
+        public readonly global::ArchGen.Blocks.InvertedResidual Block17;
 
-        /// <summary><c>features.18</c>: 1x1 convolution 320 -> 1280, BatchNorm, ReLU6.</summary>
-        public readonly ConvBNActivation Head;
+        /// <summary><c>features.18</c>: 1x1 convolution 320 -> 1280, BatchNorm, ReLU6; 1280x7x7.</summary>
+        public readonly global::ArchGen.Blocks.ConvBnAct Head;
 
-        /// <summary><c>classifier.0</c>: dropout with p = 0.2 (no parameters).</summary>
-        public readonly global::TorchSharp.Modules.Dropout Dropout;
+        /// <summary>Not in the state_dict: global average pooling; 1280x1x1.</summary>
+        public readonly global::TorchSharp.Modules.AdaptiveAvgPool2d Pool;
 
-        /// <summary><c>classifier.1</c>: 1280 -> 1000.</summary>
-        public readonly global::TorchSharp.Modules.Linear Classifier;
+        /// <summary><c>classifier</c>: dropout 0.2, linear 1280 -> classes; 1000.</summary>
+        public readonly global::ArchGen.Blocks.Classifier Classifier;
 
         /// <summary>Builds the model with freshly initialized weights (torchvision's initialization) and the declared 1000 classes.</summary>
         public MobileNetV2()
@@ -328,680 +136,290 @@ namespace Samples
             : base(nameof(MobileNetV2))
         {
             global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-            Stem = new ConvBNActivation(3, 32, kernelSize: 3, stride: 2);
-            Block1 = new InvertedResidual(32, 16, stride: 1, expandRatio: 1);
-            Block2 = new InvertedResidual(16, 24, stride: 2, expandRatio: 6);
-            Block3 = new InvertedResidual(24, 24, stride: 1, expandRatio: 6);
-            Block4 = new InvertedResidual(24, 32, stride: 2, expandRatio: 6);
-            Block5 = new InvertedResidual(32, 32, stride: 1, expandRatio: 6);
-            Block6 = new InvertedResidual(32, 32, stride: 1, expandRatio: 6);
-            Block7 = new InvertedResidual(32, 64, stride: 2, expandRatio: 6);
-            Block8 = new InvertedResidual(64, 64, stride: 1, expandRatio: 6);
-            Block9 = new InvertedResidual(64, 64, stride: 1, expandRatio: 6);
-            Block10 = new InvertedResidual(64, 64, stride: 1, expandRatio: 6);
-            Block11 = new InvertedResidual(64, 96, stride: 1, expandRatio: 6);
-            Block12 = new InvertedResidual(96, 96, stride: 1, expandRatio: 6);
-            Block13 = new InvertedResidual(96, 96, stride: 1, expandRatio: 6);
-            Block14 = new InvertedResidual(96, 160, stride: 2, expandRatio: 6);
-            Block15 = new InvertedResidual(160, 160, stride: 1, expandRatio: 6);
-            Block16 = new InvertedResidual(160, 160, stride: 1, expandRatio: 6);
-            Block17 = new InvertedResidual(160, 320, stride: 1, expandRatio: 6);
-            Head = new ConvBNActivation(320, 1280, kernelSize: 1);
-            Dropout = global::TorchSharp.torch.nn.Dropout(0.2);
-            Classifier = global::TorchSharp.torch.nn.Linear(1280, classes);
-            global::TorchSharp.torch.nn.init.normal_(Classifier.weight, 0, 0.01);
-            global::TorchSharp.torch.nn.init.zeros_(Classifier.bias);
+            Stem = new(3, 32, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU6);
+            Block1 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 32, 32, 16, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: false);
+            Block2 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 16, 96, 24, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Block3 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 24, 144, 24, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block4 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 24, 144, 32, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Block5 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 32, 192, 32, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block6 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 32, 192, 32, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block7 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 32, 192, 64, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Block8 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block9 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block10 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 64, 384, 64, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block11 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 64, 384, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Block12 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 96, 576, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block13 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 96, 576, 96, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block14 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 96, 576, 160, kernelSize: 3, stride: 2, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Block15 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 160, 960, 160, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block16 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 160, 960, 160, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true, shortcut: global::ArchGen.Blocks.ShortcutKind.Identity);
+            Block17 = new(global::ArchGen.Blocks.BlockLayout.TorchvisionMobileNetV2, 160, 960, 320, kernelSize: 3, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6, expand: true);
+            Head = new(320, 1280, kernelSize: 1, stride: 1, activation: global::ArchGen.Blocks.Activation.ReLU6);
+            Pool = global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1);
+            Classifier = new(1280, classes, dropout: 0.2, dropoutLayer: true);
 
-            register_module("features", new Sequential(Stem, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16, Block17, Head));
-            register_module("classifier", new Sequential(Dropout, Classifier));
+            register_module("features", new global::ArchGen.Blocks.Sequential(Stem, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16, Block17, Head));
+            register_module("classifier", Classifier);
+            InitializeWeights(global::ArchGen.Blocks.WeightInit.Torchvision);
         }
 
-        /// <summary>The forward pass, written out block by block; layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); intermediates are disposed as soon as they are used.</summary>
+        /// <summary>The forward pass: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
-            // features.0: 3x224x224 -> 32x112x112
-            global::TorchSharp.torch.Tensor x;
-            // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
-            using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
-            {
-                x = Stem.call(nhwc);
-            }
-
-            // features.1: inverted residual 32 -> 16, t = 1, stride 1; 16x112x112 out
-            using (var d = Block1.Depthwise.call(x))
-            using (var p = Block1.Project.call(d))
-            {
-                x.Dispose();
-                x = Block1.ProjectBn.call(p);
-            }
-
-            // features.2: inverted residual 16 -> 96 -> 24, t = 6, stride 2; 24x56x56 out
-            using (var e = Block2.Expand!.call(x))
-            using (var d = Block2.Depthwise.call(e))
-            using (var p = Block2.Project.call(d))
-            {
-                x.Dispose();
-                x = Block2.ProjectBn.call(p);
-            }
-
-            // features.3: inverted residual 24 -> 144 -> 24, t = 6, stride 1, identity residual; 24x56x56 out
-            using (var e = Block3.Expand!.call(x))
-            using (var d = Block3.Depthwise.call(e))
-            using (var p = Block3.Project.call(d))
-            {
-                var y = Block3.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.4: inverted residual 24 -> 144 -> 32, t = 6, stride 2; 32x28x28 out
-            using (var e = Block4.Expand!.call(x))
-            using (var d = Block4.Depthwise.call(e))
-            using (var p = Block4.Project.call(d))
-            {
-                x.Dispose();
-                x = Block4.ProjectBn.call(p);
-            }
-
-            // features.5: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x28x28 out
-            using (var e = Block5.Expand!.call(x))
-            using (var d = Block5.Depthwise.call(e))
-            using (var p = Block5.Project.call(d))
-            {
-                var y = Block5.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.6: inverted residual 32 -> 192 -> 32, t = 6, stride 1, identity residual; 32x28x28 out
-            using (var e = Block6.Expand!.call(x))
-            using (var d = Block6.Depthwise.call(e))
-            using (var p = Block6.Project.call(d))
-            {
-                var y = Block6.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.7: inverted residual 32 -> 192 -> 64, t = 6, stride 2; 64x14x14 out
-            using (var e = Block7.Expand!.call(x))
-            using (var d = Block7.Depthwise.call(e))
-            using (var p = Block7.Project.call(d))
-            {
-                x.Dispose();
-                x = Block7.ProjectBn.call(p);
-            }
-
-            // features.8: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out
-            using (var e = Block8.Expand!.call(x))
-            using (var d = Block8.Depthwise.call(e))
-            using (var p = Block8.Project.call(d))
-            {
-                var y = Block8.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.9: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out
-            using (var e = Block9.Expand!.call(x))
-            using (var d = Block9.Depthwise.call(e))
-            using (var p = Block9.Project.call(d))
-            {
-                var y = Block9.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.10: inverted residual 64 -> 384 -> 64, t = 6, stride 1, identity residual; 64x14x14 out
-            using (var e = Block10.Expand!.call(x))
-            using (var d = Block10.Depthwise.call(e))
-            using (var p = Block10.Project.call(d))
-            {
-                var y = Block10.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.11: inverted residual 64 -> 384 -> 96, t = 6, stride 1; 96x14x14 out
-            using (var e = Block11.Expand!.call(x))
-            using (var d = Block11.Depthwise.call(e))
-            using (var p = Block11.Project.call(d))
-            {
-                x.Dispose();
-                x = Block11.ProjectBn.call(p);
-            }
-
-            // features.12: inverted residual 96 -> 576 -> 96, t = 6, stride 1, identity residual; 96x14x14 out
-            using (var e = Block12.Expand!.call(x))
-            using (var d = Block12.Depthwise.call(e))
-            using (var p = Block12.Project.call(d))
-            {
-                var y = Block12.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.13: inverted residual 96 -> 576 -> 96, t = 6, stride 1, identity residual; 96x14x14 out
-            using (var e = Block13.Expand!.call(x))
-            using (var d = Block13.Depthwise.call(e))
-            using (var p = Block13.Project.call(d))
-            {
-                var y = Block13.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.14: inverted residual 96 -> 576 -> 160, t = 6, stride 2; 160x7x7 out
-            using (var e = Block14.Expand!.call(x))
-            using (var d = Block14.Depthwise.call(e))
-            using (var p = Block14.Project.call(d))
-            {
-                x.Dispose();
-                x = Block14.ProjectBn.call(p);
-            }
-
-            // features.15: inverted residual 160 -> 960 -> 160, t = 6, stride 1, identity residual; 160x7x7 out
-            using (var e = Block15.Expand!.call(x))
-            using (var d = Block15.Depthwise.call(e))
-            using (var p = Block15.Project.call(d))
-            {
-                var y = Block15.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.16: inverted residual 160 -> 960 -> 160, t = 6, stride 1, identity residual; 160x7x7 out
-            using (var e = Block16.Expand!.call(x))
-            using (var d = Block16.Depthwise.call(e))
-            using (var p = Block16.Project.call(d))
-            {
-                var y = Block16.ProjectBn.call(p).add_(x);
-                x.Dispose();
-                x = y;
-            }
-
-            // features.17: inverted residual 160 -> 960 -> 320, t = 6, stride 1; 320x7x7 out
-            using (var e = Block17.Expand!.call(x))
-            using (var d = Block17.Depthwise.call(e))
-            using (var p = Block17.Project.call(d))
-            {
-                x.Dispose();
-                x = Block17.ProjectBn.call(p);
-            }
-
-            // features.18, global average pooling, classifier
-            using (var h = Head.call(x))
-            using (var pooled = global::TorchSharp.torch.nn.functional.adaptive_avg_pool2d(h, 1))
-            using (var flat = pooled.flatten(1))
-            using (var dropped = Dropout.call(flat))
-            {
-                x.Dispose();
-                return Classifier.call(dropped);
-            }
+            var x = Backbone(input, null);  // 1280x7x7
+            x = Apply(Pool, x);             // global average pool: 1280x1x1
+            x = Flatten(x);                 // 1280
+            return Apply(Classifier, x);    // classifier: 1000 logits with the declared classes
         }
 
-        /// <summary>torchvision's <c>Conv2dNormActivation</c>: children <c>0</c> (Conv2d, no bias) and <c>1</c> (BatchNorm2d), then ReLU6.</summary>
-        public sealed class ConvBNActivation : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+        /// <summary>The feature maps at the end of each resolution stage (stride 2: 16 channels, stride 4: 24 channels, stride 8: 32 channels, stride 16: 96 channels, stride 32: 1280 channels). The caller disposes them.</summary>
+        public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
         {
-            /// <summary>State_dict child <c>0</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Conv;
-
-            /// <summary>State_dict child <c>1</c>.</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d Bn;
-
-            internal ConvBNActivation(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1)
-                : base(nameof(ConvBNActivation))
-            {
-                Conv = global::TorchSharp.torch.nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false);
-                Bn = global::TorchSharp.torch.nn.BatchNorm2d(outChannels);
-                global::TorchSharp.torch.nn.init.kaiming_normal_(Conv.weight, mode: global::TorchSharp.torch.nn.init.FanInOut.FanOut);
-                register_module("0", Conv);
-                register_module("1", Bn);
-            }
-
-            /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-            protected override void RegisterComponents()
-            {
-            }
-
-            /// <summary>Convolution, BatchNorm, then ReLU6 in place on the BatchNorm output (as torchvision's <c>inplace=True</c>).</summary>
-            public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
-            {
-                using var convolved = Conv.call(input);
-                return Bn.call(convolved).relu6_();
-            }
+            var stages = new global::TorchSharp.torch.Tensor[5];
+            stages[4] = Backbone(input, stages);
+            return new FeatureMaps(stages);
         }
 
-        /// <summary>torchvision's <c>InvertedResidual</c>: child <c>conv</c> holds [expansion], depthwise, projection, BatchNorm; the model's forward applies them.</summary>
-        public sealed class InvertedResidual : global::TorchSharp.torch.nn.Module
+        /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
+        private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
         {
-            /// <summary>1x1 expansion, BatchNorm, ReLU6 (<c>conv.0</c>); null when t = 1.</summary>
-            public readonly ConvBNActivation? Expand;
-
-            /// <summary>3x3 depthwise convolution, BatchNorm, ReLU6.</summary>
-            public readonly ConvBNActivation Depthwise;
-
-            /// <summary>Linear 1x1 projection.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Project;
-
-            /// <summary>BatchNorm after the projection (no activation).</summary>
-            public readonly global::TorchSharp.Modules.BatchNorm2d ProjectBn;
-
-            internal InvertedResidual(long inp, long oup, long stride, long expandRatio)
-                : base(nameof(InvertedResidual))
-            {
-                long hidden = inp * expandRatio;
-                Expand = expandRatio != 1 ? new ConvBNActivation(inp, hidden, kernelSize: 1) : null;
-                Depthwise = new ConvBNActivation(hidden, hidden, kernelSize: 3, stride: stride, groups: hidden);
-                Project = global::TorchSharp.torch.nn.Conv2d(hidden, oup, 1, bias: false);
-                ProjectBn = global::TorchSharp.torch.nn.BatchNorm2d(oup);
-                global::TorchSharp.torch.nn.init.kaiming_normal_(Project.weight, mode: global::TorchSharp.torch.nn.init.FanInOut.FanOut);
-                register_module("conv", Expand is null
-                    ? new Sequential(Depthwise, Project, ProjectBn)
-                    : new Sequential(Expand, Depthwise, Project, ProjectBn));
-            }
-
-            /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-            protected override void RegisterComponents()
-            {
-            }
-        }
-
-        /// <summary>
-        /// Inference form of <see cref="MobileNetV2"/>: every BatchNorm folded into the convolution before it (which gains a bias),
-        /// ReLU6 in place, no dropout, run under no-grad. Build it with <see cref="Fuse"/>.
-        /// </summary>
-        public sealed partial class Fused : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
-        {
-            /// <summary>Folded <c>features.0</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Stem;
-            /// <summary>Folded depthwise convolution of <c>features.1</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block1Depthwise;
-            /// <summary>Folded projection of <c>features.1</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block1Project;
-            /// <summary>Folded expansion of <c>features.2</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block2Expand;
-            /// <summary>Folded depthwise convolution of <c>features.2</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block2Depthwise;
-            /// <summary>Folded projection of <c>features.2</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block2Project;
-            /// <summary>Folded expansion of <c>features.3</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block3Expand;
-            /// <summary>Folded depthwise convolution of <c>features.3</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block3Depthwise;
-            /// <summary>Folded projection of <c>features.3</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block3Project;
-            /// <summary>Folded expansion of <c>features.4</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block4Expand;
-            /// <summary>Folded depthwise convolution of <c>features.4</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block4Depthwise;
-            /// <summary>Folded projection of <c>features.4</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block4Project;
-            /// <summary>Folded expansion of <c>features.5</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block5Expand;
-            /// <summary>Folded depthwise convolution of <c>features.5</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block5Depthwise;
-            /// <summary>Folded projection of <c>features.5</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block5Project;
-            /// <summary>Folded expansion of <c>features.6</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block6Expand;
-            /// <summary>Folded depthwise convolution of <c>features.6</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block6Depthwise;
-            /// <summary>Folded projection of <c>features.6</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block6Project;
-            /// <summary>Folded expansion of <c>features.7</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block7Expand;
-            /// <summary>Folded depthwise convolution of <c>features.7</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block7Depthwise;
-            /// <summary>Folded projection of <c>features.7</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block7Project;
-            /// <summary>Folded expansion of <c>features.8</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block8Expand;
-            /// <summary>Folded depthwise convolution of <c>features.8</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block8Depthwise;
-            /// <summary>Folded projection of <c>features.8</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block8Project;
-            /// <summary>Folded expansion of <c>features.9</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block9Expand;
-            /// <summary>Folded depthwise convolution of <c>features.9</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block9Depthwise;
-            /// <summary>Folded projection of <c>features.9</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block9Project;
-            /// <summary>Folded expansion of <c>features.10</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block10Expand;
-            /// <summary>Folded depthwise convolution of <c>features.10</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block10Depthwise;
-            /// <summary>Folded projection of <c>features.10</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block10Project;
-            /// <summary>Folded expansion of <c>features.11</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block11Expand;
-            /// <summary>Folded depthwise convolution of <c>features.11</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block11Depthwise;
-            /// <summary>Folded projection of <c>features.11</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block11Project;
-            /// <summary>Folded expansion of <c>features.12</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block12Expand;
-            /// <summary>Folded depthwise convolution of <c>features.12</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block12Depthwise;
-            /// <summary>Folded projection of <c>features.12</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block12Project;
-            /// <summary>Folded expansion of <c>features.13</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block13Expand;
-            /// <summary>Folded depthwise convolution of <c>features.13</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block13Depthwise;
-            /// <summary>Folded projection of <c>features.13</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block13Project;
-            /// <summary>Folded expansion of <c>features.14</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block14Expand;
-            /// <summary>Folded depthwise convolution of <c>features.14</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block14Depthwise;
-            /// <summary>Folded projection of <c>features.14</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block14Project;
-            /// <summary>Folded expansion of <c>features.15</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block15Expand;
-            /// <summary>Folded depthwise convolution of <c>features.15</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block15Depthwise;
-            /// <summary>Folded projection of <c>features.15</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block15Project;
-            /// <summary>Folded expansion of <c>features.16</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block16Expand;
-            /// <summary>Folded depthwise convolution of <c>features.16</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block16Depthwise;
-            /// <summary>Folded projection of <c>features.16</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block16Project;
-            /// <summary>Folded expansion of <c>features.17</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block17Expand;
-            /// <summary>Folded depthwise convolution of <c>features.17</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block17Depthwise;
-            /// <summary>Folded projection of <c>features.17</c>.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Block17Project;
-            /// <summary>Folded head convolution.</summary>
-            public readonly global::TorchSharp.Modules.Conv2d Head;
-            /// <summary>A copy of the classifier.</summary>
-            public readonly global::TorchSharp.Modules.Linear Classifier;
-
-            internal Fused(MobileNetV2 source)
-                : base(nameof(MobileNetV2) + ".Fused")
-            {
-                Stem = FoldBatchNorm(source.Stem.Conv, source.Stem.Bn);
-                Block1Depthwise = FoldBatchNorm(source.Block1.Depthwise.Conv, source.Block1.Depthwise.Bn);
-                Block1Project = FoldBatchNorm(source.Block1.Project, source.Block1.ProjectBn);
-                Block2Expand = FoldBatchNorm(source.Block2.Expand!.Conv, source.Block2.Expand.Bn);
-                Block2Depthwise = FoldBatchNorm(source.Block2.Depthwise.Conv, source.Block2.Depthwise.Bn);
-                Block2Project = FoldBatchNorm(source.Block2.Project, source.Block2.ProjectBn);
-                Block3Expand = FoldBatchNorm(source.Block3.Expand!.Conv, source.Block3.Expand.Bn);
-                Block3Depthwise = FoldBatchNorm(source.Block3.Depthwise.Conv, source.Block3.Depthwise.Bn);
-                Block3Project = FoldBatchNorm(source.Block3.Project, source.Block3.ProjectBn);
-                Block4Expand = FoldBatchNorm(source.Block4.Expand!.Conv, source.Block4.Expand.Bn);
-                Block4Depthwise = FoldBatchNorm(source.Block4.Depthwise.Conv, source.Block4.Depthwise.Bn);
-                Block4Project = FoldBatchNorm(source.Block4.Project, source.Block4.ProjectBn);
-                Block5Expand = FoldBatchNorm(source.Block5.Expand!.Conv, source.Block5.Expand.Bn);
-                Block5Depthwise = FoldBatchNorm(source.Block5.Depthwise.Conv, source.Block5.Depthwise.Bn);
-                Block5Project = FoldBatchNorm(source.Block5.Project, source.Block5.ProjectBn);
-                Block6Expand = FoldBatchNorm(source.Block6.Expand!.Conv, source.Block6.Expand.Bn);
-                Block6Depthwise = FoldBatchNorm(source.Block6.Depthwise.Conv, source.Block6.Depthwise.Bn);
-                Block6Project = FoldBatchNorm(source.Block6.Project, source.Block6.ProjectBn);
-                Block7Expand = FoldBatchNorm(source.Block7.Expand!.Conv, source.Block7.Expand.Bn);
-                Block7Depthwise = FoldBatchNorm(source.Block7.Depthwise.Conv, source.Block7.Depthwise.Bn);
-                Block7Project = FoldBatchNorm(source.Block7.Project, source.Block7.ProjectBn);
-                Block8Expand = FoldBatchNorm(source.Block8.Expand!.Conv, source.Block8.Expand.Bn);
-                Block8Depthwise = FoldBatchNorm(source.Block8.Depthwise.Conv, source.Block8.Depthwise.Bn);
-                Block8Project = FoldBatchNorm(source.Block8.Project, source.Block8.ProjectBn);
-                Block9Expand = FoldBatchNorm(source.Block9.Expand!.Conv, source.Block9.Expand.Bn);
-                Block9Depthwise = FoldBatchNorm(source.Block9.Depthwise.Conv, source.Block9.Depthwise.Bn);
-                Block9Project = FoldBatchNorm(source.Block9.Project, source.Block9.ProjectBn);
-                Block10Expand = FoldBatchNorm(source.Block10.Expand!.Conv, source.Block10.Expand.Bn);
-                Block10Depthwise = FoldBatchNorm(source.Block10.Depthwise.Conv, source.Block10.Depthwise.Bn);
-                Block10Project = FoldBatchNorm(source.Block10.Project, source.Block10.ProjectBn);
-                Block11Expand = FoldBatchNorm(source.Block11.Expand!.Conv, source.Block11.Expand.Bn);
-                Block11Depthwise = FoldBatchNorm(source.Block11.Depthwise.Conv, source.Block11.Depthwise.Bn);
-                Block11Project = FoldBatchNorm(source.Block11.Project, source.Block11.ProjectBn);
-                Block12Expand = FoldBatchNorm(source.Block12.Expand!.Conv, source.Block12.Expand.Bn);
-                Block12Depthwise = FoldBatchNorm(source.Block12.Depthwise.Conv, source.Block12.Depthwise.Bn);
-                Block12Project = FoldBatchNorm(source.Block12.Project, source.Block12.ProjectBn);
-                Block13Expand = FoldBatchNorm(source.Block13.Expand!.Conv, source.Block13.Expand.Bn);
-                Block13Depthwise = FoldBatchNorm(source.Block13.Depthwise.Conv, source.Block13.Depthwise.Bn);
-                Block13Project = FoldBatchNorm(source.Block13.Project, source.Block13.ProjectBn);
-                Block14Expand = FoldBatchNorm(source.Block14.Expand!.Conv, source.Block14.Expand.Bn);
-                Block14Depthwise = FoldBatchNorm(source.Block14.Depthwise.Conv, source.Block14.Depthwise.Bn);
-                Block14Project = FoldBatchNorm(source.Block14.Project, source.Block14.ProjectBn);
-                Block15Expand = FoldBatchNorm(source.Block15.Expand!.Conv, source.Block15.Expand.Bn);
-                Block15Depthwise = FoldBatchNorm(source.Block15.Depthwise.Conv, source.Block15.Depthwise.Bn);
-                Block15Project = FoldBatchNorm(source.Block15.Project, source.Block15.ProjectBn);
-                Block16Expand = FoldBatchNorm(source.Block16.Expand!.Conv, source.Block16.Expand.Bn);
-                Block16Depthwise = FoldBatchNorm(source.Block16.Depthwise.Conv, source.Block16.Depthwise.Bn);
-                Block16Project = FoldBatchNorm(source.Block16.Project, source.Block16.ProjectBn);
-                Block17Expand = FoldBatchNorm(source.Block17.Expand!.Conv, source.Block17.Expand.Bn);
-                Block17Depthwise = FoldBatchNorm(source.Block17.Depthwise.Conv, source.Block17.Depthwise.Bn);
-                Block17Project = FoldBatchNorm(source.Block17.Project, source.Block17.ProjectBn);
-                Head = FoldBatchNorm(source.Head.Conv, source.Head.Bn);
-                Classifier = CopyLinear(source.Classifier);
-                RegisterComponents();
-                eval();
-            }
-
-            /// <summary>The fused forward pass, under no-grad; layers run through <c>call</c>, so hooks registered on them fire.</summary>
-            public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
-            {
-                using var noGrad = global::TorchSharp.torch.no_grad();
-                global::TorchSharp.torch.Tensor x;
-                // channels-last activations (NHWC in memory) from here on: oneDNN convolves them without reordering
-                using (var nhwc = global::ArchGen.Performance.MemoryLayout.ChannelsLast(input))
-                {
-                    x = Stem.call(nhwc).relu6_();
-                }
-
-                // features.1
-                using (var d = Block1Depthwise.call(x).relu6_())
-                {
-                    x.Dispose();
-                    x = Block1Project.call(d);
-                }
-
-                // features.2
-                using (var e = Block2Expand.call(x).relu6_())
-                using (var d = Block2Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block2Project.call(d);
-                }
-
-                // features.3
-                using (var e = Block3Expand.call(x).relu6_())
-                using (var d = Block3Depthwise.call(e).relu6_())
-                {
-                    var y = Block3Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.4
-                using (var e = Block4Expand.call(x).relu6_())
-                using (var d = Block4Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block4Project.call(d);
-                }
-
-                // features.5
-                using (var e = Block5Expand.call(x).relu6_())
-                using (var d = Block5Depthwise.call(e).relu6_())
-                {
-                    var y = Block5Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.6
-                using (var e = Block6Expand.call(x).relu6_())
-                using (var d = Block6Depthwise.call(e).relu6_())
-                {
-                    var y = Block6Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.7
-                using (var e = Block7Expand.call(x).relu6_())
-                using (var d = Block7Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block7Project.call(d);
-                }
-
-                // features.8
-                using (var e = Block8Expand.call(x).relu6_())
-                using (var d = Block8Depthwise.call(e).relu6_())
-                {
-                    var y = Block8Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.9
-                using (var e = Block9Expand.call(x).relu6_())
-                using (var d = Block9Depthwise.call(e).relu6_())
-                {
-                    var y = Block9Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.10
-                using (var e = Block10Expand.call(x).relu6_())
-                using (var d = Block10Depthwise.call(e).relu6_())
-                {
-                    var y = Block10Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.11
-                using (var e = Block11Expand.call(x).relu6_())
-                using (var d = Block11Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block11Project.call(d);
-                }
-
-                // features.12
-                using (var e = Block12Expand.call(x).relu6_())
-                using (var d = Block12Depthwise.call(e).relu6_())
-                {
-                    var y = Block12Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.13
-                using (var e = Block13Expand.call(x).relu6_())
-                using (var d = Block13Depthwise.call(e).relu6_())
-                {
-                    var y = Block13Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.14
-                using (var e = Block14Expand.call(x).relu6_())
-                using (var d = Block14Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block14Project.call(d);
-                }
-
-                // features.15
-                using (var e = Block15Expand.call(x).relu6_())
-                using (var d = Block15Depthwise.call(e).relu6_())
-                {
-                    var y = Block15Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.16
-                using (var e = Block16Expand.call(x).relu6_())
-                using (var d = Block16Depthwise.call(e).relu6_())
-                {
-                    var y = Block16Project.call(d).add_(x);
-                    x.Dispose();
-                    x = y;
-                }
-
-                // features.17
-                using (var e = Block17Expand.call(x).relu6_())
-                using (var d = Block17Depthwise.call(e).relu6_())
-                {
-                    x.Dispose();
-                    x = Block17Project.call(d);
-                }
-
-                using (var h = Head.call(x).relu6_())
-                using (var pooled = global::TorchSharp.torch.nn.functional.adaptive_avg_pool2d(h, 1))
-                using (var flat = pooled.flatten(1))
-                {
-                    x.Dispose();
-                    return Classifier.call(flat);
-                }
-            }
+            var x = ChannelsLast(input);    // 3x224x224 in channels-last order from here on: oneDNN convolves it without reordering
+            x = Apply(Stem, x);             // features.0: 32x112x112
+            x = Apply(Block1, x);           // features.1: 16x112x112
+            Keep(stages, 0, x);             // the stride-2 stage ends here
+            x = Apply(Block2, x);           // features.2: 24x56x56
+            x = Apply(Block3, x);           // features.3: 24x56x56
+            Keep(stages, 1, x);             // the stride-4 stage ends here
+            x = Apply(Block4, x);           // features.4: 32x28x28
+            x = Apply(Block5, x);           // features.5: 32x28x28
+            x = Apply(Block6, x);           // features.6: 32x28x28
+            Keep(stages, 2, x);             // the stride-8 stage ends here
+            x = Apply(Block7, x);           // features.7: 64x14x14
+            x = Apply(Block8, x);           // features.8: 64x14x14
+            x = Apply(Block9, x);           // features.9: 64x14x14
+            x = Apply(Block10, x);          // features.10: 64x14x14
+            x = Apply(Block11, x);          // features.11: 96x14x14
+            x = Apply(Block12, x);          // features.12: 96x14x14
+            x = Apply(Block13, x);          // features.13: 96x14x14
+            Keep(stages, 3, x);             // the stride-16 stage ends here
+            x = Apply(Block14, x);          // features.14: 160x7x7
+            x = Apply(Block15, x);          // features.15: 160x7x7
+            x = Apply(Block16, x);          // features.16: 160x7x7
+            x = Apply(Block17, x);          // features.17: 320x7x7
+            return Apply(Head, x);          // features.18: 1280x7x7
         }
 
         /// <summary>Folds every BatchNorm into its convolution, using the current weights and running statistics: the inference form of this model.</summary>
         public Fused Fuse() => new Fused(this);
-
-        /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-        protected override void RegisterComponents()
-        {
-        }
 
         /// <summary>Registers this model in <see cref="global::ArchGen.ModelCatalog"/> when the assembly loads.</summary>
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void RegisterInCatalog() =>
             global::ArchGen.ModelCatalog.Register(Facts, static classes => new MobileNetV2(classes), static model => ((MobileNetV2)model).Fuse());
 
-        /// <summary>A convolution with bias equal to <paramref name="conv"/> followed by <paramref name="bn"/> in eval mode (running statistics, BN's eps).</summary>
-        private static global::TorchSharp.Modules.Conv2d FoldBatchNorm(global::TorchSharp.Modules.Conv2d conv, global::TorchSharp.Modules.BatchNorm2d bn)
+        /// <summary>The feature maps at the end of each resolution stage, named by their stride from the input; the backbone a detector or segmenter builds on.</summary>
+        public sealed class FeatureMaps : global::ArchGen.Blocks.FeatureMaps
         {
-            var weight = conv.weight!;
-            var fused = global::TorchSharp.torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size[0], stride: conv.stride[0], padding: conv.padding![0], groups: conv.groups, bias: true, device: weight.device, dtype: weight.dtype);
-            using var noGrad = global::TorchSharp.torch.no_grad();
-            using var std = (bn.running_var! + bn.eps).sqrt_();
-            using var scale = bn.weight!.div(std);
-            using var shape = scale.reshape(-1, 1, 1, 1);
-            using var scaledWeight = weight.mul(shape);
-            using var shift = bn.running_mean!.mul(scale);
-            using var bias = bn.bias!.sub(shift);
-            fused.weight!.copy_(scaledWeight);
-            fused.bias!.copy_(bias);
-            return fused;
-        }
-
-        /// <summary>A copy of <paramref name="linear"/> with its own parameters.</summary>
-        private static global::TorchSharp.Modules.Linear CopyLinear(global::TorchSharp.Modules.Linear linear)
-        {
-            var weight = linear.weight!;
-            var copy = global::TorchSharp.torch.nn.Linear(weight.shape[1], weight.shape[0], hasBias: true, device: weight.device, dtype: weight.dtype);
-            using var noGrad = global::TorchSharp.torch.no_grad();
-            copy.weight!.copy_(weight);
-            copy.bias!.copy_(linear.bias!);
-            return copy;
-        }
-
-        /// <summary>A state_dict container like PyTorch's <c>nn.Sequential</c>: registers its children as <c>0</c>, <c>1</c>, ... (the model's forward applies them).</summary>
-        public sealed class Sequential : global::TorchSharp.torch.nn.Module
-        {
-            internal Sequential(params global::TorchSharp.torch.nn.Module[] children)
-                : base(nameof(Sequential))
+            internal FeatureMaps(global::TorchSharp.torch.Tensor[] maps)
+                : base(maps, new[] { 2, 4, 8, 16, 32 })
             {
-                for (int i = 0; i < children.Length; i++)
-                {
-                    register_module(i.ToString(global::System.Globalization.CultureInfo.InvariantCulture), children[i]);
-                }
             }
 
-            /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
-            protected override void RegisterComponents()
+            /// <summary>Channels of <see cref="Stride2"/>: 16.</summary>
+            public const int Stride2Channels = 16;
+
+            /// <summary>The output of <c>features.1</c>: 16x112x112 for a 224x224 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride2 => this[0];
+
+            /// <summary>Channels of <see cref="Stride4"/>: 24.</summary>
+            public const int Stride4Channels = 24;
+
+            /// <summary>The output of <c>features.3</c>: 24x56x56 for a 224x224 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride4 => this[1];
+
+            /// <summary>Channels of <see cref="Stride8"/>: 32.</summary>
+            public const int Stride8Channels = 32;
+
+            /// <summary>The output of <c>features.6</c>: 32x28x28 for a 224x224 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride8 => this[2];
+
+            /// <summary>Channels of <see cref="Stride16"/>: 96.</summary>
+            public const int Stride16Channels = 96;
+
+            /// <summary>The output of <c>features.13</c>: 96x14x14 for a 224x224 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride16 => this[3];
+
+            /// <summary>Channels of <see cref="Stride32"/>: 1280.</summary>
+            public const int Stride32Channels = 1280;
+
+            /// <summary>The output of <c>features.18</c>: 1280x7x7 for a 224x224 input.</summary>
+            public global::TorchSharp.torch.Tensor Stride32 => this[4];
+        }
+
+        /// <summary>
+        /// Inference form of <see cref="MobileNetV2"/>: every BatchNorm folded into the convolution before it (which gains a bias),
+        /// no dropout or stochastic depth, run under no-grad. Build it with <see cref="Fuse"/>.
+        /// </summary>
+        public sealed class Fused : global::ArchGen.Blocks.GeneratedModel
+        {
+            /// <summary><see cref="MobileNetV2.Stem"/>, folded: 3x3 s2 convolution 3 -> 32, ReLU6; 32x112x112.</summary>
+            public readonly global::ArchGen.Blocks.ConvBnAct Stem;
+
+            /// <summary><see cref="MobileNetV2.Block1"/>, folded: inverted residual 32 -> 16, 3x3 depthwise, ReLU6; 16x112x112.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block1;
+
+            /// <summary><see cref="MobileNetV2.Block2"/>, folded: inverted residual 16 -> 96 -> 24, 3x3 s2 depthwise, ReLU6; 24x56x56.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block2;
+
+            /// <summary><see cref="MobileNetV2.Block3"/>, folded: inverted residual 24 -> 144 -> 24, 3x3 depthwise, ReLU6, identity residual; 24x56x56.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block3;
+
+            /// <summary><see cref="MobileNetV2.Block4"/>, folded: inverted residual 24 -> 144 -> 32, 3x3 s2 depthwise, ReLU6; 32x28x28.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block4;
+
+            /// <summary><see cref="MobileNetV2.Block5"/>, folded: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU6, identity residual; 32x28x28.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block5;
+
+            /// <summary><see cref="MobileNetV2.Block6"/>, folded: inverted residual 32 -> 192 -> 32, 3x3 depthwise, ReLU6, identity residual; 32x28x28.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block6;
+
+            /// <summary><see cref="MobileNetV2.Block7"/>, folded: inverted residual 32 -> 192 -> 64, 3x3 s2 depthwise, ReLU6; 64x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block7;
+
+            /// <summary><see cref="MobileNetV2.Block8"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block8;
+
+            /// <summary><see cref="MobileNetV2.Block9"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block9;
+
+            /// <summary><see cref="MobileNetV2.Block10"/>, folded: inverted residual 64 -> 384 -> 64, 3x3 depthwise, ReLU6, identity residual; 64x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block10;
+
+            /// <summary><see cref="MobileNetV2.Block11"/>, folded: inverted residual 64 -> 384 -> 96, 3x3 depthwise, ReLU6; 96x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block11;
+
+            /// <summary><see cref="MobileNetV2.Block12"/>, folded: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU6, identity residual; 96x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block12;
+
+            /// <summary><see cref="MobileNetV2.Block13"/>, folded: inverted residual 96 -> 576 -> 96, 3x3 depthwise, ReLU6, identity residual; 96x14x14.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block13;
+
+            /// <summary><see cref="MobileNetV2.Block14"/>, folded: inverted residual 96 -> 576 -> 160, 3x3 s2 depthwise, ReLU6; 160x7x7.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block14;
+
+            /// <summary><see cref="MobileNetV2.Block15"/>, folded: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU6, identity residual; 160x7x7.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block15;
+
+            /// <summary><see cref="MobileNetV2.Block16"/>, folded: inverted residual 160 -> 960 -> 160, 3x3 depthwise, ReLU6, identity residual; 160x7x7.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block16;
+
+            /// <summary><see cref="MobileNetV2.Block17"/>, folded: inverted residual 160 -> 960 -> 320, 3x3 depthwise, ReLU6; 320x7x7.</summary>
+            public readonly global::ArchGen.Blocks.InvertedResidual Block17;
+
+            /// <summary><see cref="MobileNetV2.Head"/>, folded: 1x1 convolution 320 -> 1280, ReLU6; 1280x7x7.</summary>
+            public readonly global::ArchGen.Blocks.ConvBnAct Head;
+
+            /// <summary><see cref="MobileNetV2.Pool"/>, folded: global average pooling; 1280x1x1.</summary>
+            public readonly global::TorchSharp.Modules.AdaptiveAvgPool2d Pool;
+
+            /// <summary><see cref="MobileNetV2.Classifier"/>, folded: linear 1280 -> classes; 1000.</summary>
+            public readonly global::ArchGen.Blocks.Classifier Classifier;
+
+            internal Fused(MobileNetV2 source)
+                : base(nameof(MobileNetV2) + ".Fused")
             {
+                Stem = source.Stem.Fuse();
+                Block1 = source.Block1.Fuse();
+                Block2 = source.Block2.Fuse();
+                Block3 = source.Block3.Fuse();
+                Block4 = source.Block4.Fuse();
+                Block5 = source.Block5.Fuse();
+                Block6 = source.Block6.Fuse();
+                Block7 = source.Block7.Fuse();
+                Block8 = source.Block8.Fuse();
+                Block9 = source.Block9.Fuse();
+                Block10 = source.Block10.Fuse();
+                Block11 = source.Block11.Fuse();
+                Block12 = source.Block12.Fuse();
+                Block13 = source.Block13.Fuse();
+                Block14 = source.Block14.Fuse();
+                Block15 = source.Block15.Fuse();
+                Block16 = source.Block16.Fuse();
+                Block17 = source.Block17.Fuse();
+                Head = source.Head.Fuse();
+                Pool = global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1);
+                Classifier = source.Classifier.Fuse();
+
+                register_module(nameof(Stem), Stem);
+                register_module(nameof(Block1), Block1);
+                register_module(nameof(Block2), Block2);
+                register_module(nameof(Block3), Block3);
+                register_module(nameof(Block4), Block4);
+                register_module(nameof(Block5), Block5);
+                register_module(nameof(Block6), Block6);
+                register_module(nameof(Block7), Block7);
+                register_module(nameof(Block8), Block8);
+                register_module(nameof(Block9), Block9);
+                register_module(nameof(Block10), Block10);
+                register_module(nameof(Block11), Block11);
+                register_module(nameof(Block12), Block12);
+                register_module(nameof(Block13), Block13);
+                register_module(nameof(Block14), Block14);
+                register_module(nameof(Block15), Block15);
+                register_module(nameof(Block16), Block16);
+                register_module(nameof(Block17), Block17);
+                register_module(nameof(Head), Head);
+                register_module(nameof(Pool), Pool);
+                register_module(nameof(Classifier), Classifier);
+                eval();
+            }
+
+            /// <summary>The forward pass under no-grad: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
+            public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+            {
+                using var noGrad = global::TorchSharp.torch.no_grad();
+                var x = Backbone(input, null);  // 1280x7x7
+                x = Apply(Pool, x);             // global average pool: 1280x1x1
+                x = Flatten(x);                 // 1280
+                return Apply(Classifier, x);    // classifier: 1000 logits with the declared classes
+            }
+
+            /// <summary>The feature maps at the end of each resolution stage (stride 2: 16 channels, stride 4: 24 channels, stride 8: 32 channels, stride 16: 96 channels, stride 32: 1280 channels) under no-grad. The caller disposes them.</summary>
+            public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
+            {
+                using var noGrad = global::TorchSharp.torch.no_grad();
+                var stages = new global::TorchSharp.torch.Tensor[5];
+                stages[4] = Backbone(input, stages);
+                return new FeatureMaps(stages);
+            }
+
+            /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
+            private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
+            {
+                var x = ChannelsLast(input);    // 3x224x224 in channels-last order from here on: oneDNN convolves it without reordering
+                x = Apply(Stem, x);             // features.0: 32x112x112
+                x = Apply(Block1, x);           // features.1: 16x112x112
+                Keep(stages, 0, x);             // the stride-2 stage ends here
+                x = Apply(Block2, x);           // features.2: 24x56x56
+                x = Apply(Block3, x);           // features.3: 24x56x56
+                Keep(stages, 1, x);             // the stride-4 stage ends here
+                x = Apply(Block4, x);           // features.4: 32x28x28
+                x = Apply(Block5, x);           // features.5: 32x28x28
+                x = Apply(Block6, x);           // features.6: 32x28x28
+                Keep(stages, 2, x);             // the stride-8 stage ends here
+                x = Apply(Block7, x);           // features.7: 64x14x14
+                x = Apply(Block8, x);           // features.8: 64x14x14
+                x = Apply(Block9, x);           // features.9: 64x14x14
+                x = Apply(Block10, x);          // features.10: 64x14x14
+                x = Apply(Block11, x);          // features.11: 96x14x14
+                x = Apply(Block12, x);          // features.12: 96x14x14
+                x = Apply(Block13, x);          // features.13: 96x14x14
+                Keep(stages, 3, x);             // the stride-16 stage ends here
+                x = Apply(Block14, x);          // features.14: 160x7x7
+                x = Apply(Block15, x);          // features.15: 160x7x7
+                x = Apply(Block16, x);          // features.16: 160x7x7
+                x = Apply(Block17, x);          // features.17: 320x7x7
+                return Apply(Head, x);          // features.18: 1280x7x7
             }
         }
     }

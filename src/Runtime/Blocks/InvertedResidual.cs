@@ -1,0 +1,205 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen.Blocks;
+
+/// <summary>Whose state_dict names an <see cref="InvertedResidual"/> registers its layers under.</summary>
+public enum BlockLayout
+{
+    /// <summary>torchvision's <c>mobilenetv2.InvertedResidual</c>: <c>conv.{i}</c> = [expansion], depthwise, projection conv, projection BN.</summary>
+    TorchvisionMobileNetV2,
+
+    /// <summary>torchvision's <c>mobilenetv3.InvertedResidual</c>: <c>block.{i}</c> = [expansion], depthwise, [squeeze-excitation], projection.</summary>
+    TorchvisionMobileNetV3,
+
+    /// <summary>torchvision's <c>efficientnet.MBConv</c>: <c>block.{i}</c> as MobileNetV3's, plus <c>stochastic_depth</c>.</summary>
+    TorchvisionEfficientNet,
+
+    /// <summary>kuangliu/pytorch-cifar's <c>Block</c>: <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>conv3</c>, <c>bn3</c>, and <c>shortcut</c> on stride-1 blocks.</summary>
+    Kuangliu,
+}
+
+/// <summary>How an <see cref="InvertedResidual"/>'s input reaches its output besides the main branch.</summary>
+public enum ShortcutKind
+{
+    /// <summary>No residual.</summary>
+    None,
+
+    /// <summary>The input is added to the branch's output (after stochastic depth, when there is one).</summary>
+    Identity,
+
+    /// <summary>A 1x1 convolution + BatchNorm of the input is added (kuangliu's stride-1 blocks whose channels change).</summary>
+    Projection,
+}
+
+/// <summary>
+/// The inverted residual with linear bottleneck of MobileNetV2 (Sandler et al. 2018), in every variant the generated
+/// networks use: an optional 1x1 expansion, a k x k depthwise convolution, optional squeeze-and-excitation (MobileNetV3,
+/// EfficientNet), a linear 1x1 projection, and an identity or projection shortcut with optional stochastic depth.
+/// Its forward applies the branch as PyTorch's block does (through the same container, so hooks fire where they fire
+/// in PyTorch), disposing each intermediate as soon as it is used.
+/// </summary>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Whose state_dict names the block uses.</summary>
+    public readonly BlockLayout Layout;
+
+    /// <summary>1x1 expansion with BatchNorm and activation; null when the block does not expand.</summary>
+    public readonly ConvBnAct? Expand;
+
+    /// <summary>k x k depthwise convolution with BatchNorm and activation; it carries the block's stride.</summary>
+    public readonly ConvBnAct Depthwise;
+
+    /// <summary>Squeeze-and-excitation on the depthwise output, or null.</summary>
+    public readonly SqueezeExcitation? SqueezeExcitation;
+
+    /// <summary>Linear 1x1 projection with BatchNorm, no activation.</summary>
+    public readonly ConvBnAct Project;
+
+    /// <summary>What is added to the branch's output.</summary>
+    public readonly ShortcutKind Shortcut;
+
+    /// <summary>The 1x1 convolution + BatchNorm of a <see cref="ShortcutKind.Projection"/> shortcut, or null.</summary>
+    public readonly ConvBnAct? Projection;
+
+    /// <summary>Drop-path on the branch before an identity residual (EfficientNet), or null.</summary>
+    public readonly StochasticDepth? StochasticDepth;
+
+    /// <summary>The main branch as PyTorch applies it: torchvision's <c>conv</c> / <c>block</c> container.</summary>
+    readonly Sequential branch;
+
+    /// <summary>kuangliu's <c>shortcut</c> container (empty for identity), or null.</summary>
+    readonly Sequential? shortcutPath;
+
+    /// <summary>Builds a block from its numbers, freshly initialized (PyTorch's defaults; the model applies its initialization).</summary>
+    /// <param name="layout">Whose state_dict names to use.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="expandedChannels">Channels of the depthwise stage; equal to <paramref name="inChannels"/> when <paramref name="expand"/> is false.</param>
+    /// <param name="outChannels">Output channels.</param>
+    /// <param name="kernelSize">Depthwise kernel (odd).</param>
+    /// <param name="stride">Depthwise stride.</param>
+    /// <param name="activation">Activation after the expansion and the depthwise convolution.</param>
+    /// <param name="expand">Whether there is a 1x1 expansion.</param>
+    /// <param name="shortcut">What is added to the branch's output.</param>
+    /// <param name="squeezeChannels">Squeeze width of the squeeze-and-excitation; 0 for none.</param>
+    /// <param name="squeezeActivation">Activation inside the squeeze-and-excitation.</param>
+    /// <param name="gate">Gate of the squeeze-and-excitation.</param>
+    /// <param name="dropPath">Stochastic-depth probability on the residual branch (registered by the EfficientNet layout even when 0).</param>
+    /// <param name="eps">BatchNorm eps.</param>
+    /// <param name="momentum">BatchNorm momentum.</param>
+    public InvertedResidual(
+        BlockLayout layout, long inChannels, long expandedChannels, long outChannels, long kernelSize, long stride, Activation activation,
+        bool expand, ShortcutKind shortcut = ShortcutKind.None, long squeezeChannels = 0, Activation squeezeActivation = Activation.ReLU,
+        Activation gate = Activation.HardSigmoid, double dropPath = 0, double eps = 1e-5, double momentum = 0.1)
+        : this(
+            layout,
+            expand ? new ConvBnAct(inChannels, expandedChannels, 1, activation: activation, eps: eps, momentum: momentum) : null,
+            new ConvBnAct(expandedChannels, expandedChannels, kernelSize, stride, groups: expandedChannels, activation: activation, eps: eps, momentum: momentum),
+            squeezeChannels > 0 ? new SqueezeExcitation(expandedChannels, squeezeChannels, squeezeActivation, gate) : null,
+            new ConvBnAct(expandedChannels, outChannels, 1, eps: eps, momentum: momentum),
+            shortcut,
+            shortcut == ShortcutKind.Projection ? new ConvBnAct(inChannels, outChannels, 1, eps: eps, momentum: momentum) : null,
+            layout == BlockLayout.TorchvisionEfficientNet ? new StochasticDepth(dropPath) : null)
+    {
+        if (!expand && expandedChannels != inChannels)
+            throw new ArgumentException($"A block without expansion has as many expanded channels as inputs ({expandedChannels} != {inChannels}).");
+        if (shortcut == ShortcutKind.Identity && (stride != 1 || inChannels != outChannels))
+            throw new ArgumentException($"An identity shortcut needs stride 1 and as many outputs as inputs (stride {stride}, {inChannels} -> {outChannels}).");
+        if (dropPath != 0 && layout != BlockLayout.TorchvisionEfficientNet)
+            throw new ArgumentException("Stochastic depth is part of the EfficientNet layout only.");
+    }
+
+    InvertedResidual(BlockLayout layout, ConvBnAct? expand, ConvBnAct depthwise, SqueezeExcitation? squeezeExcitation, ConvBnAct project,
+        ShortcutKind shortcut, ConvBnAct? projection, StochasticDepth? stochasticDepth)
+        : base(nameof(InvertedResidual))
+    {
+        Layout = layout;
+        Expand = expand;
+        Depthwise = depthwise;
+        SqueezeExcitation = squeezeExcitation;
+        Project = project;
+        Shortcut = shortcut;
+        Projection = projection;
+        StochasticDepth = stochasticDepth;
+
+        var stages = new List<nn.Module<Tensor, Tensor>>();
+        if (expand is not null) stages.Add(expand);
+        stages.Add(depthwise);
+        if (squeezeExcitation is not null) stages.Add(squeezeExcitation);
+        if (layout == BlockLayout.TorchvisionMobileNetV2)
+        {
+            // torchvision's MobileNetV2 lists the projection's convolution and BatchNorm as two entries of `conv`.
+            stages.Add(project.Conv);
+            if (project.Norm is not null) stages.Add(project.Norm);
+        }
+        else
+        {
+            stages.Add(project);
+        }
+        branch = new Sequential(stages.ToArray());
+
+        if (layout == BlockLayout.Kuangliu)
+        {
+            if (shortcut != ShortcutKind.None)
+                shortcutPath = projection is null ? new Sequential() : new Sequential(projection.Layers.ToArray());
+            Register("conv1", expand?.Conv);
+            Register("bn1", expand?.Norm);
+            Register("conv2", depthwise.Conv);
+            Register("bn2", depthwise.Norm);
+            Register("conv3", project.Conv);
+            Register("bn3", project.Norm);
+            Register("shortcut", shortcutPath);
+        }
+        else
+        {
+            register_module(layout == BlockLayout.TorchvisionMobileNetV2 ? "conv" : "block", branch);
+            Register("stochastic_depth", stochasticDepth);
+        }
+    }
+
+    void Register(string name, nn.Module? module)
+    {
+        if (module is not null) register_module(name, module);
+    }
+
+    /// <summary>Children are registered under the layout's names in the constructor.</summary>
+    protected override void RegisterComponents()
+    {
+    }
+
+    /// <summary>kuangliu's branch is not a registered module, so it follows this block's mode explicitly.</summary>
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        branch.train(on);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input)
+    {
+        var output = branch.call(input);
+        switch (Shortcut)
+        {
+            case ShortcutKind.Identity when shortcutPath is not null:
+            case ShortcutKind.Projection:
+                using (var shortcut = shortcutPath!.call(input))
+                {
+                    return output.add_(shortcut);
+                }
+            case ShortcutKind.Identity:
+                if (StochasticDepth is not null)
+                {
+                    var dropped = StochasticDepth.call(output);
+                    output.Dispose();
+                    output = dropped;
+                }
+                return output.add_(input);
+            default:
+                return output;
+        }
+    }
+
+    /// <summary>The inference form: every BatchNorm folded into its convolution, no stochastic depth; same layout and forward.</summary>
+    public InvertedResidual Fuse() =>
+        new(Layout, Expand?.Fuse(), Depthwise.Fuse(), SqueezeExcitation?.Copy(), Project.Fuse(), Shortcut, Projection?.Fuse(), stochasticDepth: null);
+}
