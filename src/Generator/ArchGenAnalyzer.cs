@@ -42,7 +42,12 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         Diagnostics.FlavorOutOfRange,
         Diagnostics.AttributeErrors,
         Diagnostics.RowsOnAnotherDeclaration,
-        Diagnostics.ReservedName);
+        Diagnostics.ReservedName,
+        Diagnostics.KernelOutOfRange,
+        Diagnostics.DepthOutOfRange,
+        Diagnostics.StochasticDepthOutOfRange,
+        Diagnostics.MixedFamilies,
+        Diagnostics.NonlinearityOutOfRange);
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)
@@ -118,6 +123,8 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
                 return ClassNameLocation(type);
             case TargetKind.StrayRow:
                 return parsed.StrayRows.IsEmpty ? AttributeLocation(parsed.Model, type) : AttributeLocation(parsed.StrayRows[0], type);
+            case TargetKind.OtherFamily:
+                return parsed.OtherFamily is null ? AttributeLocation(parsed.Model, type) : AttributeLocation(parsed.OtherFamily, type);
             case TargetKind.BaseList:
                 return BaseListLocation(type) ?? ClassNameLocation(type);
             default:

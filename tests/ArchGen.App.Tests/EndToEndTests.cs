@@ -19,6 +19,26 @@ public class EndToEndTests
         Assert.Contains("MobileNetV2", output);
         Assert.Contains("2,296,922", output);
         Assert.Contains("3,504,872", output);
+        Assert.Contains("MobileNetV3Large", output);
+        Assert.Contains("5,483,032", output);
+        Assert.Contains("MobileNetV3Small", output);
+        Assert.Contains("2,542,856", output);
+        Assert.Contains("EfficientNetB0", output);
+        Assert.Contains("5,288,548", output);
+    }
+
+    [Fact]
+    public void InfoPrintsTheFamiliesLayerTables()
+    {
+        using var dir = new TempDir();
+        var (code, output, _) = AppProcess.Run(dir.Path, "info", "--model", "EfficientNetB0");
+        Assert.Equal(0, code);
+        Assert.Contains("features.6.3", output); // the last of the stride-32 stage's four blocks
+        Assert.Contains("385,814,752", output);
+        (code, output, _) = AppProcess.Run(dir.Path, "info", "--model", "MobileNetV3Small");
+        Assert.Equal(0, code);
+        Assert.Contains("SE 8", output);
+        Assert.Contains("Linear 1024, HardSwish, Dropout 0.2, Linear", output);
     }
 
     [Fact]

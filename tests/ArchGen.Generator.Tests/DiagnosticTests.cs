@@ -48,6 +48,52 @@ public class DiagnosticTests
         Assert.Equal(argument, At(d));
     }
 
+    [Theory]
+    [InlineData("Bneck(4, 16, 16, false, Nonlinearity.ReLU, 1)", "ARCH0026", "4")]
+    [InlineData("Bneck(3, 0, 16, false, Nonlinearity.ReLU, 1)", "ARCH0001", "0")]
+    [InlineData("Bneck(3, 16, 16, false, (Nonlinearity)2, 1)", "ARCH0030", "(Nonlinearity)2")]
+    [InlineData("Bneck(3, 16, 16, false, Nonlinearity.ReLU, s: 0)", "ARCH0004", "s: 0")]
+    [InlineData("Bneck(k: 3, exp: 16, se: false, nl: Nonlinearity.ReLU, s: 1, c: -1)", "ARCH0002", "c: -1")]
+    public void MobileNetV3RowProblemsPointAtTheArgument(string row, string id, string located)
+    {
+        var d = Single(Harness.Family("M", "MobileNetV3", "Bneck(3, 16, 16, false, Nonlinearity.ReLU, 1)", row), id);
+        Assert.Equal(located, At(d));
+        Assert.Contains("Row 2", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("MBConv(0, 3, 16, 1, 1)", "ARCH0001", "0")]
+    [InlineData("MBConv(1, -5, 16, 1, 1)", "ARCH0026", "-5")]
+    [InlineData("MBConv(1, 3, 16, n: 0, s: 1)", "ARCH0003", "n: 0")]
+    public void EfficientNetRowProblemsPointAtTheArgument(string row, string id, string located)
+    {
+        var d = Single(Harness.Family("M", "EfficientNet", "MBConv(1, 3, 16, 1, 1)", row), id);
+        Assert.Equal(located, At(d));
+    }
+
+    [Theory]
+    [InlineData("MobileNetV3", "Dropout = -0.5", "ARCH0012")]
+    [InlineData("MobileNetV3", "Width = -1", "ARCH0005")]
+    [InlineData("EfficientNet", "Depth = 0", "ARCH0027")]
+    [InlineData("EfficientNet", "Depth = double.PositiveInfinity", "ARCH0027")]
+    [InlineData("EfficientNet", "StochasticDepth = 1.0", "ARCH0028")]
+    [InlineData("EfficientNet", "StochasticDepth = -0.1", "ARCH0028")]
+    [InlineData("EfficientNet", "Dropout = 1", "ARCH0012")]
+    public void FamilyModelProblemsPointAtTheArgument(string family, string argument, string id)
+    {
+        string row = family == "MobileNetV3" ? "Bneck(3, 16, 16, false, Nonlinearity.ReLU, 1)" : "MBConv(1, 3, 16, 1, 1)";
+        var d = Single(Harness.Family("M", family + "(" + argument + ")", row), id);
+        Assert.Equal(argument, At(d));
+    }
+
+    [Fact]
+    public void RowsOfAnotherFamilyAreRejectedOnThatRow()
+    {
+        var d = Single(Harness.Family("Mixed", "MobileNetV3", "Bneck(3, 16, 16, false, Nonlinearity.ReLU, 1)", "MBConv(1, 3, 16, 1, 1)"), "ARCH0029");
+        Assert.Equal("MBConv(1, 3, 16, 1, 1)", At(d));
+        Assert.Contains("[MBConv]", d.GetMessage());
+    }
+
     [Fact]
     public void HugeTablesAreRejectedNotCrashed()
     {

@@ -31,17 +31,23 @@ public class PropertyTests
         _ => 1 + r.NextDouble(),
     };
 
-    /// <summary>Half the specs are valid tables; the other half have one to three fields set to bad or extreme values.</summary>
+    /// <summary>Half the specs are valid tables (of any family); the other half have one to three fields set to bad or extreme values.</summary>
     private static ModelSpec RandomSpec(Random r, bool randomShape)
     {
+        var family = (Family)r.Next(3);
         int rows = r.Next(1, 6);
         var table = new RowSpec[rows];
         for (int i = 0; i < rows; i++)
         {
-            table[i] = RowSpec.Bottleneck(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3));
+            table[i] = family switch
+            {
+                Family.MobileNetV2 => RowSpec.Bottleneck(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3)),
+                Family.MobileNetV3 => new RowSpec(0, (2 * r.Next(4)) + 1, r.Next(1, 800), r.Next(1, 400), 1, r.Next(2) == 0, r.Next(2), r.Next(1, 3)),
+                _ => new RowSpec(r.Next(1, 8), (2 * r.Next(4)) + 1, 0, r.Next(1, 400), r.Next(1, 4), false, 0, r.Next(1, 3)),
+            };
         }
 
-        var spec = FamilyInfo.Of(Family.MobileNetV2).Defaults with
+        var spec = FamilyInfo.Of(family).Defaults with
         {
             Namespace = "Samples",
             ClassName = "Random" + r.Next(1000).ToString(CultureInfo.InvariantCulture),
@@ -50,9 +56,11 @@ public class PropertyTests
             InputSize = r.Next(1, 257),
             InputChannels = r.Next(1, 5),
             Width = r.Next(4) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 1.9), 3),
+            Depth = r.Next(3) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 2), 2),
             StemChannels = r.Next(1, 65),
             HeadChannels = r.Next(1, 2049),
-            Dropout = r.Next(3) == 0 ? -1 : Math.Round(r.NextDouble() * 0.9, 2),
+            Dropout = family == Family.MobileNetV2 && r.Next(3) == 0 ? -1 : Math.Round(r.NextDouble() * 0.9, 2),
+            StochasticDepth = family == Family.EfficientNet ? Math.Round(r.NextDouble() * 0.5, 2) : 0,
             Rows = new EquatableArray<RowSpec>(table),
         };
         if (r.Next(2) == 0)
@@ -63,8 +71,8 @@ public class PropertyTests
         for (int k = r.Next(1, 4); k > 0; k--)
         {
             int row = r.Next(rows);
-            int choice = r.Next(randomShape ? 16 : 15);
-            if (spec.Rows.IsEmpty && choice is >= 9 and <= 14)
+            int choice = r.Next(randomShape ? 21 : 20);
+            if (spec.Rows.IsEmpty && choice is (>= 9 and <= 14) or (>= 15 and <= 17))
             {
                 continue;
             }
@@ -88,6 +96,11 @@ public class PropertyTests
                 case 12: changed = With(x => x with { S = BadInt(r) }); break;
                 case 13: changed = With(x => x with { S = 2 }); spec = spec with { InputSize = r.Next(1, 4) }; break;
                 case 14: changed = With(x => x with { N = r.Next(1001, 5000) }); break;
+                case 15: changed = With(x => x with { K = BadInt(r) }); break;
+                case 16: changed = With(x => x with { Exp = BadInt(r) }); break;
+                case 17: changed = With(x => x with { Nl = BadInt(r) }); break;
+                case 18: spec = spec with { Depth = BadDouble(r) }; break;
+                case 19: spec = spec with { StochasticDepth = BadDouble(r) }; break;
                 default:
                     spec = spec with { Shape = new ClassShape(r.Next(3) != 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) != 0, false) };
                     break;
@@ -113,13 +126,18 @@ public class PropertyTests
             return true;
         }
 
-        return s.FlavorValue is not (0 or 1)
+        bool v2 = s.Family == Family.MobileNetV2, v3 = s.Family == Family.MobileNetV3, efficientNet = s.Family == Family.EfficientNet;
+        static bool BadKernel(int k) => k < 1 || k % 2 == 0;
+        return (v2 && s.FlavorValue is not (0 or 1))
             || s.Classes < 1 || s.InputSize < 1 || s.InputChannels < 1
             || !(s.Width > 0) || double.IsInfinity(s.Width)
-            || s.StemChannels < 1 || s.HeadChannels < 1
-            || !(s.Dropout < 1)
+            || s.StemChannels < 1 || (!efficientNet && s.HeadChannels < 1)
+            || !(s.Dropout < 1) || (!v2 && !(s.Dropout >= 0))
+            || (efficientNet && (!(s.Depth > 0) || double.IsInfinity(s.Depth) || !(s.StochasticDepth >= 0 && s.StochasticDepth < 1)))
             || s.Rows.Length == 0
-            || s.Rows.Any(row => row.T < 1 || row.C < 1 || row.N < 1 || row.S is not (1 or 2));
+            || s.Rows.Any(row => row.C < 1 || row.S is not (1 or 2)
+                || (v3 ? BadKernel(row.K) || row.Exp < 1 || row.Nl is not (0 or 1) : row.T < 1 || row.N < 1)
+                || (efficientNet && BadKernel(row.K)));
     }
 
     [Fact]
@@ -160,7 +178,7 @@ public class PropertyTests
     }
 
     private static string Literal(double v) =>
-        double.IsNaN(v) ? "double.NaN" : double.IsPositiveInfinity(v) ? "double.PositiveInfinity" : v.ToString("R", CultureInfo.InvariantCulture);
+        double.IsNaN(v) ? "double.NaN" : double.IsPositiveInfinity(v) ? "double.PositiveInfinity" : double.IsNegativeInfinity(v) ? "double.NegativeInfinity" : v.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Literal(int v) => v == int.MinValue ? "int.MinValue" : v.ToString(CultureInfo.InvariantCulture);
 
@@ -175,18 +193,34 @@ public class PropertyTests
             var spec = RandomSpec(random, randomShape: false);
             bool notPartial = random.Next(15) == 0, withBase = random.Next(15) == 0;
             spec = spec with { Shape = spec.Shape with { IsPartial = !notPartial, HasBaseClass = withBase } };
-            string arguments = string.Join(", ",
-                "Flavor = (MobileNetV2Flavor)" + Literal(spec.FlavorValue),
+            var common = new List<string>
+            {
                 "Classes = " + Literal(spec.Classes),
                 "InputSize = " + Literal(spec.InputSize),
                 "InputChannels = " + Literal(spec.InputChannels),
                 "Width = " + Literal(spec.Width),
                 "StemChannels = " + Literal(spec.StemChannels),
-                "HeadChannels = " + Literal(spec.HeadChannels),
-                "Dropout = " + Literal(spec.Dropout));
+                "Dropout = " + Literal(spec.Dropout),
+            };
+            string model, rows;
+            switch (spec.Family)
+            {
+                case Family.MobileNetV2:
+                    model = "MobileNetV2(Flavor = (MobileNetV2Flavor)" + Literal(spec.FlavorValue) + ", HeadChannels = " + Literal(spec.HeadChannels) + ", " + string.Join(", ", common) + ")";
+                    rows = string.Concat(spec.Rows.Select(r => $"[Bottleneck({Literal(r.T)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
+                    break;
+                case Family.MobileNetV3:
+                    model = "MobileNetV3(HeadChannels = " + Literal(spec.HeadChannels) + ", " + string.Join(", ", common) + ")";
+                    rows = string.Concat(spec.Rows.Select(r => $"[Bneck({Literal(r.K)}, {Literal(r.Exp)}, {Literal(r.C)}, {(r.Se ? "true" : "false")}, (Nonlinearity)({Literal(r.Nl)}), {Literal(r.S)})]\n"));
+                    break;
+                default:
+                    model = "EfficientNet(Depth = " + Literal(spec.Depth) + ", StochasticDepth = " + Literal(spec.StochasticDepth) + ", " + string.Join(", ", common) + ")";
+                    rows = string.Concat(spec.Rows.Select(r => $"[MBConv({Literal(r.T)}, {Literal(r.K)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
+                    break;
+            }
+
             string source = Harness.Usings + "namespace Samples;\npublic class SomeBase { }\n"
-                + "[MobileNetV2(" + arguments + ")]\n"
-                + string.Concat(spec.Rows.Select(r => $"[Bottleneck({Literal(r.T)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"))
+                + "[" + model + "]\n" + rows
                 + "public " + (notPartial ? string.Empty : "partial ") + "class " + spec.ClassName + (withBase ? " : SomeBase" : string.Empty) + " { }\n";
             var edited = compilation.ReplaceSyntaxTree(placeholder, Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(source, Harness.ParseOptions, path: "Random.cs"));
             Assert.Empty(edited.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));

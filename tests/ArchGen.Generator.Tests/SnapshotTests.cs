@@ -34,6 +34,45 @@ public class SnapshotTests
         "FashionMobileNetV2", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, InputChannels = 1", Harness.KuangliuRows)));
 
     [Fact]
+    public void MobileNetV3LargeModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Family(
+        "MobileNetV3Large", "MobileNetV3(Classes = 1000, InputSize = 224, HeadChannels = 1280)", Harness.V3LargeRows)));
+
+    [Fact]
+    public void EfficientNetB0Model() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Family(
+        "EfficientNetB0", "EfficientNet(Classes = 1000, InputSize = 224, Width = 1.0, Depth = 1.0, StochasticDepth = 0.2)", Harness.B0Rows)));
+
+    [Fact]
+    public void BadFamilyValues() => VerifyDiagnostics(Harness.Usings + """
+        namespace Samples;
+
+        [MobileNetV3(Dropout = -0.1, Width = 0, HeadChannels = 0)]
+        [Bneck(4, 16, 16, false, Nonlinearity.ReLU, 1)]
+        [Bneck(k: 3, exp: 0, c: 24, se: true, nl: (Nonlinearity)5, s: 3)]
+        public partial class BadV3 { }
+
+        [EfficientNet(Depth = -1, StochasticDepth = 1, Dropout = 1)]
+        [MBConv(0, -3, 16, 1, 1)]
+        [MBConv(6, 3, 24, 0, 2)]
+        public partial class BadEfficientNet { }
+
+        [EfficientNet]
+        public partial class NoMBConvRows { }
+
+        [MBConv(1, 3, 16, 1, 1)]
+        public partial class MBConvRowsOnly { }
+
+        [MobileNetV3]
+        [Bneck(3, 16, 16, false, Nonlinearity.ReLU, 1)]
+        [Bottleneck(1, 16, 1, 1)]
+        public partial class TwoFamiliesOfRows { }
+
+        [MobileNetV2]
+        [EfficientNet]
+        [MBConv(1, 3, 16, 1, 1)]
+        public partial class TwoModels { }
+        """);
+
+    [Fact]
     public void BadRowValues() => VerifyDiagnostics(Harness.Model(
         "BadRows",
         "Classes = 10, InputSize = 32",

@@ -41,3 +41,43 @@ public partial class Cifar3At32 { }
 [Bottleneck(t: 6, c: 160, n: 3, s: 2)]
 [Bottleneck(t: 6, c: 320, n: 1, s: 1)]
 public partial class Cifar1At32 { }
+
+// MobileNetV3 and EfficientNet: configurations V3SmallW05At96C7, V3Custom1ChAt80C9, B0W05D05At64C5 and
+// EffCustom1ChAt48C6 of tools/reference/counts.py.
+
+[MobileNetV3(Width = 0.5, InputSize = 96, Classes = 7, HeadChannels = 1024)]
+[Bneck(3, 16, 16, true, Nonlinearity.ReLU, 2)]
+[Bneck(3, 72, 24, false, Nonlinearity.ReLU, 2)]
+[Bneck(3, 88, 24, false, Nonlinearity.ReLU, 1)]
+[Bneck(5, 96, 40, true, Nonlinearity.HardSwish, 2)]
+[Bneck(5, 240, 40, true, Nonlinearity.HardSwish, 1)]
+[Bneck(5, 240, 40, true, Nonlinearity.HardSwish, 1)]
+[Bneck(5, 120, 48, true, Nonlinearity.HardSwish, 1)]
+[Bneck(5, 144, 48, true, Nonlinearity.HardSwish, 1)]
+[Bneck(5, 288, 96, true, Nonlinearity.HardSwish, 2)]
+[Bneck(5, 576, 96, true, Nonlinearity.HardSwish, 1)]
+[Bneck(5, 576, 96, true, Nonlinearity.HardSwish, 1)]
+public partial class V3SmallW05At96C7 { }
+
+[MobileNetV3(Width = 1.25, InputSize = 80, InputChannels = 1, Classes = 9, HeadChannels = 512)]
+[Bneck(3, 16, 16, true, Nonlinearity.HardSwish, 2)]
+[Bneck(7, 48, 24, false, Nonlinearity.ReLU, 1)]
+[Bneck(5, 96, 24, true, Nonlinearity.HardSwish, 1)]
+[Bneck(3, 120, 40, false, Nonlinearity.HardSwish, 2)]
+public partial class V3Custom1ChAt80C9 { }
+
+[EfficientNet(Width = 0.5, Depth = 0.5, InputSize = 64, Classes = 5)]
+[MBConv(1, 3, 16, 1, 1)]
+[MBConv(6, 3, 24, 2, 2)]
+[MBConv(6, 5, 40, 2, 2)]
+[MBConv(6, 3, 80, 3, 2)]
+[MBConv(6, 5, 112, 3, 1)]
+[MBConv(6, 5, 192, 4, 2)]
+[MBConv(6, 3, 320, 1, 1)]
+public partial class B0W05D05At64C5 { }
+
+[EfficientNet(Width = 0.75, Depth = 1.5, InputSize = 48, InputChannels = 1, Classes = 6, StemChannels = 24)]
+[MBConv(1, 3, 16, 1, 1)]
+[MBConv(4, 7, 24, 2, 2)]
+[MBConv(3, 5, 40, 3, 2)]
+public partial class EffCustom1ChAt48C6 { }

@@ -8,7 +8,8 @@ namespace ArchGen.Interop.Tests;
 
 /// <summary>
 /// The generated models against PyTorch itself: weights, inputs and outputs written by
-/// tools/reference/make_fixtures.py from torchvision's mobilenet_v2 and the reference exercise's CIFAR MobileNetV2.
+/// tools/reference/make_fixtures.py from torchvision's mobilenet_v2, mobilenetv3 and efficientnet, and the reference
+/// exercise's CIFAR MobileNetV2.
 /// </summary>
 public class ParityTests(ITestOutputHelper output)
 {
@@ -17,7 +18,11 @@ public class ParityTests(ITestOutputHelper output)
     public static string Fixture(string name, string file, [CallerFilePath] string source = "") =>
         Path.Combine(Path.GetDirectoryName(source)!, "Fixtures", name, file);
 
-    public static TheoryData<string> Fixtures => new() { "paper_w1.0_224_c10", "paper_w0.5_160_c10", "cifar_32_c10", "cifar_1ch_32_c10" };
+    public static TheoryData<string> Fixtures => new()
+    {
+        "paper_w1.0_224_c10", "paper_w0.5_160_c10", "cifar_32_c10", "cifar_1ch_32_c10",
+        "v3_small_w0.5_96_c7", "v3_custom_1ch_80_c9", "effnet_b0_w0.5_d0.5_64_c5", "effnet_custom_1ch_48_c6",
+    };
 
     public static nn.Module<Tensor, Tensor> Create(string fixture) => fixture switch
     {
@@ -25,6 +30,10 @@ public class ParityTests(ITestOutputHelper output)
         "paper_w0.5_160_c10" => new PaperW05At160(),
         "cifar_32_c10" => new Cifar3At32(),
         "cifar_1ch_32_c10" => new Cifar1At32(),
+        "v3_small_w0.5_96_c7" => new V3SmallW05At96C7(),
+        "v3_custom_1ch_80_c9" => new V3Custom1ChAt80C9(),
+        "effnet_b0_w0.5_d0.5_64_c5" => new B0W05D05At64C5(),
+        "effnet_custom_1ch_48_c6" => new EffCustom1ChAt48C6(),
         _ => throw new ArgumentOutOfRangeException(nameof(fixture)),
     };
 
@@ -60,7 +69,7 @@ public class ParityTests(ITestOutputHelper output)
         model.to(ScalarType.Float64);
         model.train();
         foreach (var (_, module) in model.named_modules())
-            if (module is TorchSharp.Modules.Dropout) module.eval(); // as the fixture: dropout off, BatchNorm in train mode
+            if (module is TorchSharp.Modules.Dropout or ArchGen.Blocks.StochasticDepth) module.eval(); // as the fixture: dropout and drop-path off, BatchNorm in train mode
         using var sgd = optim.SGD(model.parameters(), 0.1);
         sgd.zero_grad();
         var logits = model.forward(io["input"].to_type(ScalarType.Float64));

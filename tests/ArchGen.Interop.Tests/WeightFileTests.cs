@@ -111,6 +111,8 @@ public class PyTorchAcceptsExportsTests
                  {
                      ("cifar_32_c10", (nn.Module)new Cifar3At32(), "from cifar_mobilenetv2 import MobileNetV2; m = MobileNetV2(num_classes=10)"),
                      ("paper_w0.5_160_c10", new PaperW05At160(), "import torchvision; m = torchvision.models.mobilenet_v2(width_mult=0.5, num_classes=10)"),
+                     ("v3_small_w0.5_96_c7", new V3SmallW05At96C7(), "import counts, families; m = families.build(next(c for c in counts.CONFIGS if c.name == 'V3SmallW05At96C7'))"),
+                     ("effnet_custom_1ch_48_c6", new EffCustom1ChAt48C6(), "import counts, families; m = families.build(next(c for c in counts.CONFIGS if c.name == 'EffCustom1ChAt48C6'))"),
                  })
         {
             using (model)

@@ -29,6 +29,9 @@ import torchvision
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from cifar_mobilenetv2 import MobileNetV2 as CifarMobileNetV2, count_params  # noqa: E402
+import counts  # noqa: E402
+import families  # noqa: E402
+from torchvision.ops import StochasticDepth  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 OUT_ROOT = os.path.join(REPO, "tests", "ArchGen.Interop.Tests", "Fixtures")
@@ -42,17 +45,30 @@ except ImportError:
     HAVE_SAFETENSORS = False
 
 Fixture = collections.namedtuple(
-    "Fixture", "name flavor width size in_channels num_classes batch init_seed")
+    "Fixture", "name flavor width size in_channels num_classes batch init_seed config", defaults=(None,))
+
+
+def family(name, config_name, batch, init_seed):
+    """A MobileNetV3 or EfficientNet fixture built from one of counts.py's configurations (ArchGen-style tables)."""
+    cfg = next(c for c in counts.CONFIGS if c.name == config_name)
+    return Fixture(name, cfg.family, cfg.width, cfg.size, cfg.in_channels, cfg.classes, batch, init_seed, cfg)
+
 
 FIXTURES = [
     Fixture("paper_w1.0_224_c10", "paper", 1.0, 224, 3, 10, 2, 1000),
     Fixture("paper_w0.5_160_c10", "paper", 0.5, 160, 3, 10, 2, 1001),
     Fixture("cifar_32_c10", "cifar", None, 32, 3, 10, 4, 2000),
     Fixture("cifar_1ch_32_c10", "cifar", None, 32, 1, 10, 4, 2001),
+    family("v3_small_w0.5_96_c7", "V3SmallW05At96C7", 2, 3000),
+    family("v3_custom_1ch_80_c9", "V3Custom1ChAt80C9", 2, 3001),
+    family("effnet_b0_w0.5_d0.5_64_c5", "B0W05D05At64C5", 2, 4000),
+    family("effnet_custom_1ch_48_c6", "EffCustom1ChAt48C6", 3, 4001),
 ]
 
 
 def build(fx):
+    if fx.config is not None:
+        return families.build(fx.config)
     if fx.flavor == "paper":
         # torchvision 0.14: mobilenet_v2(*, weights=None, progress=True, **kwargs);
         # width_mult / num_classes go through **kwargs to MobileNetV2.__init__.
@@ -67,10 +83,13 @@ def randomize(model, gen):
     """Randomize what default init leaves trivial, so a mis-mapped tensor shows.
 
     Conv weights keep the (seeded) default init of each original. BN affine
-    params and running stats, and the classifier weight and bias, are redrawn
-    in module order from `gen`.
+    params and running stats, the biases of convolutions that have one (the
+    squeeze-and-excitation layers) and the classifier weight and bias, are
+    redrawn in module order from `gen`.
     """
     for m in model.modules():
+        if isinstance(m, nn.Conv2d) and m.bias is not None:
+            m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.1, generator=gen))
         if isinstance(m, nn.BatchNorm2d):
             m.weight.copy_(torch.empty_like(m.weight).uniform_(0.5, 1.5, generator=gen))
             m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.1, generator=gen))
@@ -85,10 +104,11 @@ def randomize(model, gen):
 
 
 def set_train_keep_dropout_eval(model):
+    """Train mode for BatchNorm; dropout and stochastic depth (random, so not comparable across frameworks) off."""
     model.train()
     n = 0
     for m in model.modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd):
+        if isinstance(m, (nn.modules.dropout._DropoutNd, StochasticDepth)):
             m.eval()
             n += 1
     return n
@@ -137,7 +157,7 @@ def make(fx):
     model.eval()
     with torch.no_grad():
         logits_eval = model(x)
-        bias = model.classifier[1].bias if fx.flavor == "paper" else model.linear.bias
+        bias = [m for m in model.modules() if isinstance(m, nn.Linear)][-1].bias
         feature_part = (logits_eval - bias).abs().max().item()
 
     # The training step runs in float64: one SGD step through train-mode BatchNorm on a batch of 2-4 images is
@@ -166,8 +186,10 @@ def make(fx):
     meta = collections.OrderedDict([
         ("name", fx.name),
         ("flavor", fx.flavor),
-        ("original", "torchvision.models.mobilenet_v2" if fx.flavor == "paper"
-         else "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)"),
+        ("original", {"paper": "torchvision.models.mobilenet_v2",
+                      "cifar": "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)",
+                      "v3": "torchvision.models.mobilenetv3.MobileNetV3 from configuration %s of tools/reference/counts.py" % (fx.config.name if fx.config else None),
+                      "effnet": "torchvision.models.efficientnet.EfficientNet from configuration %s of tools/reference/counts.py" % (fx.config.name if fx.config else None)}[fx.flavor]),
         ("width_mult", fx.width),
         ("input_size", [fx.size, fx.size]),
         ("in_channels", fx.in_channels),
@@ -179,6 +201,7 @@ def make(fx):
         ("state_dict_keys", len(weights)),
         ("randomization", {
             "conv.weight": "default init of the original, after torch.manual_seed(init)",
+            "conv.bias (squeeze-and-excitation)": "N(0, 0.1)",
             "linear.weight": "N(0, 0.05)",
             "bn.weight": "U(0.5, 1.5)", "bn.bias": "N(0, 0.1)",
             "bn.running_mean": "N(0, 0.1)", "bn.running_var": "U(0.5, 1.5)",
@@ -188,7 +211,7 @@ def make(fx):
             "optimizer": "SGD", "lr": LR, "momentum": 0.0, "weight_decay": 0.0,
             "loss": "CrossEntropyLoss(mean)", "mode": "train (BatchNorm uses batch stats, momentum 0.1)",
             "precision": "float64 (model.double()); logits_train, loss and after_step.pt stored as float32",
-            "dropout": "dropout modules kept in eval mode (%d module(s))" % n_dropout,
+            "dropout": "dropout and stochastic-depth modules kept in eval mode (%d module(s))" % n_dropout,
             "logits_train": "output of the train-mode forward before the step"}),
         ("loss", loss.item()),
         ("max_abs_logit_eval", logits_eval.abs().max().item()),

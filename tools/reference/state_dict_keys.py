@@ -4,8 +4,9 @@
 Writes (relative to this file), for each reference model NAME:
   keys/NAME.tsv           one line per state_dict key, in order: "key<TAB>d0,d1,..." (empty shape for 0-dim)
   keys/NAME.modules.txt   one line per named_modules() path (the root excluded), in order: "path<TAB>ClassName"
-The models: torchvision_mobilenet_v2 (torchvision.models.mobilenet_v2(), 1000 classes) and
-kuangliu_cifar_mobilenetv2 (cifar_mobilenetv2.MobileNetV2(), 10 classes).
+The models: torchvision_mobilenet_v2, torchvision_mobilenet_v3_large, torchvision_mobilenet_v3_small and
+torchvision_efficientnet_b0 (torchvision 0.14's builders, 1000 classes) and kuangliu_cifar_mobilenetv2
+(cifar_mobilenetv2.MobileNetV2(), 10 classes).
 Run from anywhere: /usr/bin/python3 tools/reference/state_dict_keys.py
 """
 import os
@@ -39,6 +40,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     # torchvision >= 0.13: mobilenet_v2(*, weights=None, progress=True, **kwargs)
     dump(torchvision.models.mobilenet_v2(weights=None, num_classes=1000), out, "torchvision_mobilenet_v2")
+    dump(torchvision.models.mobilenet_v3_large(weights=None), out, "torchvision_mobilenet_v3_large")
+    dump(torchvision.models.mobilenet_v3_small(weights=None), out, "torchvision_mobilenet_v3_small")
+    dump(torchvision.models.efficientnet_b0(weights=None), out, "torchvision_efficientnet_b0")
     dump(CifarMobileNetV2(num_classes=10), out, "kuangliu_cifar_mobilenetv2")
 
 

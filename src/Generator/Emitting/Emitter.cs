@@ -174,7 +174,7 @@ internal static class Emitter
             + " " + KernelText(b.Kernel, b.Stride) + ActText(b.Act)
             + (b.Squeeze > 0 ? ", SE " + N(b.Squeeze) : string.Empty)
             + b.Shortcut switch { Shortcut.Identity => ", residual", Shortcut.Projection => ", 1x1 conv shortcut", _ => string.Empty }
-            + (b.DropPath > 0 ? ", drop path " + D(b.DropPath) : string.Empty),
+            + (b.DropPath > 0 ? ", drop path " + Short(b.DropPath) : string.Empty),
         PoolStep => "AdaptiveAvgPool2d 1",
         ClassifierStep k => (k.Hidden > 0 ? "Linear " + N(k.Hidden) + ActText(k.HiddenAct) + ", " : string.Empty)
             + (k.DropoutLayer || k.Dropout > 0 ? "Dropout " + D(k.Dropout) + ", " : string.Empty) + "Linear",
@@ -222,7 +222,7 @@ internal static class Emitter
                 + ", " + KernelText(b.Kernel, b.Stride) + " depthwise" + ActText(b.Act)
                 + (b.Squeeze > 0 ? ", squeeze-and-excitation to " + N(b.Squeeze) : string.Empty)
                 + b.Shortcut switch { Shortcut.Identity => ", identity residual", Shortcut.Projection => ", 1x1 conv shortcut", _ => string.Empty }
-                + (b.DropPath > 0 && !fused ? ", stochastic depth " + D(b.DropPath) : string.Empty),
+                + (b.DropPath > 0 && !fused ? ", stochastic depth " + Short(b.DropPath) : string.Empty),
             PoolStep => "global average pooling",
             ClassifierStep k => (k.Hidden > 0 ? "linear " + N(k.Input.Channels) + " -> " + N(k.Hidden) + ActText(k.HiddenAct) + ", " : string.Empty)
                 + (!fused && (k.DropoutLayer || k.Dropout > 0) ? "dropout " + D(k.Dropout) + ", " : string.Empty)
@@ -510,6 +510,9 @@ internal static class Emitter
     private static string Grouped(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
     private static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>A number for people (documentation and the layer table): at most four decimals.</summary>
+    private static string Short(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 
     private static string Str(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -53,7 +53,21 @@ internal sealed class FamilyInfo
             "Bottleneck",
             new[] { "t", "c", "n", "s" },
             Spec(Family.MobileNetV2, stem: 32, head: 1280, dropout: -1, stochasticDepth: 0),
-            static (a, r) => RowSpec.Bottleneck(r.Int(a[0]), r.Int(a[1]), r.Int(a[2]), r.Int(a[3]))));
+            static (a, r) => RowSpec.Bottleneck(r.Int(a[0]), r.Int(a[1]), r.Int(a[2]), r.Int(a[3]))),
+        new FamilyInfo(
+            Family.MobileNetV3,
+            "MobileNetV3",
+            "Bneck",
+            new[] { "k", "exp", "c", "se", "nl", "s" },
+            Spec(Family.MobileNetV3, stem: 16, head: 1280, dropout: 0.2, stochasticDepth: 0),
+            static (a, r) => new RowSpec(T: 0, K: r.Int(a[0]), Exp: r.Int(a[1]), C: r.Int(a[2]), N: 1, Se: r.Bool(a[3]), Nl: r.Int(a[4]), S: r.Int(a[5]))),
+        new FamilyInfo(
+            Family.EfficientNet,
+            "EfficientNet",
+            "MBConv",
+            new[] { "t", "k", "c", "n", "s" },
+            Spec(Family.EfficientNet, stem: 32, head: 1280, dropout: 0.2, stochasticDepth: 0.2),
+            static (a, r) => new RowSpec(T: r.Int(a[0]), K: r.Int(a[1]), Exp: 0, C: r.Int(a[2]), N: r.Int(a[3]), Se: false, Nl: 0, S: r.Int(a[4]))));
 
     public static FamilyInfo Of(Family family)
     {

@@ -4,6 +4,8 @@ namespace ArchGen.Generator.Model;
 internal enum Family
 {
     MobileNetV2 = 0,
+    MobileNetV3 = 1,
+    EfficientNet = 2,
 }
 
 /// <summary>Which original a MobileNetV2 reproduces; mirrors <c>ArchGen.MobileNetV2Flavor</c> (values must match).</summary>
@@ -14,8 +16,9 @@ internal enum Flavor
 }
 
 /// <summary>
-/// One row of a model's table as written. MobileNetV2's <c>[Bottleneck(t, c, n, s)]</c> fills T, C, N and S
-/// (K is 3); fields a family's rows do not have are 0.
+/// One row of a model's table as written: MobileNetV2's <c>[Bottleneck(t, c, n, s)]</c> (K is 3),
+/// MobileNetV3's <c>[Bneck(k, exp, c, se, nl, s)]</c> (N is 1), EfficientNet's <c>[MBConv(t, k, c, n, s)]</c>;
+/// fields a family's rows do not have are 0.
 /// </summary>
 internal sealed record RowSpec(int T, int K, int Exp, int C, int N, bool Se, int Nl, int S)
 {

@@ -15,6 +15,8 @@ internal static class Planner
             return spec.Family switch
             {
                 Family.MobileNetV2 => MobileNetV2Planner.Plan(spec),
+                Family.MobileNetV3 => MobileNetV3Planner.Plan(spec),
+                Family.EfficientNet => EfficientNetPlanner.Plan(spec),
                 _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Family, "Unknown family."),
             };
         }

@@ -33,7 +33,7 @@ internal static class Diagnostics
 
     public static readonly DiagnosticDescriptor StemChannelsOutOfRange = Error("ARCH0010", "StemChannels must be at least 1", "StemChannels = {0} must be at least 1");
     public static readonly DiagnosticDescriptor HeadChannelsOutOfRange = Error("ARCH0011", "HeadChannels must be at least 1", "HeadChannels = {0} must be at least 1");
-    public static readonly DiagnosticDescriptor DropoutOutOfRange = Error("ARCH0012", "Dropout must be less than 1", "Dropout = {0} must be {1}");
+    public static readonly DiagnosticDescriptor DropoutOutOfRange = Error("ARCH0012", "Dropout is out of range", "Dropout = {0} must be {1}");
     public static readonly DiagnosticDescriptor NotPartial = Error("ARCH0013", "A model class must be partial", "Class '{0}' has [{1}] but is not declared partial");
     public static readonly DiagnosticDescriptor Nested = Error("ARCH0014", "A model class must not be nested", "Class '{0}' has [{1}] but is nested in another type; declare it at namespace level");
     public static readonly DiagnosticDescriptor Generic = Error("ARCH0015", "A model class must not be generic", "Class '{0}' has [{1}] but is generic");
@@ -47,6 +47,12 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor AttributeErrors = Error("ARCH0023", "The model's or rows' arguments do not compile", "Class '{0}' has [{1}] or [{2}] arguments that do not compile; no model is generated until they do");
     public static readonly DiagnosticDescriptor RowsOnAnotherDeclaration = Error("ARCH0024", "Rows must be on the declaration that has the model attribute", "Class '{0}' has [{2}] rows on another partial declaration; put every row next to [{1}]");
     public static readonly DiagnosticDescriptor ReservedName = Error("ARCH0025", "A model class must not be named like a generated member", "Class '{0}' has the name of a member or nested type the generated code declares (a member cannot share its class's name); rename the class");
+
+    public static readonly DiagnosticDescriptor KernelOutOfRange = Error("ARCH0026", "Kernel k must be an odd number of at least 1", "Row {0}: kernel k = {1} must be an odd number of at least 1");
+    public static readonly DiagnosticDescriptor DepthOutOfRange = Error("ARCH0027", "Depth must be a finite number greater than 0", "Depth = {0} must be a finite number greater than 0");
+    public static readonly DiagnosticDescriptor StochasticDepthOutOfRange = Error("ARCH0028", "StochasticDepth must be in [0, 1)", "StochasticDepth = {0} must be in [0, 1)");
+    public static readonly DiagnosticDescriptor MixedFamilies = Error("ARCH0029", "A class declares one network family", "Class '{0}' has [{1}] and also {2}; a class declares one network, with rows of its own family");
+    public static readonly DiagnosticDescriptor NonlinearityOutOfRange = Error("ARCH0030", "nl must be a Nonlinearity member", "Row {0}: nl = {1} is not a member of Nonlinearity (ReLU or HardSwish)");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) => new(
         id,

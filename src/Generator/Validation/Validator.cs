@@ -27,6 +27,9 @@ internal enum TargetKind
 
     /// <summary>The first row written on another partial declaration.</summary>
     StrayRow,
+
+    /// <summary>The first model or row attribute of another family.</summary>
+    OtherFamily,
 }
 
 /// <summary>A source position described without syntax.</summary>
@@ -110,6 +113,11 @@ internal static class Validator
             Add(Diagnostics.RowsOnAnotherDeclaration, new Target(TargetKind.StrayRow), name, model, row);
         }
 
+        if (shape.OtherFamily is { } other)
+        {
+            Add(Diagnostics.MixedFamilies, new Target(TargetKind.OtherFamily), name, model, other);
+        }
+
         if (shape.HasBaseClass)
         {
             Add(Diagnostics.HasBaseClass, new Target(TargetKind.BaseList), name, baseClassName ?? "?");
@@ -126,7 +134,8 @@ internal static class Validator
         }
 
         static bool Finite(double v) => !double.IsNaN(v) && !double.IsInfinity(v);
-        if (spec.Family == Family.MobileNetV2)
+        bool v2 = spec.Family == Family.MobileNetV2, v3 = spec.Family == Family.MobileNetV3, efficientNet = spec.Family == Family.EfficientNet;
+        if (v2)
         {
             Check(spec.FlavorValue is 0 or 1, Diagnostics.FlavorOutOfRange, "Flavor", I(spec.FlavorValue));
         }
@@ -136,13 +145,33 @@ internal static class Validator
         Check(spec.InputChannels >= 1, Diagnostics.InputChannelsOutOfRange, "InputChannels", I(spec.InputChannels));
         Check(spec.Width > 0 && Finite(spec.Width), Diagnostics.WidthOutOfRange, "Width", D(spec.Width));
         Check(spec.StemChannels >= 1, Diagnostics.StemChannelsOutOfRange, "StemChannels", I(spec.StemChannels));
-        Check(spec.HeadChannels >= 1, Diagnostics.HeadChannelsOutOfRange, "HeadChannels", I(spec.HeadChannels));
-        Check(spec.Dropout < 1 && !double.IsNaN(spec.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", D(spec.Dropout), "less than 1 (negative means the flavor's default)");
+        if (!efficientNet)
+        {
+            Check(spec.HeadChannels >= 1, Diagnostics.HeadChannelsOutOfRange, "HeadChannels", I(spec.HeadChannels));
+        }
+
+        if (v2)
+        {
+            Check(spec.Dropout < 1 && !double.IsNaN(spec.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", D(spec.Dropout), "less than 1 (negative means the flavor's default)");
+        }
+        else
+        {
+            Check(spec.Dropout >= 0 && spec.Dropout < 1, Diagnostics.DropoutOutOfRange, "Dropout", D(spec.Dropout), "in [0, 1)");
+        }
+
+        if (efficientNet)
+        {
+            Check(spec.Depth > 0 && Finite(spec.Depth), Diagnostics.DepthOutOfRange, "Depth", D(spec.Depth));
+            Check(spec.StochasticDepth >= 0 && spec.StochasticDepth < 1, Diagnostics.StochasticDepthOutOfRange, "StochasticDepth", D(spec.StochasticDepth));
+        }
 
         if (spec.Rows.IsEmpty)
         {
             valuesOk = false;
-            Add(Diagnostics.NoRows, new Target(TargetKind.ModelAttribute), name, model, row);
+            if (shape.OtherFamily is null)
+            {
+                Add(Diagnostics.NoRows, new Target(TargetKind.ModelAttribute), name, model, row); // else the rows are of another family: ARCH0029 says so
+            }
         }
 
         for (int r = 0; r < spec.Rows.Length; r++)
@@ -158,9 +187,28 @@ internal static class Validator
                 }
             }
 
-            RowCheck(values.T >= 1, Diagnostics.ExpansionOutOfRange, "t", rowNumber, "t", I(values.T));
+            if (v3)
+            {
+                RowCheck(values.K >= 1 && values.K % 2 == 1, Diagnostics.KernelOutOfRange, "k", rowNumber, I(values.K));
+                RowCheck(values.Exp >= 1, Diagnostics.ExpansionOutOfRange, "exp", rowNumber, "exp", I(values.Exp));
+                RowCheck(values.Nl is 0 or 1, Diagnostics.NonlinearityOutOfRange, "nl", rowNumber, I(values.Nl));
+            }
+            else
+            {
+                RowCheck(values.T >= 1, Diagnostics.ExpansionOutOfRange, "t", rowNumber, "t", I(values.T));
+            }
+
+            if (efficientNet)
+            {
+                RowCheck(values.K >= 1 && values.K % 2 == 1, Diagnostics.KernelOutOfRange, "k", rowNumber, I(values.K));
+            }
+
             RowCheck(values.C >= 1, Diagnostics.ChannelsOutOfRange, "c", rowNumber, I(values.C));
-            RowCheck(values.N >= 1, Diagnostics.RepeatsOutOfRange, "n", rowNumber, I(values.N));
+            if (!v3)
+            {
+                RowCheck(values.N >= 1, Diagnostics.RepeatsOutOfRange, "n", rowNumber, I(values.N));
+            }
+
             RowCheck(values.S is 1 or 2, Diagnostics.StrideOutOfRange, "s", rowNumber, I(values.S));
         }
 

@@ -74,6 +74,45 @@ internal static class Harness
         + string.Concat(rows.Select(r => $"[Bottleneck({r})]\n"))
         + $"public partial class {name}\n{{\n}}\n";
 
+    /// <summary>Source for a model of another family: <paramref name="attribute"/> is the model attribute with its arguments, each row a whole row attribute.</summary>
+    public static string Family(string name, string attribute, params string[] rows) =>
+        Usings + "\nnamespace Samples;\n\n"
+        + $"[{attribute}]\n"
+        + string.Concat(rows.Select(r => $"[{r}]\n"))
+        + $"public partial class {name}\n{{\n}}\n";
+
+    /// <summary>The MobileNetV3 paper's Table 1 (torchvision's mobilenet_v3_large).</summary>
+    public static readonly string[] V3LargeRows =
+    [
+        "Bneck(3, 16, 16, false, Nonlinearity.ReLU, 1)",
+        "Bneck(3, 64, 24, false, Nonlinearity.ReLU, 2)",
+        "Bneck(3, 72, 24, false, Nonlinearity.ReLU, 1)",
+        "Bneck(5, 72, 40, true, Nonlinearity.ReLU, 2)",
+        "Bneck(5, 120, 40, true, Nonlinearity.ReLU, 1)",
+        "Bneck(5, 120, 40, true, Nonlinearity.ReLU, 1)",
+        "Bneck(3, 240, 80, false, Nonlinearity.HardSwish, 2)",
+        "Bneck(3, 200, 80, false, Nonlinearity.HardSwish, 1)",
+        "Bneck(3, 184, 80, false, Nonlinearity.HardSwish, 1)",
+        "Bneck(3, 184, 80, false, Nonlinearity.HardSwish, 1)",
+        "Bneck(3, 480, 112, true, Nonlinearity.HardSwish, 1)",
+        "Bneck(3, 672, 112, true, Nonlinearity.HardSwish, 1)",
+        "Bneck(5, 672, 160, true, Nonlinearity.HardSwish, 2)",
+        "Bneck(5, 960, 160, true, Nonlinearity.HardSwish, 1)",
+        "Bneck(5, 960, 160, true, Nonlinearity.HardSwish, 1)",
+    ];
+
+    /// <summary>The EfficientNet paper's Table 1 (torchvision's efficientnet_b0).</summary>
+    public static readonly string[] B0Rows =
+    [
+        "MBConv(1, 3, 16, 1, 1)",
+        "MBConv(6, 3, 24, 2, 2)",
+        "MBConv(6, 5, 40, 2, 2)",
+        "MBConv(6, 3, 80, 3, 2)",
+        "MBConv(6, 5, 112, 3, 1)",
+        "MBConv(6, 5, 192, 4, 2)",
+        "MBConv(6, 3, 320, 1, 1)",
+    ];
+
     public static readonly string[] TorchvisionRows =
     [
         "t: 1, c: 16, n: 1, s: 1",
