@@ -92,6 +92,33 @@ public class StructureTests
         Assert.Equal(new[] { "features.1", "features.3", "features.6", "features.13", "features.18" }, PaperNet.Facts.Stages.Select(s => s.Layer));
     }
 
+    [Theory]
+    [InlineData("TinyPaperNet", 64)]
+    [InlineData("TinyCifarNet", 16)]
+    [InlineData("EffCustom1ChAt48C6", 48)]
+    public void ForwardLayersAppliedInOrderAreTheForward(string name, int size)
+    {
+        // What the ONNX export walks must be what forward computes: the layers in order, flattened after the pooling.
+        torch.manual_seed(32);
+        var entry = ModelCatalog.Get(name);
+        using var model = entry.Create();
+        model.eval();
+        using var noGrad = torch.no_grad();
+        using var x = torch.randn(2, entry.Facts.InputChannels, size, size);
+        var y = x.alias();
+        foreach (var layer in ((ArchGen.Blocks.GeneratedModel)model).ForwardLayers)
+        {
+            var next = layer.call(y);
+            y.Dispose();
+            y = layer is TorchSharp.Modules.AdaptiveAvgPool2d ? next.flatten(1) : next;
+        }
+
+        using var expected = model.forward(x);
+        using var diff = (y - expected).abs().max();
+        Assert.True(diff.ToDouble() < 1e-6);
+        y.Dispose();
+    }
+
     [Fact]
     public void FusedFormIsBuiltFromTheBlocksFusedForms()
     {

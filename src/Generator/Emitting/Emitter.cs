@@ -24,7 +24,7 @@ internal static class Emitter
     /// <summary>Members and nested types the emitted part declares, besides the plan's fields; a class cannot have a member with its own name.</summary>
     private static readonly string[] FixedMembers =
     {
-        "ParameterCount", "MultiplyAdds", "Facts", "forward", "ForwardFeatures", "Backbone", "FeatureMaps", "Fuse", "Fused", "RegisterInCatalog",
+        "ParameterCount", "MultiplyAdds", "Facts", "forward", "ForwardFeatures", "ForwardLayers", "Backbone", "FeatureMaps", "Fuse", "Fused", "RegisterInCatalog",
 
         // The emitted methods declare their locals with `var`.
         "var",
@@ -377,6 +377,12 @@ internal static class Emitter
         Commented(w, "x = Flatten(x);", N(pool.Output.Channels));
         Commented(w, "return Apply(" + classifier.Field + ", x);", Where(classifier) + ": " + N(plan.Spec.Classes) + " logits with the declared classes");
         w.Close();
+        w.Lines($$"""
+
+            /// <inheritdoc/>
+            public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.nn.Module<{{Tensor}}, {{Tensor}}>> ForwardLayers =>
+                new global::TorchSharp.torch.nn.Module<{{Tensor}}, {{Tensor}}>[] { {{string.Join(", ", plan.Steps.Select(s => s.Field))}} };
+            """);
         w.Lines($$"""
 
             /// <summary>The feature maps at the end of each resolution stage ({{string.Join(", ", plan.Stages.Select(s => "stride " + N(s.Stride) + ": " + N(s.Channels) + " channels"))}}){{underNoGrad}}. The caller disposes them.</summary>

@@ -19,6 +19,13 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     {
     }
 
+    /// <summary>
+    /// The layers <c>forward</c> applies, in order: the stem, the blocks and the head, the global average pooling
+    /// (flattened after it) and the classifier. Written by the generator from the same plan as the forward; what the
+    /// ONNX export walks.
+    /// </summary>
+    public abstract IReadOnlyList<nn.Module<Tensor, Tensor>> ForwardLayers { get; }
+
     /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
     protected override void RegisterComponents()
     {

@@ -173,6 +173,10 @@ namespace Samples
             return Apply(Classifier, x);    // linear: 10 logits with the declared classes
         }
 
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> ForwardLayers =>
+            new global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>[] { Stem, Block0, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16, Head, Pool, Classifier };
+
         /// <summary>The feature maps at the end of each resolution stage (stride 1: 24 channels, stride 2: 32 channels, stride 4: 96 channels, stride 8: 1280 channels). The caller disposes them.</summary>
         public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
         {
@@ -377,6 +381,10 @@ namespace Samples
                 x = Flatten(x);                 // 1280
                 return Apply(Classifier, x);    // linear: 10 logits with the declared classes
             }
+
+            /// <inheritdoc/>
+            public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> ForwardLayers =>
+                new global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>[] { Stem, Block0, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Block16, Head, Pool, Classifier };
 
             /// <summary>The feature maps at the end of each resolution stage (stride 1: 24 channels, stride 2: 32 channels, stride 4: 96 channels, stride 8: 1280 channels) under no-grad. The caller disposes them.</summary>
             public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)

@@ -163,6 +163,10 @@ namespace Samples
             return Apply(Classifier, x);    // classifier: 1000 logits with the declared classes
         }
 
+        /// <inheritdoc/>
+        public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> ForwardLayers =>
+            new global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>[] { Stem, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Head, Pool, Classifier };
+
         /// <summary>The feature maps at the end of each resolution stage (stride 2: 16 channels, stride 4: 24 channels, stride 8: 40 channels, stride 16: 112 channels, stride 32: 960 channels). The caller disposes them.</summary>
         public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)
         {
@@ -362,6 +366,10 @@ namespace Samples
                 x = Flatten(x);                 // 960
                 return Apply(Classifier, x);    // classifier: 1000 logits with the declared classes
             }
+
+            /// <inheritdoc/>
+            public override global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>> ForwardLayers =>
+                new global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>[] { Stem, Block1, Block2, Block3, Block4, Block5, Block6, Block7, Block8, Block9, Block10, Block11, Block12, Block13, Block14, Block15, Head, Pool, Classifier };
 
             /// <summary>The feature maps at the end of each resolution stage (stride 2: 16 channels, stride 4: 24 channels, stride 8: 40 channels, stride 16: 112 channels, stride 32: 960 channels) under no-grad. The caller disposes them.</summary>
             public FeatureMaps ForwardFeatures(global::TorchSharp.torch.Tensor input)

@@ -1,0 +1,160 @@
+using System.Reflection;
+using ArchGen.Blocks;
+using Google.Protobuf;
+using Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace ArchGen.Onnx.Export;
+
+/// <summary>
+/// Writes a generated network as a self-contained ONNX model, without tracing: the fused model's
+/// <see cref="GeneratedModel.ForwardLayers"/> (the same plan its C# forward comes from) become ONNX operators, with
+/// every BatchNorm already folded into its convolution. Input <c>input</c> [batch, C, H, W] (symbolic batch), output
+/// <c>logits</c> [batch, classes]; opset 17, IR version 8; class names and normalization in the metadata.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>The ONNX operator set the exported models use (HardSwish needs 14).</summary>
+    public const int Opset = 17;
+
+    /// <summary>The IR version of the exported models: what ONNX 1.12 (Debian 12) and later read.</summary>
+    public const long IrVersion = 8;
+
+    /// <summary>The graph's input name.</summary>
+    public const string InputName = "input";
+
+    /// <summary>The graph's output name.</summary>
+    public const string OutputName = "logits";
+
+    /// <summary>Builds the ONNX model of <paramref name="model"/> (a catalog model; it is fused for the export and left as it was).</summary>
+    public static ModelProto Build(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(metadata);
+        metadata.Validate("the export");
+        using var noGrad = torch.no_grad();
+        using var fused = entry.Fuse(model);
+        if (fused is not GeneratedModel generated)
+            throw new ArgumentException($"{entry.Facts.Name} is not a generated model; only ArchGen's generated networks can be exported to ONNX.");
+        if (metadata.InputChannels != entry.Facts.InputChannels)
+            throw new ArgumentException($"The metadata has {metadata.InputChannels} input channels; {entry.Facts.Name} takes {entry.Facts.InputChannels}.");
+
+        var graph = new GraphProto { Name = entry.Facts.Name };
+        var builder = new GraphBuilder(graph);
+        string x = InputName;
+        builder.Name(x);
+        long classes = 0;
+        foreach (var layer in generated.ForwardLayers)
+        {
+            switch (layer)
+            {
+                case ConvBnAct conv:
+                    x = ConvBnAct(builder, x, conv, builder.Name("conv"));
+                    break;
+                case InvertedResidual block:
+                    x = Block(builder, x, block, builder.Name("block"));
+                    break;
+                case AdaptiveAvgPool2d:
+                    x = builder.Node("GlobalAveragePool", "pool", new[] { x });
+                    x = builder.Node("Flatten", "flatten", new[] { x }, GraphBuilder.Int("axis", 1));
+                    break;
+                case Classifier classifier:
+                    (x, classes) = Classifier(builder, x, classifier);
+                    break;
+                default:
+                    throw new NotSupportedException($"ONNX export does not know the layer type {layer.GetType().Name}.");
+            }
+        }
+
+        if (classes != metadata.ClassNames.Count)
+            throw new ArgumentException($"The metadata names {metadata.ClassNames.Count} classes; the model has {classes} outputs.");
+
+        // The last node writes the graph's output.
+        graph.Node[^1].Output[0] = OutputName;
+        graph.Input.Add(Value(InputName, "batch", entry.Facts.InputChannels, metadata.InputSize, metadata.InputSize));
+        graph.Output.Add(Value(OutputName, "batch", classes));
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "ArchGen",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
+            DocString = $"{entry.Facts.FullName}: {entry.Facts.Architecture}, BatchNorm folded into the convolutions.",
+            Graph = graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = Opset });
+        foreach (var (key, value) in metadata.ToProperties()) proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return proto;
+    }
+
+    /// <summary>Writes the ONNX model to <paramref name="path"/> atomically: a temporary file beside it, flushed to disk, then renamed over it.</summary>
+    public static void Save(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata, string path)
+    {
+        var proto = Build(entry, model, metadata);
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + ".tmp";
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                proto.WriteTo(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    static string ConvBnAct(GraphBuilder g, string x, ConvBnAct layer, string name)
+    {
+        if (layer.Norm is not null) throw new ArgumentException("ONNX export takes the fused form: BatchNorm must be folded.");
+        return g.Activation(g.Conv(x, layer.Conv, name), layer.Activation, name);
+    }
+
+    static string Block(GraphBuilder g, string input, InvertedResidual block, string name)
+    {
+        string x = input;
+        if (block.Expand is { } expand) x = ConvBnAct(g, x, expand, name + ".expand");
+        x = ConvBnAct(g, x, block.Depthwise, name + ".depthwise");
+        if (block.SqueezeExcitation is { } se)
+        {
+            string s = g.Node("GlobalAveragePool", name + ".se.pool", new[] { x });
+            s = g.Activation(g.Conv(s, se.Fc1, name + ".se.fc1"), se.Activation, name + ".se");
+            s = g.Activation(g.Conv(s, se.Fc2, name + ".se.fc2"), se.Gate, name + ".se.gate");
+            x = g.Node("Mul", name + ".se.scale", new[] { x, s });
+        }
+
+        x = ConvBnAct(g, x, block.Project, name + ".project");
+        return block.Shortcut switch
+        {
+            ShortcutKind.Identity => g.Node("Add", name + ".residual", new[] { x, input }),
+            ShortcutKind.Projection => g.Node("Add", name + ".residual", new[] { x, ConvBnAct(g, input, block.Projection!, name + ".shortcut") }),
+            _ => x,
+        };
+    }
+
+    static (string Output, long Classes) Classifier(GraphBuilder g, string x, Classifier classifier)
+    {
+        if (classifier.Hidden is { } hidden) x = g.Activation(g.Gemm(x, hidden, g.Name("classifier.hidden")), classifier.HiddenActivation, "classifier.hidden");
+        return (g.Gemm(x, classifier.Output, g.Name("classifier.output")), classifier.Output.weight!.shape[0]);
+    }
+
+    static ValueInfoProto Value(string name, string batch, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = batch });
+        foreach (long d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
+        };
+    }
+}

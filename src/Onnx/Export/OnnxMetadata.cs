@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace ArchGen.Onnx.Export;
+
+/// <summary>
+/// What a consumer needs to preprocess an image and read the logits without ArchGen, stored in the ONNX model's
+/// <c>metadata_props</c>: the class names, the normalization (per-channel mean and std of pixels in [0, 1]) and the
+/// input size and channels.
+/// </summary>
+/// <param name="Model">The catalog model that was exported.</param>
+/// <param name="ClassNames">One name per logit.</param>
+/// <param name="Mean">Per-channel mean subtracted from pixels in [0, 1].</param>
+/// <param name="Std">Per-channel standard deviation pixels are divided by.</param>
+/// <param name="InputSize">Side of the square input.</param>
+/// <param name="InputChannels">Channels of the input.</param>
+public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, int InputSize, int InputChannels)
+{
+    /// <summary>The metadata keys, as written.</summary>
+    public static class Keys
+    {
+        public const string Model = "archgen.model";
+        public const string ClassNames = "archgen.class_names";
+        public const string Mean = "archgen.mean";
+        public const string Std = "archgen.std";
+        public const string InputSize = "archgen.input_size";
+        public const string InputChannels = "archgen.input_channels";
+    }
+
+    /// <summary>The entries of <c>metadata_props</c>: lists as JSON arrays, numbers in the invariant culture.</summary>
+    public IEnumerable<KeyValuePair<string, string>> ToProperties()
+    {
+        yield return new(Keys.Model, Model);
+        yield return new(Keys.ClassNames, JsonSerializer.Serialize(ClassNames));
+        yield return new(Keys.Mean, JsonSerializer.Serialize(Mean));
+        yield return new(Keys.Std, JsonSerializer.Serialize(Std));
+        yield return new(Keys.InputSize, InputSize.ToString(CultureInfo.InvariantCulture));
+        yield return new(Keys.InputChannels, InputChannels.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Reads what <see cref="ToProperties"/> wrote; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> when an entry is missing or malformed.</summary>
+    public static OnnxMetadata FromProperties(IReadOnlyDictionary<string, string> properties, string source)
+    {
+        string Get(string key) => properties.TryGetValue(key, out var value)
+            ? value
+            : throw new InvalidDataException($"{source}: the ONNX model has no '{key}' metadata; export it with 'archgen export --to model.onnx'.");
+        T Parse<T>(string key, Func<string, T> parse)
+        {
+            try
+            {
+                return parse(Get(key));
+            }
+            catch (Exception e) when (e is JsonException or FormatException or OverflowException)
+            {
+                throw new InvalidDataException($"{source}: the ONNX model's '{key}' metadata is malformed ({e.Message}).", e);
+            }
+        }
+
+        var metadata = new OnnxMetadata(
+            Get(Keys.Model),
+            Parse(Keys.ClassNames, v => JsonSerializer.Deserialize<string[]>(v) ?? throw new FormatException("null")),
+            Parse(Keys.Mean, v => JsonSerializer.Deserialize<float[]>(v) ?? throw new FormatException("null")),
+            Parse(Keys.Std, v => JsonSerializer.Deserialize<float[]>(v) ?? throw new FormatException("null")),
+            Parse(Keys.InputSize, v => int.Parse(v, CultureInfo.InvariantCulture)),
+            Parse(Keys.InputChannels, v => int.Parse(v, CultureInfo.InvariantCulture)));
+        metadata.Validate(source);
+        return metadata;
+    }
+
+    /// <summary>Throws <see cref="InvalidDataException"/> naming <paramref name="source"/> when the values do not fit together.</summary>
+    public void Validate(string source)
+    {
+        if (InputSize < 1 || InputChannels < 1 || ClassNames.Count < 1)
+            throw new InvalidDataException($"{source}: the ONNX metadata needs an input size, input channels and class names (got {InputSize}, {InputChannels}, {ClassNames.Count} names).");
+        if (Mean.Count != InputChannels || Std.Count != InputChannels)
+            throw new InvalidDataException($"{source}: the ONNX metadata has {Mean.Count} means and {Std.Count} stds for {InputChannels} input channels.");
+        if (Std.Any(s => !(s > 0)))
+            throw new InvalidDataException($"{source}: the ONNX metadata's std values must be positive.");
+    }
+}
