@@ -4,12 +4,18 @@
 #   A  archgen bench            (ArchGen as shipped: allocator policy applied in-process)
 #   B  PyTorch as users run it  (/usr/bin/python3, Debian's python3-torch, default glibc malloc)
 #   C  PyTorch with the same allocator policy (GLIBC_TUNABLES: no mmap for large blocks, never trim)
-# Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch]   (defaults: 3 20 40 2 128)
+# Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch] [model]   (defaults: 3 20 40 2 128 CifarMobileNetV2)
+# model: CifarMobileNetV2 (PyTorch: the reference exercise's model) or MobileNetV2 (PyTorch: torchvision's mobilenet_v2).
 # The warm-up is long because resident memory settles over the first ~40 training steps; rss_growth_pct is measured
 # from the end of the warm-up to the last step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-3} steps=${2:-20} warmup=${3:-40} threads=${4:-2} batch=${5:-128}
+rounds=${1:-3} steps=${2:-20} warmup=${3:-40} threads=${4:-2} batch=${5:-128} model=${6:-CifarMobileNetV2}
+case "$model" in
+  CifarMobileNetV2) pymodel=cifar ;;
+  MobileNetV2) pymodel=paper ;;
+  *) echo "model must be CifarMobileNetV2 or MobileNetV2 (got $model)" >&2; exit 2 ;;
+esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -21,14 +27,14 @@ tunables="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds: archgen" >&2
-  dotnet "$app" bench --model CifarMobileNetV2 "${args[@]}" | tail -n 1 > "$out/archgen.$r.json"
+  dotnet "$app" bench --model "$model" "${args[@]}" | tail -n 1 > "$out/archgen.$r.json"
   echo "round $r/$rounds: pytorch" >&2
-  /usr/bin/python3 bench/pytorch_reference.py "${args[@]}" | tail -n 1 > "$out/pytorch.$r.json"
+  /usr/bin/python3 bench/pytorch_reference.py --model "$pymodel" "${args[@]}" | tail -n 1 > "$out/pytorch.$r.json"
   echo "round $r/$rounds: pytorch, same allocator policy" >&2
-  GLIBC_TUNABLES="$tunables" /usr/bin/python3 bench/pytorch_reference.py "${args[@]}" | tail -n 1 > "$out/pytorch_tuned.$r.json"
+  GLIBC_TUNABLES="$tunables" /usr/bin/python3 bench/pytorch_reference.py --model "$pymodel" "${args[@]}" | tail -n 1 > "$out/pytorch_tuned.$r.json"
 done
 
-/usr/bin/python3 - "$out" "$rounds" <<'PY'
+/usr/bin/python3 - "$out" "$rounds" "$model" <<'PY'
 import json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 runs = {k: [json.load(open(f"{out}/{k}.{r}.json")) for r in range(1, rounds + 1)] for k in ("archgen", "pytorch", "pytorch_tuned")}
@@ -40,5 +46,14 @@ for m in keys:
     ratio = lambda x, y: f"{x / y:.2f}x" if y else "-"
     print(f"{m:<20}{a:>12.1f}{b:>12.1f}{c:>15.1f}{ratio(a, b):>9}{ratio(a, c):>15}")
 print(f"fused_infer vs pytorch eager infer: {med['archgen']['fused_infer_img_s'] / med['pytorch']['infer_img_s']:.2f}x")
-print(json.dumps({"rounds": rounds, "median": med}))
+onnx = {m: statistics.median(r[m] for r in runs["archgen"]) for m in ("onnx_infer_img_s", "onnx_latency_ms", "fused_latency_ms")}
+latency = {k: statistics.median(r["infer_latency_ms"] for r in runs[k]) for k in ("pytorch", "pytorch_tuned")}
+print(f"onnx runtime infer: {onnx['onnx_infer_img_s']:.1f} img/s = {onnx['onnx_infer_img_s'] / med['pytorch']['infer_img_s']:.2f}x pytorch eager"
+      f" ({onnx['onnx_infer_img_s'] / med['pytorch_tuned']['infer_img_s']:.2f}x same policy), {onnx['onnx_infer_img_s'] / med['archgen']['fused_infer_img_s']:.2f}x archgen fused")
+print(f"batch-1 latency: onnx runtime {onnx['onnx_latency_ms']:.2f} ms, archgen fused {onnx['fused_latency_ms']:.2f} ms, pytorch eager {latency['pytorch']:.2f} ms"
+      f" (same policy {latency['pytorch_tuned']:.2f} ms): onnx = {onnx['onnx_latency_ms'] / latency['pytorch']:.2f} of pytorch's")
+med["archgen"].update(onnx)
+med["pytorch"]["infer_latency_ms"] = latency["pytorch"]
+med["pytorch_tuned"]["infer_latency_ms"] = latency["pytorch_tuned"]
+print(json.dumps({"rounds": rounds, "model": sys.argv[3], "median": med}))
 PY

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch baseline for the CIFAR MobileNetV2, measured the way users run it.
+"""PyTorch baseline for the CIFAR MobileNetV2 (or torchvision's mobilenet_v2), measured the way users run it.
 
-    /usr/bin/python3 bench/pytorch_reference.py --batch-size 128 --steps 20 --warmup 3 --threads 2
+    /usr/bin/python3 bench/pytorch_reference.py --batch-size 128 --steps 20 --warmup 3 --threads 2 [--model paper]
 
-Model: tools/reference/cifar_mobilenetv2.py (kuangliu/pytorch-cifar layout, 10 classes).
+Model: --model cifar (default): tools/reference/cifar_mobilenetv2.py (kuangliu/pytorch-cifar layout, 10 classes,
+32x32); --model paper: torchvision.models.mobilenet_v2() (1000 classes, 224x224).
 Metrics (throughputs are medians over the timed steps of batch / step time):
-  train_img_s        train mode, Adam(lr=1e-3), CrossEntropyLoss, synthetic 32x32 batch
+  train_img_s        train mode, Adam(lr=1e-3), CrossEntropyLoss, synthetic batch
   infer_img_s        eval mode, torch.no_grad()
+  infer_latency_ms   eval mode, torch.no_grad(), one image (batch 1), median
   fused_infer_img_s  eval mode, Conv+BN folded with torch.fx.experimental.optimization.fuse
   aug_img_s          exercise pipeline: RandomCrop(32, padding=4) + RandomHorizontalFlip
                      + ToTensor + Normalize per PIL image, DataLoader(batch, shuffle,
@@ -82,14 +84,18 @@ def main():
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", choices=("cifar", "paper"), default="cifar")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     B = a.batch_size
-    model = MobileNetV2(num_classes=10)
-    x = torch.randn(B, 3, 32, 32)
-    y = torch.randint(0, 10, (B,))
+    if a.model == "paper":
+        model, size, classes = torchvision.models.mobilenet_v2(), 224, 1000
+    else:
+        model, size, classes = MobileNetV2(num_classes=10), 32, 10
+    x = torch.randn(B, 3, size, size)
+    y = torch.randint(0, classes, (B,))
     res = {}
 
     # --- training step ---------------------------------------------------
@@ -118,6 +124,14 @@ def main():
 
     t = timed(lambda: infer(model), a.warmup, a.steps)
     res["infer_img_s"] = img_s(B, t)
+    one = x[:1].clone()
+
+    def infer_one():
+        with torch.no_grad():
+            model(one)
+
+    t = timed(infer_one, a.warmup, a.steps)
+    res["infer_latency_ms"] = 1000 * statistics.median(t)
 
     # --- fused (Conv+BN folded) inference --------------------------------
     from torch.fx.experimental.optimization import fuse
@@ -145,15 +159,16 @@ def main():
 
     print("train      : %8.1f img/s  (median step %.1f ms, Adam lr 1e-3)" % (res["train_img_s"], res["train_step_ms"]))
     print("infer      : %8.1f img/s  (eval, no_grad)" % res["infer_img_s"])
+    print("latency    : %8.2f ms     (eval, no_grad, batch 1)" % res["infer_latency_ms"])
     print("fused infer: %8.1f img/s  (fx Conv+BN fold, %d BN left, max|diff| %.2e)"
           % (res["fused_infer_img_s"], n_bn, res["fused_max_abs_diff"]))
     print("augment    : %8.1f img/s  (RandomCrop+Flip+ToTensor+Normalize, DataLoader workers=0)" % res["aug_img_s"])
     print("peak RSS   : %8.1f MB" % res["peak_rss_mb"])
     print("RSS growth : %8.2f %%  (last train step vs after warm-up)" % res["rss_growth_pct"])
 
-    out = {"framework": "pytorch", "torch": torch.__version__, "torchvision": torchvision.__version__,
+    out = {"framework": "pytorch", "torch": torch.__version__, "torchvision": torchvision.__version__, "model": a.model,
            "threads": a.threads, "batch_size": B, "steps": a.steps, "warmup": a.warmup}
-    for k in ("train_img_s", "infer_img_s", "fused_infer_img_s", "aug_img_s", "peak_rss_mb", "rss_growth_pct"):
+    for k in ("train_img_s", "infer_img_s", "infer_latency_ms", "fused_infer_img_s", "aug_img_s", "peak_rss_mb", "rss_growth_pct"):
         out[k] = round(res[k], 2)
     out["train_step_ms"] = round(res["train_step_ms"], 1)
     out["fused_method"] = res["fused_method"]

@@ -36,6 +36,9 @@ public class BenchTests
         Assert.Equal(4, json.GetProperty("batch_size").GetInt32());
         Assert.Equal(3, json.GetProperty("steps").GetInt32());
         Assert.Equal("applied", json.GetProperty("allocator_policy").GetString());
+        foreach (string key in new[] { "fused_latency_ms", "onnx_infer_img_s", "onnx_latency_ms" })
+            Assert.True(json.GetProperty(key).GetDouble() > 0, $"{key} = {json.GetProperty(key)}");
+        Assert.Equal("ORT_ENABLE_ALL", json.GetProperty("onnx_optimization").GetString());
     }
 
     [Fact]
@@ -54,8 +57,9 @@ public class BenchTests
         Assert.True(code == 0, output);
         // Toolchain.Run appends stderr (PyTorch's warnings) to stdout: take stdout's last line, the last JSON line.
         var json = LastLineJson(string.Join('\n', output.Split('\n').Where(l => l.TrimStart().StartsWith('{'))));
-        foreach (string key in Figures)
+        foreach (string key in Figures.Append("infer_latency_ms"))
             Assert.Equal(JsonValueKind.Number, json.GetProperty(key).ValueKind);
         Assert.True(json.GetProperty("train_img_s").GetDouble() > 0);
+        Assert.True(json.GetProperty("infer_latency_ms").GetDouble() > 0);
     }
 }

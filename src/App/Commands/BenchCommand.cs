@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using ArchGen.App.Cli;
 using ArchGen.Data;
+using ArchGen.Onnx.Serving;
 using ArchGen.Performance;
+using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
 
 namespace ArchGen.App.Commands;
@@ -17,15 +19,28 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (medians are reported).", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps before each measurement (training memory settles over the first ~40; rss_growth_pct is measured after them).", DefaultValueFactory = _ => 40 };
         var threads = CommonOptions.Threads();
-        var command = new Command("bench", "Measure a model's training and inference speed and the data layer's augmentation throughput; prints JSON last.")
+        var onnxOptimization = new Option<string>("--onnx-optimization")
         {
-            model, batchSize, steps, warmup, threads,
+            Description = "ONNX Runtime graph optimization level: basic, extended or all.",
+            DefaultValueFactory = _ => "all",
+        }.AcceptOnlyFromAmong("basic", "extended", "all");
+        var onnxArena = new Option<bool>("--onnx-arena") { Description = "Keep ONNX Runtime's CPU memory arena.", DefaultValueFactory = _ => true };
+        var command = new Command("bench", "Measure a model's training, inference (TorchSharp and ONNX Runtime) and the data layer's augmentation throughput; prints JSON last.")
+        {
+            model, batchSize, steps, warmup, threads, onnxOptimization, onnxArena,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var entry = ModelCatalog.Get(parse.GetValue(model)!);
             int batch = parse.GetValue(batchSize);
             var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine);
+            var onnxSettings = new OnnxSessionSettings(result.Threads, parse.GetValue(onnxOptimization) switch
+            {
+                "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            }, parse.GetValue(onnxArena));
+            var onnx = OnnxBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), onnxSettings, Console.WriteLine);
             double augmentation = AugmentationBenchmark.Run(batchSize: batch, device: torch.CPU);
             Console.WriteLine($"augmentation + batching: {augmentation:F0} img/s");
             Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB, RSS growth {result.RssGrowthPercent:F2}% (allocator policy: {AllocatorPolicy.Status})");
@@ -41,6 +56,11 @@ public static class BenchCommand
                 ["train_img_s"] = Round(result.TrainImagesPerSecond),
                 ["infer_img_s"] = Round(result.InferImagesPerSecond),
                 ["fused_infer_img_s"] = Round(result.FusedInferImagesPerSecond),
+                ["fused_latency_ms"] = Round(result.FusedLatencyMs),
+                ["onnx_infer_img_s"] = Round(onnx.ImagesPerSecond),
+                ["onnx_latency_ms"] = Round(onnx.LatencyMs),
+                ["onnx_optimization"] = onnxSettings.Optimization.ToString(),
+                ["onnx_arena"] = onnxSettings.MemoryArena,
                 ["aug_img_s"] = Round(augmentation),
                 ["peak_rss_mb"] = Round(result.PeakRssMiB),
                 ["rss_growth_pct"] = Round(result.RssGrowthPercent),

@@ -7,7 +7,7 @@ namespace ArchGen.Performance;
 /// <summary>Figures of one benchmark run; images per second are medians over the timed steps.</summary>
 public sealed record ModelBenchmarkResult(
     string Model, int BatchSize, int Steps, int Warmup, int Threads,
-    double TrainImagesPerSecond, double InferImagesPerSecond, double FusedInferImagesPerSecond,
+    double TrainImagesPerSecond, double InferImagesPerSecond, double FusedInferImagesPerSecond, double FusedLatencyMs,
     double PeakRssMiB, double RssAfterWarmupMiB, double RssAtLastStepMiB)
 {
     /// <summary>Resident memory at the last training step against right after warm-up, in percent.</summary>
@@ -48,7 +48,7 @@ public static class ModelBenchmark
         log?.Invoke($"train: {batchSize / train:F1} img/s");
 
         model.eval();
-        double infer, fused;
+        double infer, fused, latency;
         using (torch.no_grad())
         {
             infer = Time(steps, warmup, () =>
@@ -66,14 +66,22 @@ public static class ModelBenchmark
                 fusedModel.forward(input).sum().item<float>();
             });
             log?.Invoke($"fused infer: {batchSize / fused:F1} img/s");
+
+            using var single = input.narrow(0, 0, 1).clone();
+            latency = Time(steps, warmup, () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                fusedModel.forward(single).sum().item<float>();
+            });
+            log?.Invoke($"fused latency (batch 1): {1000 * latency:F2} ms");
         }
 
         return new ModelBenchmarkResult(f.Name, batchSize, steps, warmup, usedThreads,
-            batchSize / train, batchSize / infer, batchSize / fused, ResourceUsage.PeakResidentMiB(), rssAfterWarmup, rssLast);
+            batchSize / train, batchSize / infer, batchSize / fused, 1000 * latency, ResourceUsage.PeakResidentMiB(), rssAfterWarmup, rssLast);
     }
 
     /// <summary>Median seconds per step over <paramref name="steps"/> timed steps after <paramref name="warmup"/> untimed ones.</summary>
-    static double Time(int steps, int warmup, Action step, Action? afterWarmup = null, Action? afterLast = null)
+    public static double Time(int steps, int warmup, Action step, Action? afterWarmup = null, Action? afterLast = null)
     {
         for (int i = 0; i < warmup; i++) step();
         afterWarmup?.Invoke();
