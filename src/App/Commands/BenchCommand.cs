@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using ArchGen.App.Cli;
 using ArchGen.Data;
+using ArchGen.Data.Images;
 using ArchGen.Performance;
 using TorchSharp;
 
@@ -17,14 +18,21 @@ public static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps per measurement (medians are reported).", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps before each measurement (training memory settles over the first ~40; rss_growth_pct is measured after them).", DefaultValueFactory = _ => 40 };
         var threads = CommonOptions.Threads();
-        var command = new Command("bench", "Measure a model's training and inference speed and the data layer's augmentation throughput; prints JSON last.")
+        var data = new Option<string?>("--data")
         {
-            model, batchSize, steps, warmup, threads,
+            Description = "Instead, time the photo pipeline on this folder of class subfolders (or dataset root: its train/): decode, random resized crop, flip, normalize and batch at the model's input size.",
+        };
+        var workers = new Option<int>("--workers") { Description = "With --data: parallel decoders (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "With --data: passes over the folder.", DefaultValueFactory = _ => 1 };
+        var command = new Command("bench", "Measure a model's training and inference speed and the data layer's augmentation throughput, or (--data) the photo pipeline's; prints JSON last.")
+        {
+            model, batchSize, steps, warmup, threads, data, workers, epochs,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var entry = ModelCatalog.Get(parse.GetValue(model)!);
             int batch = parse.GetValue(batchSize);
+            if (parse.GetValue(data) is { } folder) return Folder(folder, entry, batch, parse.GetValue(workers), parse.GetValue(epochs));
             var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine);
             double augmentation = AugmentationBenchmark.Run(batchSize: batch, device: torch.CPU);
             Console.WriteLine($"augmentation + batching: {augmentation:F0} img/s");
@@ -49,6 +57,31 @@ public static class BenchCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    static int Folder(string folder, CatalogEntry entry, int batch, int workers, int epochs)
+    {
+        if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
+        if (workers < 0) throw new ArgumentException($"--workers must be 0 (one per core) or more (got {workers}).");
+        if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
+        var result = FolderBenchmark.Run(folder, entry.Facts.InputSize, batch, workers, epochs);
+        Console.WriteLine($"{result.ImagesTimed} images ({result.Images} in the folder) at {result.Size}x{result.Size} in {result.Seconds:F2} s with {result.Workers} workers: {result.ImagesPerSecond:F1} img/s");
+        Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB (allocator policy: {AllocatorPolicy.Status})");
+        var json = new Dictionary<string, object>
+        {
+            ["framework"] = "archgen",
+            ["pipeline"] = "folder",
+            ["model"] = entry.Facts.Name,
+            ["size"] = result.Size,
+            ["batch_size"] = result.BatchSize,
+            ["workers"] = result.Workers,
+            ["images"] = result.Images,
+            ["images_timed"] = result.ImagesTimed,
+            ["load_img_s"] = Round(result.ImagesPerSecond),
+            ["peak_rss_mb"] = Round(result.PeakRssMiB),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(json));
+        return ExitCodes.Success;
     }
 
     static double Round(double v) => Math.Round(v, 2, MidpointRounding.AwayFromZero);

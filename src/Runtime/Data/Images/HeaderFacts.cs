@@ -22,6 +22,25 @@ internal static class HeaderFacts
         };
     }
 
+    /// <summary>libpng's default limit on either side of a PNG (PNG_USER_WIDTH_MAX / PNG_USER_HEIGHT_MAX).</summary>
+    public const int PngMaxSide = 1_000_000;
+
+    /// <summary>
+    /// Checks a PNG's size from its IHDR before the codec sees it: libpng refuses sides over 1,000,000 pixels in a way
+    /// that looks like a truncated file, and the pixel budget is applied before anything is allocated.
+    /// </summary>
+    public static void CheckPng(ReadOnlySpan<byte> data, string name, ImageLimits limits)
+    {
+        if (data.Length < 24 || !data[..8].SequenceEqual((ReadOnlySpan<byte>)[137, 80, 78, 71, 13, 10, 26, 10]) || !data[12..16].SequenceEqual("IHDR"u8)) return;
+        uint width = BinaryPrimitives.ReadUInt32BigEndian(data[16..]), height = BinaryPrimitives.ReadUInt32BigEndian(data[20..]);
+        if (width == 0 || height == 0) throw new DataException($"the PNG header gives an empty size {width}x{height}", name, 16);
+        if (width > PngMaxSide || height > PngMaxSide)
+            throw new DataException($"the PNG is {width}x{height}; sides over {PngMaxSide:N0} pixels are refused", name, 16);
+        long pixels = (long)width * height;
+        if (pixels > limits.MaxPixels)
+            throw new DataException($"the image is {width}x{height} ({pixels:N0} pixels); images over {limits.MaxPixels:N0} pixels are refused before decoding", name, 16);
+    }
+
     /// <summary>Bytes of the full-image buffer an Adam7-interlaced PNG is decoded through (0 when not interlaced).</summary>
     static long PngInterlaceBytes(ReadOnlySpan<byte> data, long pixels)
     {

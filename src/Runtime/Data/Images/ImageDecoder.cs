@@ -161,6 +161,7 @@ public sealed class ImageDecoder
         ArgumentNullException.ThrowIfNull(data);
         try
         {
+            HeaderFacts.CheckPng(data.Span, name, Limits);
             using var stream = new SKMemoryStream(data);
             using var codec = Open(stream, name);
             var header = Header(codec, name);
