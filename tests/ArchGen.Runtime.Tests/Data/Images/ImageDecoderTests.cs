@@ -273,7 +273,7 @@ public class ImageDecoderTests
         png.Write(crc);
     }
 
-    static uint Crc32(byte[] data)
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;
         foreach (byte b in data)
