@@ -29,6 +29,7 @@ public sealed class ImageFileLoader : IBatchLoader
     readonly float[] table; // [output channels, 256]: byte value -> normalized float
 
     readonly ConcurrentDictionary<int, string> skipped = new();
+    int built;
 
     /// <summary>
     /// Creates a loader over a split; <paramref name="scan"/> (when it ran for this size and cached the split) lets
@@ -83,6 +84,9 @@ public sealed class ImageFileLoader : IBatchLoader
 
     /// <summary>Files left out of their batches because they could not be read (with <see cref="ImageFolderOptions.SkipBadImages"/>), by image index, with the error.</summary>
     public IReadOnlyDictionary<int, string> Skipped => skipped;
+
+    /// <summary>Batches built so far (tests watch the prefetch bound with it).</summary>
+    internal int BuiltBatches => Volatile.Read(ref built);
 
     /// <summary>Whether images come from memory (the scan cached the split) rather than from their files.</summary>
     public bool Cached => cache is not null;
@@ -210,6 +214,7 @@ public sealed class ImageFileLoader : IBatchLoader
         }
         if (Options.Device.type != DeviceType.CPU) images = images.to(Options.Device);
 
+        Interlocked.Increment(ref built);
         var labelValues = new long[count];
         for (int i = 0; i < count; i++) labelValues[i] = labels[indices[i]];
         var labelTensor = tensor(labelValues, ScalarType.Int64, Options.Device);
