@@ -3,6 +3,11 @@ using SkiaSharp;
 
 namespace ArchGen.Data.Images;
 
+/// <summary>What a caller needs of an image, decided from its displayed full-resolution size.</summary>
+/// <param name="Scale">The fraction of the full resolution needed (1 = all of it).</param>
+/// <param name="Region">Only these pixels (full-resolution, upright coordinates) are needed; null for all.</param>
+public readonly record struct DecodeRequest(double Scale, CropBox? Region = null);
+
 /// <summary>What an image's header says, before any pixel is decoded.</summary>
 /// <param name="Format">The encoded format (by content, not by file name).</param>
 /// <param name="StoredWidth">Width as stored.</param>
@@ -21,16 +26,19 @@ public readonly record struct ImageHeader(SKEncodedImageFormat Format, int Store
 }
 
 /// <summary>
-/// An upright decoded image: <see cref="Width"/> x <see cref="Height"/> RGBA pixels (8 bits, alpha not premultiplied,
-/// as PIL's <c>convert("RGB")</c> sees the colour) in native memory, freed on dispose. <see cref="FullWidth"/> x
-/// <see cref="FullHeight"/> is the image's displayed size before the codec's scaled decoding.
+/// An upright decoded image, or a window of one: <see cref="Width"/> x <see cref="Height"/> RGBA pixels (8 bits, alpha
+/// not premultiplied, as PIL's <c>convert("RGB")</c> sees the colour) in native memory, freed on dispose. The window
+/// starts at (<see cref="Left"/>, <see cref="Top"/>) of the whole image as decoded (<see cref="ScaledWidth"/> x
+/// <see cref="ScaledHeight"/>, after the codec's scaling); <see cref="FullWidth"/> x <see cref="FullHeight"/> is the
+/// image's displayed size at full resolution.
 /// </summary>
 public sealed unsafe class DecodedImage : IDisposable
 {
     byte* pixels;
     readonly DecodeMemoryGate.Lease? lease;
 
-    internal DecodedImage(byte* pixels, int width, int height, int fullWidth, int fullHeight, SKEncodedImageFormat format, DecodeMemoryGate.Lease? lease)
+    internal DecodedImage(byte* pixels, int width, int height, int fullWidth, int fullHeight, SKEncodedImageFormat format, DecodeMemoryGate.Lease? lease,
+        int left = 0, int top = 0, int scaledWidth = 0, int scaledHeight = 0)
     {
         this.pixels = pixels;
         this.lease = lease;
@@ -39,13 +47,29 @@ public sealed unsafe class DecodedImage : IDisposable
         FullWidth = fullWidth;
         FullHeight = fullHeight;
         Format = format;
+        Left = left;
+        Top = top;
+        ScaledWidth = scaledWidth > 0 ? scaledWidth : width;
+        ScaledHeight = scaledHeight > 0 ? scaledHeight : height;
     }
 
-    /// <summary>Decoded width (upright).</summary>
+    /// <summary>Width of the decoded pixels (upright).</summary>
     public int Width { get; }
 
-    /// <summary>Decoded height (upright).</summary>
+    /// <summary>Height of the decoded pixels (upright).</summary>
     public int Height { get; }
+
+    /// <summary>Column of the window's first pixel in the whole decoded image (0 unless a region was asked for).</summary>
+    public int Left { get; }
+
+    /// <summary>Row of the window's first pixel in the whole decoded image.</summary>
+    public int Top { get; }
+
+    /// <summary>Width of the whole image at the decoded scale (upright).</summary>
+    public int ScaledWidth { get; }
+
+    /// <summary>Height of the whole image at the decoded scale (upright).</summary>
+    public int ScaledHeight { get; }
 
     /// <summary>Displayed width at full resolution.</summary>
     public int FullWidth { get; }
@@ -156,7 +180,22 @@ public sealed class ImageDecoder
     }
 
     /// <summary>Decodes the encoded bytes in <paramref name="data"/>; <paramref name="name"/> names them in errors.</summary>
-    public DecodedImage Decode(SKData data, string name, Func<int, int, double>? neededScale = null)
+    public DecodedImage Decode(SKData data, string name, Func<int, int, double>? neededScale = null) =>
+        Decode(data, name, neededScale is null ? null : (w, h) => new DecodeRequest(neededScale(w, h)));
+
+    /// <summary>
+    /// Reads and decodes what <paramref name="request"/> (given the displayed full-resolution width and height) asks
+    /// for: a JPEG region is decoded alone (columns narrowed in the codec, rows above skipped and below never read);
+    /// other formats are decoded whole. The result may be larger than the region, never smaller.
+    /// </summary>
+    public DecodedImage Decode(string path, Func<int, int, DecodeRequest> request)
+    {
+        using var data = ImageFile.Read(path, Limits);
+        return Decode(data, path, request);
+    }
+
+    /// <summary>Decodes what <paramref name="request"/> asks for of the encoded bytes in <paramref name="data"/>.</summary>
+    public DecodedImage Decode(SKData data, string name, Func<int, int, DecodeRequest>? request)
     {
         ArgumentNullException.ThrowIfNull(data);
         try
@@ -165,13 +204,18 @@ public sealed class ImageDecoder
             using var stream = new SKMemoryStream(data);
             using var codec = Open(stream, name);
             var header = Header(codec, name);
-            double scale = neededScale is null ? 1 : neededScale(header.Width, header.Height);
-            var size = DecodeSize(codec, header, double.IsFinite(scale) ? Math.Clamp(scale, 1e-6, 1) : 1);
-            long estimate = (long)size.Width * size.Height * 4 + HeaderFacts.WorkingBytes(header, data.Span);
+            var wanted = request?.Invoke(header.Width, header.Height) ?? new DecodeRequest(1);
+            var size = DecodeSize(codec, header, double.IsFinite(wanted.Scale) ? Math.Clamp(wanted.Scale, 1e-6, 1) : 1);
+            var window = wanted.Region is { } region && header.Format == SKEncodedImageFormat.Jpeg && codec.ScanlineOrder == SKCodecScanlineOrder.TopDown
+                ? StoredWindow(header, size, region)
+                : new SKRectI(0, 0, size.Width, size.Height);
+            long estimate = (long)window.Width * window.Height * 4 + HeaderFacts.WorkingBytes(header, data.Span);
             var lease = Gate.Take(estimate);
             try
             {
-                return DecodePixels(codec, header, size, name, lease);
+                return window.Width == size.Width && window.Height == size.Height
+                    ? DecodePixels(codec, header, size, name, lease)
+                    : DecodeWindow(codec, header, size, window, name, lease);
             }
             catch
             {
@@ -269,6 +313,78 @@ public sealed class ImageDecoder
             var image = header.Transposed
                 ? new DecodedImage(pixels, size.Height, size.Width, header.Width, header.Height, header.Format, lease)
                 : new DecodedImage(pixels, size.Width, size.Height, header.Width, header.Height, header.Format, lease);
+            pixels = null;
+            return image;
+        }
+        finally
+        {
+            if (pixels is not null) NativeMemory.Free(pixels);
+        }
+    }
+
+    /// <summary>
+    /// The stored-orientation rectangle, at the decoded scale (<paramref name="size"/>), that holds the upright
+    /// full-resolution <paramref name="region"/>, rounded outwards.
+    /// </summary>
+    static SKRectI StoredWindow(ImageHeader header, SKSizeI size, CropBox region)
+    {
+        double ws = header.StoredWidth, hs = header.StoredHeight;
+        (double, double) ToStored(double u, double v) => header.Origin switch
+        {
+            SKEncodedOrigin.TopRight => (ws - u, v),
+            SKEncodedOrigin.BottomRight => (ws - u, hs - v),
+            SKEncodedOrigin.BottomLeft => (u, hs - v),
+            SKEncodedOrigin.LeftTop => (v, u),
+            SKEncodedOrigin.RightTop => (v, hs - u),
+            SKEncodedOrigin.RightBottom => (ws - v, hs - u),
+            SKEncodedOrigin.LeftBottom => (ws - v, u),
+            _ => (u, v),
+        };
+        var (ax, ay) = ToStored(region.Left, region.Top);
+        var (bx, by) = ToStored(region.Left + region.Width, region.Top + region.Height);
+        // A margin of one 16-pixel MCU: chroma upsampling at the window's edge sees the window's own edge, not its
+        // neighbour, so the pixels the caller needs keep exactly the values of a whole-image decode.
+        const int Margin = 16;
+        double sx = size.Width / ws, sy = size.Height / hs;
+        int x0 = Math.Clamp((int)Math.Floor(Math.Min(ax, bx) * sx) - Margin, 0, size.Width - 1), x1 = Math.Clamp((int)Math.Ceiling(Math.Max(ax, bx) * sx) + Margin, x0 + 1, size.Width);
+        int y0 = Math.Clamp((int)Math.Floor(Math.Min(ay, by) * sy) - Margin, 0, size.Height - 1), y1 = Math.Clamp((int)Math.Ceiling(Math.Max(ay, by) * sy) + Margin, y0 + 1, size.Height);
+        return new SKRectI(x0, y0, x1, y1);
+    }
+
+    /// <summary>Decodes only <paramref name="window"/> (stored orientation, decoded scale) with the scanline decoder, then turns it upright.</summary>
+    static unsafe DecodedImage DecodeWindow(SKCodec codec, ImageHeader header, SKSizeI size, SKRectI window, string name, DecodeMemoryGate.Lease lease)
+    {
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        int rowBytes = window.Width * 4;
+        byte* pixels = (byte*)NativeMemory.Alloc((nuint)rowBytes * (nuint)window.Height);
+        try
+        {
+            var result = codec.StartScanlineDecode(info, new SKCodecOptions(new SKRectI(window.Left, 0, window.Right, size.Height)));
+            if (result != SKCodecResult.Success) throw new DataException($"the image cannot be decoded ({result})", name);
+            if (window.Top > 0 && !codec.SkipScanlines(window.Top)) throw new DataException("the image data is truncated or corrupt", name);
+            if (codec.GetScanlines((IntPtr)pixels, window.Height, rowBytes) != window.Height) throw new DataException("the image data is truncated or corrupt", name);
+            if (header.Origin != SKEncodedOrigin.TopLeft)
+            {
+                byte* upright = Orient(pixels, window.Width, window.Height, header);
+                NativeMemory.Free(pixels);
+                pixels = upright;
+            }
+            // Where the window sits in the upright image at the decoded scale.
+            int w = size.Width, h = size.Height;
+            (int Left, int Top) origin = header.Origin switch
+            {
+                SKEncodedOrigin.TopRight => (w - window.Right, window.Top),
+                SKEncodedOrigin.BottomRight => (w - window.Right, h - window.Bottom),
+                SKEncodedOrigin.BottomLeft => (window.Left, h - window.Bottom),
+                SKEncodedOrigin.LeftTop => (window.Top, window.Left),
+                SKEncodedOrigin.RightTop => (h - window.Bottom, window.Left),
+                SKEncodedOrigin.RightBottom => (h - window.Bottom, w - window.Right),
+                SKEncodedOrigin.LeftBottom => (window.Top, w - window.Right),
+                _ => (window.Left, window.Top),
+            };
+            var image = header.Transposed
+                ? new DecodedImage(pixels, window.Height, window.Width, header.Width, header.Height, header.Format, lease, origin.Left, origin.Top, h, w)
+                : new DecodedImage(pixels, window.Width, window.Height, header.Width, header.Height, header.Format, lease, origin.Left, origin.Top, w, h);
             pixels = null;
             return image;
         }

@@ -80,10 +80,11 @@ public sealed class ImageRenderer
         using var image = Decoder.Decode(path, (w, h) =>
         {
             crop = ImageNetTransforms.RandomResizedCrop(w, h, random);
-            return Math.Min(1.0, Math.Max((double)Size / crop.Width, (double)Size / crop.Height));
+            return new DecodeRequest(Math.Min(1.0, Math.Max((double)Size / crop.Width, (double)Size / crop.Height)), crop);
         });
         fixed (byte* p = image.Rgba)
-            ResizeCrop(p, image.RowBytes, 4, image.Width, image.Height, (double)image.Width / image.FullWidth, (double)image.Height / image.FullHeight, crop, rgb);
+            ResizeCrop(p, image.RowBytes, 4, image.Width, image.Height, (double)image.ScaledWidth / image.FullWidth, (double)image.ScaledHeight / image.FullHeight,
+                image.Left, image.Top, crop, rgb);
         return random.NextBool();
     }
 
@@ -92,18 +93,19 @@ public sealed class ImageRenderer
     {
         var crop = ImageNetTransforms.RandomResizedCrop(image.Width, image.Height, random);
         fixed (byte* p = image.Rgb)
-            ResizeCrop(p, 3 * image.Width, 3, image.Width, image.Height, 1, 1, crop, rgb);
+            ResizeCrop(p, 3 * image.Width, 3, image.Width, image.Height, 1, 1, 0, 0, crop, rgb);
         return random.NextBool();
     }
 
     /// <summary>
     /// Resizes the crop (in full-resolution coordinates) of a source decoded at (<paramref name="sx"/>, <paramref name="sy"/>)
-    /// times full resolution to <see cref="Size"/> x <see cref="Size"/>. As torchvision crops before resizing, the filter
-    /// reads only pixels inside the crop (exactly so at full resolution).
+    /// times full resolution, whose pixels start at (<paramref name="left"/>, <paramref name="top"/>) of the decoded image,
+    /// to <see cref="Size"/> x <see cref="Size"/>. As torchvision crops before resizing, the filter reads only pixels
+    /// inside the crop (exactly so at full resolution).
     /// </summary>
-    unsafe void ResizeCrop(byte* source, int stride, int pixelBytes, int width, int height, double sx, double sy, CropBox crop, Span<byte> rgb)
+    unsafe void ResizeCrop(byte* source, int stride, int pixelBytes, int width, int height, double sx, double sy, int left, int top, CropBox crop, Span<byte> rgb)
     {
-        double x0 = crop.Left * sx, x1 = (crop.Left + crop.Width) * sx, y0 = crop.Top * sy, y1 = (crop.Top + crop.Height) * sy;
+        double x0 = crop.Left * sx - left, x1 = (crop.Left + crop.Width) * sx - left, y0 = crop.Top * sy - top, y1 = (crop.Top + crop.Height) * sy - top;
         int wx0 = Math.Clamp((int)Math.Floor(x0 + 1e-9), 0, width - 1), wy0 = Math.Clamp((int)Math.Floor(y0 + 1e-9), 0, height - 1);
         int wx1 = Math.Clamp((int)Math.Ceiling(x1 - 1e-9), wx0 + 1, width), wy1 = Math.Clamp((int)Math.Ceiling(y1 - 1e-9), wy0 + 1, height);
         byte* window = source + (long)wy0 * stride + (long)wx0 * pixelBytes;

@@ -205,6 +205,40 @@ public class ImageDecoderTests
         using (var full = decoder.Decode(path)) Assert.Equal((4000, 3000), (full.Width, full.Height));
     }
 
+    [Theory]
+    [InlineData("jpeg_baseline_420.jpg", 1.0)]
+    [InlineData("jpeg_progressive.jpg", 1.0)]
+    [InlineData("jpeg_exif2.jpg", 1.0)]
+    [InlineData("jpeg_exif3.jpg", 1.0)]
+    [InlineData("jpeg_exif4.jpg", 1.0)]
+    [InlineData("jpeg_exif5.jpg", 1.0)]
+    [InlineData("jpeg_exif6.jpg", 1.0)]
+    [InlineData("jpeg_exif7.jpg", 1.0)]
+    [InlineData("jpeg_exif8.jpg", 1.0)]
+    [InlineData("jpeg_exif6.jpg", 0.25)]
+    [InlineData("png_rgb8.png", 1.0)]
+    public void ARegionDecodesToTheSamePixelsAsTheWholeImage(string file, double scale)
+    {
+        string path = ImageFixtures.Format(file);
+        var region = new CropBox(Top: 18, Left: 17, Height: 11, Width: 19); // upright, full resolution, away from the edges
+        var decoder = new ImageDecoder();
+        using var whole = decoder.Decode(path, (_, _) => new DecodeRequest(scale));
+        using var window = decoder.Decode(path, (_, _) => new DecodeRequest(scale, region));
+        Assert.Equal((whole.Width, whole.Height), (window.ScaledWidth, window.ScaledHeight));
+        double s = (double)whole.Width / whole.FullWidth;
+        int x0 = (int)Math.Floor(region.Left * s), y0 = (int)Math.Floor(region.Top * s);
+        int x1 = (int)Math.Ceiling((region.Left + region.Width) * s), y1 = (int)Math.Ceiling((region.Top + region.Height) * s);
+        Assert.True(window.Left <= x0 && window.Top <= y0 && window.Left + window.Width >= x1 && window.Top + window.Height >= y1,
+            $"{file}: window {window.Left},{window.Top} {window.Width}x{window.Height} misses {x0},{y0}-{x1},{y1}");
+        if (file.EndsWith(".jpg", StringComparison.Ordinal) && scale == 1.0) Assert.True(window.Width * window.Height < whole.Width * whole.Height, "a JPEG region is decoded alone");
+        var a = whole.Rgba;
+        var b = window.Rgba;
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+                for (int c = 0; c < 4; c++)
+                    Assert.Equal(a[(y * whole.Width + x) * 4 + c], b[((y - window.Top) * window.Width + x - window.Left) * 4 + c]);
+    }
+
     [Fact]
     public void TheDecodeGateKeepsParallelDecodesWithinItsCapacity()
     {
