@@ -190,6 +190,67 @@ public class PhotoFolderTests
         }
     }
 
+    /// <summary>
+    /// Eight 522 KB PNGs that inflate to 8192x8192 16-bit RGBA (512 MiB each), decoded by eight workers: the decode
+    /// gate lets them through a few at a time, so the process stays under a gigabyte instead of taking four.
+    /// </summary>
+    [Fact]
+    public void EightPngsInflatingToHalfAGigabyteEachDoNotTakeGigabytes()
+    {
+        using var dir = new TempDir();
+        string folder = Path.Combine(dir.Path, "bombs", "only");
+        Directory.CreateDirectory(folder);
+        byte[] png = ZeroPng(8192, 8192);
+        Assert.InRange(png.Length, 500_000, 540_000);
+        for (int i = 0; i < 8; i++) File.WriteAllBytes(Path.Combine(folder, $"bomb{i}.png"), png);
+
+        var (code, output, err) = AppProcess.Run(dir.Path, ["bench", "--model", "CifarMobileNetV2", "--data", dir["bombs"], "--workers", "8", "--batch-size", "8"]);
+        Assert.True(code == 0, output + err);
+        using var json = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last());
+        double peak = json.RootElement.GetProperty("peak_rss_mb").GetDouble();
+        Assert.True(peak < 1200, $"peak RSS {peak:F0} MB decoding eight 8192x8192x16-bit PNGs");
+    }
+
+    /// <summary>An all-zero 16-bit RGBA PNG, compressed as hard as zlib can.</summary>
+    static byte[] ZeroPng(int width, int height)
+    {
+        var idat = new MemoryStream();
+        using (var z = new System.IO.Compression.ZLibStream(idat, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            var row = new byte[1 + width * 8];
+            for (int y = 0; y < height; y++) z.Write(row);
+        }
+        var png = new MemoryStream();
+        png.Write([137, 80, 78, 71, 13, 10, 26, 10]);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 16;
+        ihdr[9] = 6;
+        PngChunk(png, "IHDR", ihdr);
+        PngChunk(png, "IDAT", idat.ToArray());
+        PngChunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    static void PngChunk(Stream png, string type, byte[] data)
+    {
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+        png.Write(length);
+        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        png.Write(typed);
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in typed)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320 & (uint)-(int)(crc & 1));
+        }
+        var tail = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(tail, ~crc);
+        png.Write(tail);
+    }
+
     static void AssertOneLine(string err, string start)
     {
         string trimmed = err.Trim();

@@ -90,7 +90,11 @@ public sealed class ImageFileSplit : IImageSplit
             var renderer = new ImageRenderer(size, new ImageDecoder(Options.Limits));
             int n = files.Length;
             var errors = new DataException?[n];
-            var cache = Options.CacheBytes > 0 ? new ResizedImage?[n] : null;
+            // A split that clearly cannot fit (4:3 photos at the resized size) is not cached at all, so a large
+            // folder does not hold the budget's worth of images during the scan only to drop them.
+            int side = renderer.ResizeSide;
+            long typical = 3L * side * (side * 4 / 3);
+            var cache = Options.CacheBytes > 0 && n * typical <= Options.CacheBytes ? new ResizedImage?[n] : null;
             long cached = 0;
             bool overflow = cache is null;
             var sum = new long[3];
