@@ -151,23 +151,6 @@ public sealed class ImageDecoder
     /// <summary>The decode-memory gate shared by this decoder's callers.</summary>
     public DecodeMemoryGate Gate { get; }
 
-    /// <summary>Reads only what the header needs (the file is opened as a stream, not read whole).</summary>
-    public ImageHeader ReadHeader(string path)
-    {
-        ImageFile.RegularFileSize(path);
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 4096);
-            using var managed = new SKManagedStream(stream);
-            using var codec = Open(managed, path);
-            return Header(codec, path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataException($"cannot read the file: {e.Message}", path, innerException: e);
-        }
-    }
-
     /// <summary>
     /// Reads and decodes <paramref name="path"/>. <paramref name="neededScale"/>, given the displayed full-resolution
     /// width and height, returns the fraction of that resolution the caller needs (1 = all of it, the default);

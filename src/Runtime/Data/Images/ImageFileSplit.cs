@@ -161,7 +161,7 @@ public sealed class ImageFileSplit : IImageSplit
                 (Options.Warning ?? Console.Error.WriteLine)($"warning: skipped {bad.Length} of {n} {Name} files that cannot be read as images: {names}{more}");
             }
 
-            scan = new SplitScan(size, cache, Statistics(sum, squares, pixels), bad.Select(i => errors[i]!.FilePath ?? "").ToArray());
+            scan = new SplitScan(size, cache, Statistics(sum, squares, pixels));
             return scan;
         }
     }
@@ -204,18 +204,17 @@ public sealed class ImageFileSplit : IImageSplit
     }
 }
 
-/// <summary>What a scan of a split found: the size it ran for, the cache (null when the split is streamed), the statistics and the files left out.</summary>
+/// <summary>What a scan of a split found: the size it ran for, the cache (null when the split is streamed) and the statistics.</summary>
 public sealed class SplitScan
 {
     readonly bool ownsCache;
 
-    internal SplitScan(int size, ResizedImage?[]? cache, Normalization statistics, IReadOnlyList<string> skipped, bool ownsCache = true)
+    internal SplitScan(int size, ResizedImage?[]? cache, Normalization statistics, bool ownsCache = true)
     {
         this.ownsCache = ownsCache;
         Size = size;
         Cache = cache;
         Statistics = statistics;
-        Skipped = skipped;
     }
 
     /// <summary>The model input side the scan ran for.</summary>
@@ -230,11 +229,8 @@ public sealed class SplitScan
     /// <summary>Per-channel mean and standard deviation of the resized images.</summary>
     public Normalization Statistics { get; }
 
-    /// <summary>Files left out as unreadable (with <see cref="ImageFolderOptions.SkipBadImages"/>).</summary>
-    public IReadOnlyList<string> Skipped { get; }
-
     /// <summary>The first <paramref name="n"/> entries, sharing (not owning) the cached images.</summary>
-    internal SplitScan Take(int n) => new(Size, Cache?.Take(n).ToArray(), Statistics, Skipped, ownsCache: false);
+    internal SplitScan Take(int n) => new(Size, Cache?.Take(n).ToArray(), Statistics, ownsCache: false);
 
     internal void Release(ImageCacheBudget budget)
     {
