@@ -14,7 +14,7 @@ public static class CommonOptions
 
     public static Option<string> Dataset() => new Option<string>("--dataset", "-d")
     {
-        Description = "cifar10, fashion-mnist, synthetic, or folder (PNG/PPM/PGM images in train/<class>/ and test/<class>/ under --data).",
+        Description = "cifar10, fashion-mnist, synthetic, or folder (your photos: JPEG/PNG/WebP/BMP/GIF in train/<class>/ and test/<class>/ under --data).",
         DefaultValueFactory = _ => "synthetic",
     }.AcceptOnlyFromAmong(Datasets.Names.ToArray());
 
@@ -45,4 +45,13 @@ public static class CommonOptions
     /// <summary>Opens a dataset with a console progress line for downloads.</summary>
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed) =>
         Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create()));
+
+    /// <summary>Opens a dataset; a folder of images is read as <paramref name="images"/> says.</summary>
+    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, Data.Images.ImageFolderOptions images) =>
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images));
+
+    public static Option<bool> SkipBadImages() => new("--skip-bad-images")
+    {
+        Description = "Leave out image files that cannot be read (corrupt, truncated, unsupported, too large) with one warning line, instead of stopping at the first.",
+    };
 }

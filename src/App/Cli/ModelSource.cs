@@ -5,8 +5,11 @@ using static TorchSharp.torch;
 
 namespace ArchGen.App.Cli;
 
-/// <summary>A model built from what the user pointed at: an ArchGen checkpoint, a run folder (its latest checkpoint) or a PyTorch weights file.</summary>
-public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path, string? RunFolderPath)
+/// <summary>
+/// A model built from what the user pointed at: an ArchGen checkpoint, a run folder (its latest checkpoint) or a
+/// PyTorch weights file. <see cref="ClassNames"/> are those the checkpoint records, or the class indices.
+/// </summary>
+public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path, string? RunFolderPath, IReadOnlyList<string> ClassNames)
 {
     /// <param name="location">Checkpoint file, run folder, or .pt/.pth/.safetensors file.</param>
     /// <param name="model">Model name; required for PyTorch files, optional (checked) for checkpoints.</param>
@@ -17,7 +20,7 @@ public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> M
             var entry = ModelCatalog.Get(model ?? "CifarMobileNetV2");
             var module = entry.Create();
             PyTorchWeights.Load(module, location);
-            return new ModelSource(entry, module, null, location, null);
+            return new ModelSource(entry, module, null, location, null, Indices(entry.Facts.Classes));
         }
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
@@ -25,9 +28,13 @@ public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> M
         if (model is not null && !string.Equals(model, header.Model, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{path} holds a {header.Model}, not a {model}.");
         var fromCheckpoint = ModelCatalog.Get(header.Model);
-        var built = fromCheckpoint.Create();
+        var classNames = header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes);
+        var built = fromCheckpoint.Create(classNames.Count);
         Checkpoint.Load(path, built, optimizer: null, restoreRng: false);
         string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        return new ModelSource(fromCheckpoint, built, header.Config, path, runFolder);
+        return new ModelSource(fromCheckpoint, built, header.Config, path, runFolder, classNames);
     }
+
+    /// <summary>"0", "1", ...: names for a model whose class names are not recorded.</summary>
+    static string[] Indices(int classes) => Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 }

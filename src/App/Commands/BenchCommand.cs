@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using ArchGen.App.Cli;
 using ArchGen.Data;
+using ArchGen.Data.Images;
 using ArchGen.Onnx.Serving;
 using ArchGen.Performance;
 using Microsoft.ML.OnnxRuntime;
@@ -25,14 +26,21 @@ public static class BenchCommand
             DefaultValueFactory = _ => "all",
         }.AcceptOnlyFromAmong("basic", "extended", "all");
         var onnxArena = new Option<bool>("--onnx-arena") { Description = "Keep ONNX Runtime's CPU memory arena.", DefaultValueFactory = _ => true };
-        var command = new Command("bench", "Measure a model's training, inference (TorchSharp and ONNX Runtime) and the data layer's augmentation throughput; prints JSON last.")
+        var data = new Option<string?>("--data")
         {
-            model, batchSize, steps, warmup, threads, onnxOptimization, onnxArena,
+            Description = "Instead, time the photo pipeline on this folder of class subfolders (or dataset root: its train/): decode, random resized crop, flip, normalize and batch at the model's input size.",
+        };
+        var workers = new Option<int>("--workers") { Description = "With --data: parallel decoders (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var epochs = new Option<int>("--epochs") { Description = "With --data: passes over the folder.", DefaultValueFactory = _ => 1 };
+        var command = new Command("bench", "Measure a model's training, inference (TorchSharp and ONNX Runtime) and the data layer's augmentation throughput, or (--data) the photo pipeline's; prints JSON last.")
+        {
+            model, batchSize, steps, warmup, threads, onnxOptimization, onnxArena, data, workers, epochs,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var entry = ModelCatalog.Get(parse.GetValue(model)!);
             int batch = parse.GetValue(batchSize);
+            if (parse.GetValue(data) is { } folder) return Folder(folder, entry, batch, parse.GetValue(workers), parse.GetValue(epochs));
             var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine);
             var onnxSettings = new OnnxSessionSettings(result.Threads, parse.GetValue(onnxOptimization) switch
             {
@@ -69,6 +77,31 @@ public static class BenchCommand
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    static int Folder(string folder, CatalogEntry entry, int batch, int workers, int epochs)
+    {
+        if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
+        if (workers < 0) throw new ArgumentException($"--workers must be 0 (one per core) or more (got {workers}).");
+        if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
+        var result = FolderBenchmark.Run(folder, entry.Facts.InputSize, batch, workers, epochs);
+        Console.WriteLine($"{result.ImagesTimed} images ({result.Images} in the folder) at {result.Size}x{result.Size} in {result.Seconds:F2} s with {result.Workers} workers: {result.ImagesPerSecond:F1} img/s");
+        Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB (allocator policy: {AllocatorPolicy.Status})");
+        var json = new Dictionary<string, object>
+        {
+            ["framework"] = "archgen",
+            ["pipeline"] = "folder",
+            ["model"] = entry.Facts.Name,
+            ["size"] = result.Size,
+            ["batch_size"] = result.BatchSize,
+            ["workers"] = result.Workers,
+            ["images"] = result.Images,
+            ["images_timed"] = result.ImagesTimed,
+            ["load_img_s"] = Round(result.ImagesPerSecond),
+            ["peak_rss_mb"] = Round(result.PeakRssMiB),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(json));
+        return ExitCodes.Success;
     }
 
     static double Round(double v) => Math.Round(v, 2, MidpointRounding.AwayFromZero);

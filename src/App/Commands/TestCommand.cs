@@ -3,6 +3,7 @@ using System.Globalization;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
 using ArchGen.Data;
+using ArchGen.Data.Images;
 using ArchGen.Training;
 using Spectre.Console;
 using TorchSharp;
@@ -23,7 +24,8 @@ public static class TestCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var testLimit = CommonOptions.TestLimit();
-        var command = new Command("test", "Evaluate a trained model on a test set.") { checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit };
+        var skipBadImages = CommonOptions.SkipBadImages();
+        var command = new Command("test", "Evaluate a trained model on a test set.") { checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var dev = Devices.Resolve(parse.GetValue(device)!);
@@ -35,11 +37,16 @@ public static class TestCommand
             // The dataset the model was trained on, unless the user names one.
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
-            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0);
+            var facts = source.Entry.Facts;
+            var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true);
+            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, images);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
-            var facts = source.Entry.Facts;
-            var loader = new BatchLoader(test, set.Normalization, parse.GetValue(batchSize), train: false, seed: 0, dev, facts.InputChannels, facts.InputSize);
+            if (source.ClassNames.Count != test.ClassNames.Count)
+                throw new DataException($"the model has {source.ClassNames.Count} classes but the {set.Name} test split has {test.ClassNames.Count}");
+            // The statistics the model was trained with, when its checkpoint records them.
+            var normalization = source.SavedConfig?.Normalization?.ToNormalization() ?? set.Normalization;
+            var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, facts.InputChannels, facts.InputSize));
 
             var result = Evaluator.Evaluate(module, loader, test.ClassNames);
             Console.WriteLine($"{facts.Name} from {source.Path} on {set.Name}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
+using ArchGen.Data.Images;
 using ArchGen.Training;
 
 namespace ArchGen.App.Commands;
@@ -28,10 +29,14 @@ public static class TrainCommand
         var limit = new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 };
         var testLimit = CommonOptions.TestLimit();
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 };
+        var init = FineTuneOptions.Init();
+        var freezeFeatures = FineTuneOptions.FreezeFeatures();
+        var skipBadImages = CommonOptions.SkipBadImages();
 
         var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
         {
             model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, limit, testLimit, checkpointEvery,
+            init, freezeFeatures, skipBadImages,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
@@ -51,6 +56,9 @@ public static class TrainCommand
                 Limit = parse.GetValue(limit),
                 TestLimit = parse.GetValue(testLimit),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
+                Init = parse.GetValue(init),
+                FreezeFeatures = parse.GetValue(freezeFeatures),
+                SkipBadImages = parse.GetValue(skipBadImages),
             };
             bool isResume = parse.GetValue(resume);
             string? outDir = parse.GetValue(output);
@@ -71,6 +79,7 @@ public static class TrainCommand
             }
             config.Validate();
             ModelCatalog.Get(config.Model); // unknown model: fail before touching data
+            if (!isResume) FineTuneOptions.CheckInit(config.Init);
             outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             var run = new RunFolder(outDir);
             return Train(config, run, isResume);
@@ -80,7 +89,8 @@ public static class TrainCommand
 
     static int Train(TrainConfig config, RunFolder run, bool resume)
     {
-        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed);
+        var images = new ImageFolderOptions(Size: ModelCatalog.Get(config.Model).Facts.InputSize, SkipBadImages: config.SkipBadImages);
+        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, images);
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

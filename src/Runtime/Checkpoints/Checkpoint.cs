@@ -11,7 +11,11 @@ namespace ArchGen.Checkpoints;
 public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep);
 
 /// <summary>What a checkpoint holds besides the tensors.</summary>
-public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc);
+public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc)
+{
+    /// <summary>The classes the model's outputs stand for, in output order (null in checkpoints that predate them: the model's declared classes).</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+}
 
 /// <summary>
 /// A training checkpoint: model weights and buffers, optimizer state, training position, torch RNG state and the run's

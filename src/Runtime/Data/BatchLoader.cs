@@ -16,7 +16,7 @@ namespace ArchGen.Data;
 /// <c>Epoch(e, k)</c> yields exactly batches k.. of <c>Epoch(e)</c>, and torch's RNG is never touched.
 /// The next batch is prepared on a background task while the consumer works on the current one.
 /// </summary>
-public sealed class BatchLoader
+public sealed class BatchLoader : IBatchLoader
 {
     /// <summary>Zero padding around each image before the random crop.</summary>
     public const int Padding = 4;
@@ -24,14 +24,14 @@ public sealed class BatchLoader
     private const long OrderStream = 0x0_0D_E5;
     private const long AugmentStream = 0x0A_06;
 
-    private readonly float[] _table; // [channels, 256]: byte value -> normalized float
+    private readonly float[] _table; // [output channels, 256]: byte value -> normalized float
     private int[]? _cachedOrder;
     private int _cachedEpoch = -1;
     private readonly object _gate = new();
 
     /// <summary>Creates a loader.</summary>
     /// <param name="set">The images.</param>
-    /// <param name="norm">Statistics with one entry per channel of <paramref name="set"/>.</param>
+    /// <param name="norm">Statistics with one entry per channel of <paramref name="set"/> or, for 1-channel images repeated to 3, per model channel.</param>
     /// <param name="batchSize">Images per batch; the last batch of an epoch keeps the remainder.</param>
     /// <param name="train">Shuffle and augment (training) or not (evaluation).</param>
     /// <param name="seed">Seed of the shuffle and the augmentation.</param>
@@ -45,7 +45,7 @@ public sealed class BatchLoader
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
-        if (norm.Mean.Length != set.Channels || norm.Std.Length != set.Channels)
+        if (norm.Mean.Length != norm.Std.Length || (norm.Mean.Length != set.Channels && norm.Mean.Length != channels))
             throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; the images have {set.Channels} channels.", nameof(norm));
         if (norm.Std.Any(s => !(s > 0)))
             throw new ArgumentException("Every std must be positive.", nameof(norm));
@@ -61,11 +61,12 @@ public sealed class BatchLoader
         Channels = channels;
         Size = size;
 
-        // x / 255 normalized, as one scale and one offset per channel.
-        _table = new float[set.Channels * 256];
-        for (int ch = 0; ch < set.Channels; ch++)
+        // x / 255 normalized, as one scale and one offset per output channel (a 1-channel image feeds every one).
+        _table = new float[channels * 256];
+        for (int ch = 0; ch < channels; ch++)
         {
-            float scale = 1f / (255f * norm.Std[ch]), bias = -norm.Mean[ch] / norm.Std[ch];
+            int n = norm.Mean.Length == channels ? ch : 0;
+            float scale = 1f / (255f * norm.Std[n]), bias = -norm.Mean[n] / norm.Std[n];
             for (int v = 0; v < 256; v++) _table[ch * 256 + v] = v * scale + bias;
         }
     }
@@ -199,16 +200,15 @@ public sealed class BatchLoader
     public Batch Build(BatchPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        int b = plan.Count, c = Set.Channels, h = Set.Height, w = Set.Width;
+        int b = plan.Count, h = Set.Height, w = Set.Width;
         using var scope = NewDisposeScope();
 
         // One pass from the stored bytes to normalized floats in a CPU tensor (images split over the cores), then
         // (for another device) one copy.
-        var images = empty([b, c, h, w], ScalarType.Float32);
+        var images = empty([b, Channels, h, w], ScalarType.Float32);
         int parts = Math.Min(Environment.ProcessorCount, Math.Max(1, b / 32));
         Parallel.For(0, parts, part => Fill(MemoryMarshal.Cast<byte, float>(images.bytes), plan, b * part / parts, b * (part + 1) / parts));
         if (Device.type != DeviceType.CPU) images = images.to(Device);
-        if (Channels != c) images = images.expand(b, Channels, h, w).contiguous();
         if (Size != h || Size != w) images = F.interpolate(images, [Size, Size], mode: InterpolationMode.Bilinear, align_corners: false);
 
         var labels = new long[b];
@@ -219,14 +219,15 @@ public sealed class BatchLoader
 
     /// <summary>
     /// Writes images <paramref name="first"/> to <paramref name="end"/> - 1 of the plan into <paramref name="destination"/>
-    /// (<c>N x C x H x W</c> floats for the whole plan). Output pixel (i, j) of image n is pixel
+    /// (<c>N x C x H x W</c> floats for the whole plan, C the model's channels). Output pixel (i, j) of image n is pixel
     /// (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)) of the image zero-padded by <see cref="Padding"/>, mapped through
-    /// the channel's table of the 256 normalized byte values.
+    /// the channel's table of the 256 normalized byte values (a 1-channel image feeds every output channel).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first batch: skip the unoptimized tier
     private void Fill(Span<float> destination, BatchPlan plan, int first, int end)
     {
-        int c = Set.Channels, h = Set.Height, w = Set.Width, plane = h * w;
+        int c = Channels, h = Set.Height, w = Set.Width, plane = h * w;
+        bool repeat = Set.Channels != c;
         for (int n = first; n < end; n++)
         {
             var image = Set.Image(plan.Indices[n]);
@@ -239,7 +240,7 @@ public sealed class BatchLoader
             {
                 ReadOnlySpan<float> table = _table.AsSpan(ch * 256, 256);
                 float zero = table[0];
-                var source = image.Slice(ch * plane, plane);
+                var source = image.Slice(repeat ? 0 : ch * plane, plane);
                 var target = destination.Slice((n * c + ch) * plane, plane);
                 for (int i = 0; i < h; i++)
                 {

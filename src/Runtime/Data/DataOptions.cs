@@ -12,6 +12,7 @@ namespace ArchGen.Data;
 /// <param name="ExpectedMd5">Overrides the archive's expected MD5 (hex).</param>
 /// <param name="CancellationToken">Cancels a download.</param>
 /// <param name="StallTimeout">A download receiving nothing for this long fails; null means <see cref="Cifar10.DefaultStallTimeout"/> (60 s).</param>
+/// <param name="Images">How the folder dataset reads its image files (model size, bad files, workers, cache); null means the defaults.</param>
 public sealed record DataOptions(
     string? DataDir = null,
     bool Download = false,
@@ -23,7 +24,8 @@ public sealed record DataOptions(
     Uri? DownloadUri = null,
     string? ExpectedMd5 = null,
     CancellationToken CancellationToken = default,
-    TimeSpan? StallTimeout = null);
+    TimeSpan? StallTimeout = null,
+    Images.ImageFolderOptions? Images = null);
 
 /// <summary>Which step of fetching a dataset is running.</summary>
 public enum DownloadStage

@@ -8,7 +8,7 @@ public static class Datasets
 
     /// <summary>
     /// Opens a built-in dataset by (case-insensitive) name; splits load on first use. <c>folder</c> reads your own
-    /// images from <see cref="DataOptions.DataDir"/> (see <see cref="ImageFolder"/>).
+    /// images from <see cref="DataOptions.DataDir"/> as <see cref="DataOptions.Images"/> says (see <see cref="ImageFolder"/>).
     /// </summary>
     public static IDataset Open(string name, DataOptions options)
     {
@@ -21,7 +21,7 @@ public static class Datasets
             "synthetic" => SyntheticShapes.Open(options),
             "folder" => options.DataDir is null
                 ? throw new DataException("the folder dataset needs --data DIR holding train/<class>/ and test/<class>/ image folders")
-                : ImageFolder.Open(options.DataDir),
+                : ImageFolder.Open(options.DataDir, options.Images),
             _ => throw new DataException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Names)}"),
         };
     }

@@ -4,7 +4,7 @@ namespace ArchGen.Data;
 /// An in-memory labelled image set: <see cref="Pixels"/> holds <c>Count x Channels x Height x Width</c> bytes
 /// (channel-planar, row-major), <see cref="Labels"/> one class index per image.
 /// </summary>
-public sealed class ImageSet
+public sealed class ImageSet : IImageSplit
 {
     /// <summary>Wraps the arrays (no copy) after checking their sizes and that every label names a class.</summary>
     public ImageSet(byte[] pixels, byte[] labels, int channels, int height, int width, IReadOnlyList<string> classNames)
@@ -66,6 +66,15 @@ public sealed class ImageSet
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
         return Pixels.AsSpan(index * ImageBytes, ImageBytes);
+    }
+
+    IImageSplit IImageSplit.Take(int n) => Take(n);
+
+    /// <summary>A <see cref="BatchLoader"/> over these images (random crop with padding and flip when training).</summary>
+    public IBatchLoader CreateLoader(LoaderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new BatchLoader(this, options.Normalization, options.BatchSize, options.Train, options.Seed, options.Device, options.Channels, options.Size);
     }
 
     /// <summary>The first <paramref name="n"/> images (a copy), or this set when it has no more than <paramref name="n"/>.</summary>

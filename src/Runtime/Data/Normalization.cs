@@ -6,6 +6,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>The usual CIFAR-10 statistics (torchvision reference recipe).</summary>
     public static Normalization Cifar10 { get; } = new([0.4914f, 0.4822f, 0.4465f], [0.2023f, 0.1994f, 0.2010f]);
 
+    /// <summary>ImageNet's statistics, which torchvision's pretrained weights expect.</summary>
+    public static Normalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
     /// <summary>Number of channels described.</summary>
     public int Channels => Mean.Length;
 

@@ -71,6 +71,9 @@ internal sealed class SeededRandom
     /// <summary>Uniform integer in [<paramref name="min"/>, <paramref name="maxExclusive"/>).</summary>
     public int Next(int min, int maxExclusive) => min + Next(maxExclusive - min);
 
+    /// <summary>Uniform double in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
     /// <summary>A fair coin.</summary>
     public bool NextBool() => (NextUInt64() >> 63) != 0;
 

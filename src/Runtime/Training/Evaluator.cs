@@ -8,7 +8,7 @@ namespace ArchGen.Training;
 public static class Evaluator
 {
     /// <param name="onBatch">Called after each batch with the number of images done so far.</param>
-    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, BatchLoader loader, IReadOnlyList<string> classNames, Action<int>? onBatch = null, CancellationToken cancel = default)
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IBatchLoader loader, IReadOnlyList<string> classNames, Action<int>? onBatch = null, CancellationToken cancel = default)
     {
         int k = classNames.Count;
         var confusion = new long[k, k];

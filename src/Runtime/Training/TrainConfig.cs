@@ -40,6 +40,18 @@ public sealed record TrainConfig
     /// <summary>Also write a checkpoint every N steps (0 = only at the end of each epoch and on interruption).</summary>
     public int CheckpointEvery { get; init; }
 
+    /// <summary>Weights to start from (<c>--init</c>): a PyTorch .pt/.pth/.safetensors state_dict or an ArchGen checkpoint; the classifier is re-initialized when its shape differs.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>Train only the classifier (<c>--freeze-features</c>).</summary>
+    public bool FreezeFeatures { get; init; }
+
+    /// <summary>Leave out image files that cannot be read, with one warning, instead of stopping (<c>--skip-bad-images</c>).</summary>
+    public bool SkipBadImages { get; init; }
+
+    /// <summary>The statistics inputs are normalized with and their source; chosen when the run starts (see <see cref="FineTuning.ChooseNormalization"/>).</summary>
+    public NormalizationChoice? Normalization { get; init; }
+
     [JsonIgnore]
     public double ResolvedLearningRate => LearningRate ?? (IsSgd ? 0.1 : 0.001);
 

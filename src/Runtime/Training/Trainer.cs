@@ -29,7 +29,8 @@ public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Po
 /// </summary>
 public sealed class Trainer
 {
-    readonly TrainConfig config;
+    TrainConfig config;
+    IReadOnlyList<string> classNames = [];
     readonly RunFolder run;
     readonly ITrainingObserver observer;
 
@@ -53,7 +54,16 @@ public sealed class Trainer
         run.Create();
 
         torch.manual_seed(config.Seed);
-        using var model = entry.Create();
+        classNames = dataset.Train.ClassNames; // the model's class count follows the dataset
+        using var model = entry.Create(classNames.Count);
+        if (config.Init is { } init && !resume)
+        {
+            var report = FineTuning.Initialize(model, entry, init);
+            observer.Message(report.Summary(model.state_dict().Count));
+        }
+        if (config.FreezeFeatures)
+            observer.Message($"Training only the classifier ({FineTuning.FreezeFeatures(model, entry):N0} parameters); the features are frozen.");
+        config = config with { Normalization = FineTuning.ChooseNormalization(config, dataset) };
         model.to(device);
         using var optimizer = CreateOptimizer(model);
 
@@ -71,8 +81,9 @@ public sealed class Trainer
         var train = config.Limit > 0 ? dataset.Train.Take(config.Limit) : dataset.Train;
         var test = config.TestLimit > 0 ? dataset.Test.Take(config.TestLimit) : dataset.Test;
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
-        var trainLoader = new BatchLoader(train, dataset.Normalization, config.BatchSize, train: true, config.Seed, device, channels, size);
-        var testLoader = new BatchLoader(test, dataset.Normalization, config.BatchSize, train: false, config.Seed, device, channels, size);
+        var normalization = config.Normalization!.ToNormalization();
+        var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size));
+        var testLoader = test.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
 
         using var metrics = new MetricsLog(run.Metrics, position.GlobalStep);
         var board = torch.utils.tensorboard.SummaryWriter(run.TensorBoard, createRunName: false);
@@ -86,6 +97,7 @@ public sealed class Trainer
             observer.EpochStarted(epoch, config.Epochs, trainLoader.BatchesPerEpoch, startBatch);
 
             model.train();
+            if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
             long correct = 0, seen = 0;
@@ -161,8 +173,8 @@ public sealed class Trainer
 
     /// <summary>Adam at 0.001 (the reference exercise) or SGD with momentum 0.9, nesterov and weight decay 5e-4 (kuangliu).</summary>
     OptimizerHelper CreateOptimizer(nn.Module model) => config.IsSgd
-        ? optim.SGD(model.parameters(), config.ResolvedLearningRate, momentum: 0.9, weight_decay: 5e-4, nesterov: true)
-        : optim.Adam(model.parameters(), config.ResolvedLearningRate);
+        ? optim.SGD(FineTuning.Trainable(model), config.ResolvedLearningRate, momentum: 0.9, weight_decay: 5e-4, nesterov: true)
+        : optim.Adam(FineTuning.Trainable(model), config.ResolvedLearningRate);
 
     /// <summary>Adam: constant. SGD: cosine annealing over the epochs, stepped per epoch as in kuangliu's recipe.</summary>
     double LearningRateAt(int epoch) => config.IsSgd
@@ -171,7 +183,7 @@ public sealed class Trainer
 
     void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, TrainingPosition position)
     {
-        var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O"));
+        var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O")) { ClassNames = classNames };
         Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer);
         observer.CheckpointWritten(run.LatestCheckpoint, position);
     }

@@ -219,7 +219,27 @@ public class BatchLoaderTests
 
         var e = Assert.Throws<DataException>(() => new BatchLoader(Colour, Normalization.Cifar10, 4, false, 0, CPU, channels: 1));
         Assert.Contains("3 channel", e.Message);
-        Assert.Throws<ArgumentException>(() => new BatchLoader(gray, Normalization.Cifar10, 4, false, 0, CPU, channels: 3));
+        Assert.Throws<ArgumentException>(() => new BatchLoader(gray, new Normalization([0.1f, 0.2f], [0.3f, 0.4f]), 4, false, 0, CPU, channels: 3));
+    }
+
+    [Fact]
+    public void GrayImagesTakeOneStatisticPerModelChannel()
+    {
+        // ImageNet's statistics on a 1-channel set: each repeated plane is normalized with its own channel's.
+        var gray = Gray(4);
+        var single = new Normalization([0.2f], [0.3f]);
+        var perChannel = new Normalization([0.2f, 0.5f, 0.7f], [0.3f, 0.25f, 0.1f]);
+        var reference = new BatchLoader(gray, single, 4, false, 0, CPU, channels: 3);
+        var loader = new BatchLoader(gray, perChannel, 4, false, 0, CPU, channels: 3);
+        using var expected = reference.Epoch(0).First();
+        using var batch = loader.Epoch(0).First();
+        for (int c = 0; c < 3; c++)
+        {
+            using var plane = batch.Images[.., c];
+            using var raw = expected.Images[.., 0] * 0.3f + 0.2f; // back to x / 255
+            using var want = (raw - perChannel.Mean[c]) / perChannel.Std[c];
+            AssertClose(Values(want), Values(plane));
+        }
     }
 
     [Fact]

@@ -49,8 +49,9 @@ public class Cifar10Tests
         var ds = Datasets.Open("cifar10", new DataOptions(DataDir: dir.Path));
         Assert.Equal("cifar10", ds.Name);
         Assert.Equal(Normalization.Cifar10, ds.Normalization);
-        Assert.Equal(labels, ds.Train.Labels);
-        Assert.Equal(pixels, ds.Train.Pixels);
+        var train = Assert.IsType<ImageSet>(ds.Train);
+        Assert.Equal(labels, train.Labels);
+        Assert.Equal(pixels, train.Pixels);
         Assert.Equal(2, ds.Test.Count);
     }
 

@@ -173,11 +173,12 @@ public class FashionMnistTests(ITestOutputHelper output)
             return;
         }
         var ds = FashionMnist.Open(FashionMnist.SystemFolder);
-        Assert.Equal(60000, ds.Train.Count);
-        Assert.Equal(10000, ds.Test.Count);
-        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, ds.Train.Labels.Count(l => l == c)));
-        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1000, ds.Test.Labels.Count(l => l == c)));
-        var n = Normalization.Compute(ds.Train);
+        var (train, test) = (Assert.IsType<ImageSet>(ds.Train), Assert.IsType<ImageSet>(ds.Test));
+        Assert.Equal(60000, train.Count);
+        Assert.Equal(10000, test.Count);
+        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, train.Labels.Count(l => l == c)));
+        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1000, test.Labels.Count(l => l == c)));
+        var n = Normalization.Compute(train);
         output.WriteLine($"padded 32x32 train statistics: mean {n.Mean[0]:F4}, std {n.Std[0]:F4}");
         // The published 28x28 mean 0.2860 spread over 32x32 pixels (the padding is zeros).
         Assert.Equal(0.2860 * 784 / 1024, n.Mean[0], 3);

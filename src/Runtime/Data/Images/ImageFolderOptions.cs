@@ -1,0 +1,57 @@
+namespace ArchGen.Data.Images;
+
+/// <summary>How an image folder is read.</summary>
+/// <param name="Size">The model's input side (224 for the paper models); the size checks, statistics and the cache are made for.</param>
+/// <param name="SkipBadImages">Leave out files that cannot be read as images (with one warning line) instead of stopping with an error naming the first.</param>
+/// <param name="Warning">Receives that warning line (default: standard error).</param>
+/// <param name="Limits">Bounds every image is checked against before decoding.</param>
+/// <param name="Workers">Images decoded in parallel (0 = one per core).</param>
+/// <param name="PrefetchBatches">Finished batches a loader keeps ready ahead of the model (at least 1).</param>
+/// <param name="CacheBytes">
+/// A split whose images, resized for evaluation, fit in what is left of this many bytes is decoded once and kept in
+/// memory (0 turns caching off). Larger splits are decoded on every use, so memory does not grow with the folder.
+/// </param>
+public sealed record ImageFolderOptions(
+    int Size = 224,
+    bool SkipBadImages = false,
+    Action<string>? Warning = null,
+    ImageLimits? Limits = null,
+    int Workers = 0,
+    int PrefetchBatches = 2,
+    long CacheBytes = 512L << 20)
+{
+    /// <summary>The worker count in effect.</summary>
+    public int ResolvedWorkers => Workers > 0 ? Workers : Environment.ProcessorCount;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value out of range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Size, nameof(Size));
+        ArgumentOutOfRangeException.ThrowIfNegative(Workers, nameof(Workers));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(PrefetchBatches, nameof(PrefetchBatches));
+        ArgumentOutOfRangeException.ThrowIfNegative(CacheBytes, nameof(CacheBytes));
+        Limits?.Validate();
+    }
+}
+
+/// <summary>Bytes of resized images the splits of one dataset may keep in memory together.</summary>
+internal sealed class ImageCacheBudget(long capacity)
+{
+    long left = capacity;
+
+    /// <summary>Takes <paramref name="bytes"/> if they are left.</summary>
+    public bool TryTake(long bytes)
+    {
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref left);
+            if (bytes > current) return false;
+        }
+        while (Interlocked.CompareExchange(ref left, current - bytes, current) != current);
+        return true;
+    }
+
+    /// <summary>Gives bytes back.</summary>
+    public void Give(long bytes) => Interlocked.Add(ref left, bytes);
+}
