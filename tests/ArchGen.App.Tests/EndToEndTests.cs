@@ -169,7 +169,7 @@ public class EndToEndTests
         Assert.Contains("data_batch_3.bin", truncated.Err);
     }
 
-    static void AssertOneLineError(string err)
+    internal static void AssertOneLineError(string err)
     {
         string trimmed = err.Trim();
         Assert.StartsWith("error: ", trimmed);

@@ -15,7 +15,7 @@ public static class TrainCommand
         var dataset = CommonOptions.Dataset();
         var data = CommonOptions.DataDir();
         var download = CommonOptions.Download();
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
+        var epochs = CommonOptions.Checked(new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 }, OptionRules.Epochs);
         var batchSize = CommonOptions.BatchSize();
         var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
             .AcceptOnlyFromAmong("adam", "sgd");
@@ -25,9 +25,9 @@ public static class TrainCommand
         var threads = CommonOptions.Threads();
         var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints, metrics and plots (default: runs/<model>-<dataset>-<time>)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit." };
-        var limit = new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 };
+        var limit = CommonOptions.Checked(new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 }, OptionRules.Limit);
         var testLimit = CommonOptions.TestLimit();
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = CommonOptions.Checked(new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 }, OptionRules.CheckpointEvery);
 
         var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
         {
