@@ -35,7 +35,8 @@ public static class ArchGenCli
             Console.Error.WriteLine($"error: {message} (see '{command} --help')");
             return ExitCodes.BadArguments;
         }
-        // Commands handle Ctrl+C / SIGTERM themselves (training writes a checkpoint first).
+        // Ctrl+C / SIGTERM: the first stops at the next safe point (training writes a checkpoint first), a second exits at once.
+        Interruption.Install();
         return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 }

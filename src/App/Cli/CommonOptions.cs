@@ -62,5 +62,5 @@ public static class CommonOptions
 
     /// <summary>Opens a dataset with a console progress line for downloads.</summary>
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create()));
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), CancellationToken: Interruption.Token));
 }

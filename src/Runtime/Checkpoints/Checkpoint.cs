@@ -8,8 +8,15 @@ using static TorchSharp.torch;
 
 namespace ArchGen.Checkpoints;
 
-/// <summary>Where in training a checkpoint was taken: the next step to run is batch <see cref="Batch"/> of epoch <see cref="Epoch"/>.</summary>
-public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep);
+/// <summary>
+/// Where in training a checkpoint was taken: the next step to run is batch <see cref="Batch"/> of epoch <see cref="Epoch"/>.
+/// In the middle of an epoch, <see cref="Totals"/> carries the epoch's running sums, so a resumed run reports the
+/// epoch's training loss and accuracy over all its batches, as an uninterrupted run does.
+/// </summary>
+public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep, EpochTotals? Totals = null);
+
+/// <summary>The running sums of an epoch so far: summed loss (per image), correct predictions and images seen.</summary>
+public sealed record EpochTotals(double LossSum, long Correct, long Seen);
 
 /// <summary>What a checkpoint holds besides the tensors.</summary>
 public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc);
