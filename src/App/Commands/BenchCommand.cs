@@ -25,7 +25,7 @@ public static class BenchCommand
         {
             var entry = ModelCatalog.Get(parse.GetValue(model)!);
             int batch = parse.GetValue(batchSize);
-            var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine);
+            var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine, Interruption.Token);
             double augmentation = AugmentationBenchmark.Run(batchSize: batch, device: torch.CPU);
             Console.WriteLine($"augmentation + batching: {augmentation:F0} img/s");
             Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB, RSS growth {result.RssGrowthPercent:F2}% (allocator policy: {AllocatorPolicy.Status})");
