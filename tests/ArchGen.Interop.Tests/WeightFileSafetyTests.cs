@@ -133,6 +133,8 @@ public class WeightFileSafetyTests
             Assert.DoesNotContain('\n', line);
             Assert.Contains(file, line);
             Assert.DoesNotContain("Exception raised from", line);
+            Assert.DoesNotContain("frame #", line);
+            Assert.DoesNotContain("IObjectConstructor", line);
             Assert.False(File.Exists(dir["x.ckpt"]));
         }
     }

@@ -42,8 +42,18 @@ public static class Interruption
         Console.Error.Flush();
         Console.Out.Flush();
         // Whatever the main thread is blocked in (a read, a native call), end now; no exit handlers run.
-        if (OperatingSystem.IsWindows()) Environment.Exit(ExitCodes.Interrupted);
-        ExitNow(ExitCodes.Interrupted);
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                ExitNow(ExitCodes.Interrupted);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No C library under that name: the runtime's own exit (runs exit handlers first).
+            }
+        }
+        Environment.Exit(ExitCodes.Interrupted);
     }
 
     [DllImport("libc", EntryPoint = "_exit")]

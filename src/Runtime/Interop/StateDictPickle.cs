@@ -8,11 +8,7 @@ namespace ArchGen.Interop;
 /// <param name="Key">Its state_dict key.</param>
 /// <param name="DType">The stored element type.</param>
 /// <param name="Shape">Its dimensions.</param>
-public sealed record StoredTensor(string Key, TorchSharp.torch.ScalarType DType, long[] Shape)
-{
-    /// <summary>The elements (no overflow: checked when the file was read).</summary>
-    public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
-}
+public sealed record StoredTensor(string Key, TorchSharp.torch.ScalarType DType, long[] Shape);
 
 /// <summary>
 /// Reads the pickle inside a <c>torch.save</c> archive (<c>data.pkl</c>) without running anything: a small

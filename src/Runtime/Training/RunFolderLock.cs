@@ -37,9 +37,6 @@ public sealed class RunFolderLock : IDisposable
         this.createdFolder = createdFolder;
     }
 
-    /// <summary>The locked folder.</summary>
-    public string Folder => folder;
-
     /// <summary>
     /// Locks <paramref name="run"/>'s folder, creating it when missing; a <see cref="RunFolderInUseException"/> naming
     /// the holder's PID when another process (or this one) holds it.
