@@ -18,5 +18,13 @@ dotnet build src/App -c Release -nologo -clp:ErrorsOnly
 app=src/App/bin/Release/net10.0/archgen.dll
 run=runs/main-$dataset
 
-dotnet "$app" train --model CifarMobileNetV2 --dataset "$dataset" --epochs 2 --limit 10000 --out "$run" "$@"
+# The defaults below apply unless the extra arguments give the option themselves (an option may be given once).
+# Running the main job again replaces its previous run (train refuses a folder holding a run without
+# --overwrite), unless the extra arguments ask to --resume it.
+given() { local a; for a in "${@:2}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
+defaults=()
+given --epochs "$@" || defaults+=(--epochs 2)
+given --limit "$@" || defaults+=(--limit 10000)
+given --resume "$@" || defaults+=(--overwrite)
+dotnet "$app" train --model CifarMobileNetV2 --dataset "$dataset" --out "$run" "${defaults[@]}" "$@"
 dotnet "$app" test --checkpoint "$run"

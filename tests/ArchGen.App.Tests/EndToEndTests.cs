@@ -5,9 +5,9 @@ namespace ArchGen.App.Tests;
 public class EndToEndTests
 {
     // Small and fast: 16-image batches of the CIFAR model on 2 threads.
-    static readonly string[] Quick = { "--device", "cpu", "--threads", "2", "--batch-size", "16", "--test-limit", "32" };
+    internal static readonly string[] Quick = { "--device", "cpu", "--threads", "2", "--batch-size", "16", "--test-limit", "32" };
 
-    static string[] Args(params string[] args) => args.Concat(Quick).ToArray();
+    internal static string[] Args(params string[] args) => args.Concat(Quick).ToArray();
 
     [Fact]
     public void ModelsListsTheShippedModels()
@@ -83,7 +83,7 @@ public class EndToEndTests
         TinyCifar.Write(dir["data"]);
         var (code, output, err) = AppProcess.Run(dir.Path, Args("train", "--dataset", "cifar10", "--data", dir["data"], "--epochs", "1", "--out", "run"));
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
-        Assert.Contains("(80 images)", output);
+        Assert.Contains("Data: 80 training images, 32 test images", output);
 
         var test = AppProcess.Run(dir.Path, Args("test", "--checkpoint", Path.Combine(dir["run"], "last.ckpt"), "--data", dir["data"]));
         Assert.True(test.ExitCode == 0, test.Out + test.Err);
@@ -114,6 +114,8 @@ public class EndToEndTests
         Assert.True(resumed.ExitCode == 0, resumed.Out + resumed.Err);
         Assert.Contains("Resumed from", resumed.Out);
         Assert.Equal(12, StepRows(dir["split"]));
+        // The interrupted epoch's row covers all its batches, as if the run had never stopped (issue 15).
+        Assert.Equal(InterruptionTests.EpochFigures(dir["straight"]), InterruptionTests.EpochFigures(dir["split"]));
 
         AssertSameWeights(dir, "straight", "split");
     }
@@ -127,10 +129,11 @@ public class EndToEndTests
         var straight = AppProcess.Run(dir.Path, train.Concat(new[] { "--out", "straight" }).ToArray());
         Assert.True(straight.ExitCode == 0, straight.Out + straight.Err);
 
-        var stall = new Dictionary<string, string> { ["ARCHGEN_CHECKPOINT_STALL_AT_STEP"] = "4" };
+        // The second checkpoint write (step 4) stops after its content is written, before fsync and rename.
+        var stall = new Dictionary<string, string> { ["ARCHGEN_FAULT"] = "stall@last.ckpt:after-write#2" };
         using (var killed = AppProcess.Start(dir.Path, stall, train.Concat(new[] { "--out", "split" }).ToArray()))
         {
-            killed.WaitUntil(() => killed.Err.Contains("stalling the checkpoint write of step 4", StringComparison.Ordinal), "the stalled checkpoint write");
+            killed.WaitUntil(() => killed.Err.Contains("ARCHGEN_FAULT: stall at last.ckpt:after-write", StringComparison.Ordinal), "the stalled checkpoint write");
             killed.Signal("KILL");
             killed.WaitForExit();
         }
@@ -140,6 +143,7 @@ public class EndToEndTests
         var resumed = AppProcess.Run(dir.Path, Args("train", "--out", "split", "--resume"));
         Assert.True(resumed.ExitCode == 0, resumed.Out + resumed.Err);
         Assert.Contains("(step 2)", resumed.Out);
+        Assert.Empty(Directory.GetFiles(dir["split"], "*.tmp")); // the killed write's leftover is gone
 
         AssertSameWeights(dir, "straight", "split");
     }
@@ -190,7 +194,7 @@ public class EndToEndTests
         Assert.Contains("data_batch_3.bin", truncated.Err);
     }
 
-    static void AssertOneLineError(string err)
+    internal static void AssertOneLineError(string err)
     {
         string trimmed = err.Trim();
         Assert.StartsWith("error: ", trimmed);
@@ -198,7 +202,7 @@ public class EndToEndTests
         Assert.DoesNotContain("   at ", trimmed);
     }
 
-    static int StepRows(string run)
+    internal static int StepRows(string run)
     {
         string metrics = Path.Combine(run, "metrics.csv");
         if (!File.Exists(metrics)) return 0;
@@ -210,7 +214,7 @@ public class EndToEndTests
     }
 
     /// <summary>Exports both runs' final weights to safetensors (deterministic serialization) and compares the bytes.</summary>
-    static void AssertSameWeights(TempDir dir, string runA, string runB)
+    internal static void AssertSameWeights(TempDir dir, string runA, string runB)
     {
         foreach (string run in new[] { runA, runB })
         {

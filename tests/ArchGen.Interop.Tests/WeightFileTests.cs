@@ -23,7 +23,7 @@ public class WeightFileTests
         PyTorchPickler.PickleStateDict(path, state);
 
         using var model = new Cifar3At32();
-        var error = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(model, path));
+        var error = Assert.Throws<ArchGen.Data.DataException>(() => PyTorchWeights.Load(model, path));
         Assert.Contains("missing keys: layers.3.bn2.running_var", error.Message);
         Assert.Contains("unexpected keys: layers.99.conv1.weight", error.Message);
         Assert.Contains("linear.bias (file [11], model [10])", error.Message);
@@ -36,7 +36,7 @@ public class WeightFileTests
         string path = dir["noise.pt"];
         File.WriteAllBytes(path, new byte[] { 1, 2, 3, 4, 5 });
         using var model = new Cifar3At32();
-        var error = Assert.Throws<InvalidDataException>(() => PyTorchWeights.Load(model, path));
+        var error = Assert.Throws<ArchGen.Data.DataException>(() => PyTorchWeights.Load(model, path));
         Assert.Contains("noise.pt", error.Message);
     }
 

@@ -27,11 +27,17 @@ public static class ArchGenCli
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            string command = parse.CommandResult.Command == root ? "archgen" : "archgen " + parse.CommandResult.Command.Name;
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message.ReplaceLineEndings(" ").Trim()} (see '{command} --help')");
+            bool atRoot = parse.CommandResult.Command == root;
+            string command = atRoot ? "archgen" : "archgen " + parse.CommandResult.Command.Name;
+            string commands = string.Join(", ", root.Subcommands.Select(c => c.Name));
+            string message = parse.Errors[0].Message.ReplaceLineEndings(" ").Trim();
+            if (atRoot)
+                message = parse.UnmatchedTokens.Count == 0 ? $"no command given; choose one of: {commands}" : $"{message} (commands: {commands})";
+            Console.Error.WriteLine($"error: {message} (see '{command} --help')");
             return ExitCodes.BadArguments;
         }
-        // Commands handle Ctrl+C / SIGTERM themselves (training writes a checkpoint first).
+        // Ctrl+C / SIGTERM: the first stops at the next safe point (training writes a checkpoint first), a second exits at once.
+        Interruption.Install();
         return parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 }

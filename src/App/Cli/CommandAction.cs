@@ -1,4 +1,5 @@
 using ArchGen.Data;
+using ArchGen.Training;
 
 namespace ArchGen.App.Cli;
 
@@ -11,7 +12,12 @@ public static class CommandAction
         {
             return body();
         }
-        catch (Exception e) when (e is ArgumentException or DataException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException)
+        catch (OperationCanceledException) when (Interruption.Token.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("Interrupted; nothing was written.");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (e is ArgumentException or DataException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or RunFolderInUseException)
         {
             Console.Error.WriteLine("error: " + OneLine(e.Message));
             return e is ArgumentException ? ExitCodes.BadArguments : ExitCodes.Failure;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ArchGen.Data;
+using ArchGen.Training;
 
 namespace ArchGen.App.Cli;
 
@@ -28,7 +29,7 @@ public static class CommonOptions
         Description = "Download CIFAR-10 when it is not found (verified by MD5 before use).",
     };
 
-    public static Option<int> BatchSize() => new("--batch-size", "-b") { Description = "Images per batch.", DefaultValueFactory = _ => 128 };
+    public static Option<int> BatchSize() => Checked(new Option<int>("--batch-size", "-b") { Description = "Images per batch (a batch never holds more than the dataset).", DefaultValueFactory = _ => 128 }, OptionRules.BatchSize);
 
     public static Option<string> Device() => new Option<string>("--device")
     {
@@ -36,19 +37,36 @@ public static class CommonOptions
         DefaultValueFactory = _ => "auto",
     }.AcceptOnlyFromAmong("auto", "cpu", "cuda");
 
-    public static Option<int> Threads() => new("--threads") { Description = "Intra-op threads (0 = one per core).", DefaultValueFactory = _ => 0 };
+    public static Option<int> Threads() => Checked(new Option<int>("--threads")
+    {
+        Description = $"Intra-op threads (0 = one per core; at most {OptionRules.ThreadsPerCoreLimit} per core).",
+        DefaultValueFactory = _ => 0,
+    }, OptionRules.Threads);
 
     public static Option<int> Seed() => new("--seed") { Description = "Seed for weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
 
-    public static Option<int> TestLimit() => new("--test-limit") { Description = "Use only the first N test images (0 = all).", DefaultValueFactory = _ => 0 };
+    public static Option<int> TestLimit() => Checked(new Option<int>("--test-limit") { Description = "Use only the first N test images (0 = all).", DefaultValueFactory = _ => 0 }, OptionRules.TestLimit);
+
+    /// <summary>
+    /// Adds <paramref name="rule"/> (from <see cref="OptionRules"/>, which <see cref="TrainConfig.Validate"/> applies too)
+    /// as the option's validator: an out-of-range value is a parse error, exit code 2, for every command that takes it.
+    /// </summary>
+    public static Option<int> Checked(Option<int> option, Func<int, string?> rule)
+    {
+        option.Validators.Add(result =>
+        {
+            if (rule(result.GetValueOrDefault<int>()) is { } error) result.AddError(error);
+        });
+        return option;
+    }
 
     /// <summary>Opens a dataset with a console progress line for downloads.</summary>
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create()));
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), CancellationToken: Interruption.Token));
 
     /// <summary>Opens a dataset; a folder of images is read as <paramref name="images"/> says.</summary>
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, Data.Images.ImageFolderOptions images) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images));
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images, CancellationToken: Interruption.Token));
 
     public static Option<bool> SkipBadImages() => new("--skip-bad-images")
     {

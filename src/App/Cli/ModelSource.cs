@@ -1,4 +1,5 @@
 using ArchGen.Checkpoints;
+using ArchGen.Data;
 using ArchGen.Interop;
 using ArchGen.Training;
 using static TorchSharp.torch;
@@ -27,7 +28,8 @@ public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> M
         var header = Checkpoint.ReadHeader(path);
         if (model is not null && !string.Equals(model, header.Model, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"{path} holds a {header.Model}, not a {model}.");
-        var fromCheckpoint = ModelCatalog.Get(header.Model);
+        if (!ModelCatalog.TryGet(header.Model, out var fromCheckpoint))
+            throw new DataException($"holds a {header.Model}, a model this build's catalog does not have (it has {string.Join(", ", ModelCatalog.All.Select(e => e.Facts.Name))})", path);
         var classNames = header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes);
         var built = fromCheckpoint.Create(classNames.Count);
         Checkpoint.Load(path, built, optimizer: null, restoreRng: false);

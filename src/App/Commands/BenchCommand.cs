@@ -41,14 +41,14 @@ public static class BenchCommand
             var entry = ModelCatalog.Get(parse.GetValue(model)!);
             int batch = parse.GetValue(batchSize);
             if (parse.GetValue(data) is { } folder) return Folder(folder, entry, batch, parse.GetValue(workers), parse.GetValue(epochs));
-            var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine);
+            var result = ModelBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(threads), Console.WriteLine, Interruption.Token);
             var onnxSettings = new OnnxSessionSettings(result.Threads, parse.GetValue(onnxOptimization) switch
             {
                 "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
                 "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                 _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
             }, parse.GetValue(onnxArena));
-            var onnx = OnnxBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), onnxSettings, Console.WriteLine);
+            var onnx = OnnxBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), onnxSettings, Console.WriteLine, Interruption.Token);
             double augmentation = AugmentationBenchmark.Run(batchSize: batch, device: torch.CPU);
             Console.WriteLine($"augmentation + batching: {augmentation:F0} img/s");
             Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB, RSS growth {result.RssGrowthPercent:F2}% (allocator policy: {AllocatorPolicy.Status})");

@@ -42,21 +42,29 @@ public static class TestCommand
             var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, images);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
-            if (source.ClassNames.Count != test.ClassNames.Count)
-                throw new DataException($"the model has {source.ClassNames.Count} classes but the {set.Name} test split has {test.ClassNames.Count}");
+            ClassCount.Check(ClassCount.Outputs(module, facts.InputChannels, facts.InputSize, dev), $"{facts.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
             // The statistics the model was trained with, when its checkpoint records them.
             var normalization = source.SavedConfig?.Normalization?.ToNormalization() ?? set.Normalization;
             var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, facts.InputChannels, facts.InputSize));
 
-            var result = Evaluator.Evaluate(module, loader, test.ClassNames);
+            var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token);
             Console.WriteLine($"{facts.Name} from {source.Path} on {set.Name}");
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
             if (source.RunFolderPath is not null)
             {
-                string png = new RunFolder(source.RunFolderPath).ConfusionPlot;
-                RunPlots.Confusion(result, png);
-                Console.WriteLine($"Confusion matrix: {png}");
+                // The run folder has one writer at a time: while a training run holds it, its own plot is left alone.
+                var run = new RunFolder(source.RunFolderPath);
+                using var folderLock = RunFolderLock.TryAcquire(run, out int? holder);
+                if (folderLock is null)
+                {
+                    Console.WriteLine($"Confusion matrix not saved: {run.Path} is in use{(holder is { } pid ? $" by PID {pid}" : "")} (a training run writes its own after each epoch).");
+                }
+                else
+                {
+                    RunPlots.Confusion(result, run.ConfusionPlot);
+                    Console.WriteLine($"Confusion matrix: {run.ConfusionPlot}");
+                }
             }
             Console.WriteLine(result.ReferenceLine);
             return ExitCodes.Success;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
 using ArchGen.Data.Images;
@@ -16,7 +15,7 @@ public static class TrainCommand
         var dataset = CommonOptions.Dataset();
         var data = CommonOptions.DataDir();
         var download = CommonOptions.Download();
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
+        var epochs = CommonOptions.Checked(new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 }, OptionRules.Epochs);
         var batchSize = CommonOptions.BatchSize();
         var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
             .AcceptOnlyFromAmong("adam", "sgd");
@@ -25,17 +24,18 @@ public static class TrainCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints, metrics and plots (default: runs/<model>-<dataset>-<time>)." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit." };
-        var limit = new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit, with the settings it was started with (--lr, --epochs and where the data is may change)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, a folder that holds a run is refused)." };
+        var limit = CommonOptions.Checked(new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 }, OptionRules.Limit);
         var testLimit = CommonOptions.TestLimit();
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = CommonOptions.Checked(new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 }, OptionRules.CheckpointEvery);
         var init = FineTuneOptions.Init();
         var freezeFeatures = FineTuneOptions.FreezeFeatures();
         var skipBadImages = CommonOptions.SkipBadImages();
 
         var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
         {
-            model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, limit, testLimit, checkpointEvery,
+            model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, overwrite, limit, testLimit, checkpointEvery,
             init, freezeFeatures, skipBadImages,
         };
         command.SetAction(parse => CommandAction.Run(() =>
@@ -60,28 +60,39 @@ public static class TrainCommand
                 FreezeFeatures = parse.GetValue(freezeFeatures),
                 SkipBadImages = parse.GetValue(skipBadImages),
             };
-            bool isResume = parse.GetValue(resume);
+            bool isResume = parse.GetValue(resume), replace = parse.GetValue(overwrite);
             string? outDir = parse.GetValue(output);
-            if (isResume)
+            if (isResume && replace) throw new ArgumentException("--resume continues the run in --out and --overwrite replaces it; give one of them.");
+            if (isResume && outDir is null) throw new ArgumentException("--resume needs --out naming the run folder to continue.");
+            if (!isResume)
             {
-                if (outDir is null) throw new ArgumentException("--resume needs --out naming the run folder to continue.");
-                var saved = new RunFolder(outDir);
-                if (!File.Exists(saved.Config)) throw new FileNotFoundException($"Nothing to resume: {saved.Path} has no config.json.");
-                // The saved run decides everything; only --epochs (to extend a run), --device and --threads may change.
-                var previous = TrainConfig.FromJson(File.ReadAllText(saved.Config));
-                config = previous with
-                {
-                    Epochs = parse.GetResult(epochs) is { Implicit: false } ? config.Epochs : previous.Epochs,
-                    Device = config.Device,
-                    Threads = config.Threads,
-                    DataDir = config.DataDir ?? previous.DataDir,
-                };
+                config.Validate();
+                ModelCatalog.Get(config.Model); // unknown model: fail before touching data
             }
-            config.Validate();
-            ModelCatalog.Get(config.Model); // unknown model: fail before touching data
             if (!isResume) FineTuneOptions.CheckInit(config.Init);
             outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             var run = new RunFolder(outDir);
+
+            // One writer per run folder: a second process is refused here, naming the holder.
+            using var folderLock = RunFolderLock.Acquire(run);
+            var present = run.PresentRunFiles;
+            if (!isResume && !replace && present.Count > 0)
+                throw new ArgumentException($"{run.Path} already holds a run ({string.Join(", ", present)}); pass --resume to continue it, or --overwrite to replace it.");
+            if (isResume && !File.Exists(run.LatestCheckpoint))
+                throw new FileNotFoundException(present.Count == 0
+                    ? $"Nothing to resume: {run.Path} holds no run."
+                    : $"Nothing to resume: {run.Path} has no {Checkpoints.Checkpoint.LatestFileName} (the run stopped before its first checkpoint); start it again with --overwrite.");
+            foreach (string leftover in Checkpoints.AtomicFile.RemoveLeftovers(run.Path))
+                Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
+
+            if (isResume)
+            {
+                // The checkpoint (checksummed) holds the run's settings; config.json is only a readable copy.
+                var saved = Checkpoints.Checkpoint.ReadHeader(run.LatestCheckpoint).Config;
+                config = TrainResume.Merge(saved, config, parse, command, run.Path, out string report);
+                config.Validate();
+                Console.WriteLine(report);
+            }
             return Train(config, run, isResume);
         }));
         return command;
@@ -89,23 +100,15 @@ public static class TrainCommand
 
     static int Train(TrainConfig config, RunFolder run, bool resume)
     {
+        Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
         var images = new ImageFolderOptions(Size: ModelCatalog.Get(config.Model).Facts.InputSize, SkipBadImages: config.SkipBadImages);
         var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, images);
-        using var stop = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true; // finish the step, write a checkpoint, then exit
-            if (!stop.IsCancellationRequested) Console.Error.WriteLine("Stopping after this step; writing a checkpoint...");
-            stop.Cancel();
-        }
-
-        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs} epochs; run folder {run.Path}");
-        var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, stop.Token));
+        Console.WriteLine($"Training {config.Model} on {dataset.Name} for {config.Epochs} epochs; run folder {run.Path}");
+        var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, Interruption.Token));
 
         RunPlots.Write(run, result.LastEvaluation);
-        Console.WriteLine(result.Message);
+        if (result.Outcome == TrainingOutcome.Completed) Console.WriteLine(result.Message);
+        else Console.Error.WriteLine((result.Outcome == TrainingOutcome.Diverged ? "error: " : "") + result.Message);
         if (result.LastEvaluation is { } evaluation) Console.WriteLine(evaluation.ReferenceLine);
         return result.Outcome switch
         {

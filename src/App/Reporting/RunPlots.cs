@@ -1,3 +1,4 @@
+using ArchGen.Checkpoints;
 using ArchGen.Training;
 using ScottPlot;
 
@@ -25,7 +26,7 @@ public static class RunPlots
         loss.Title("Loss");
         loss.XLabel("step");
         loss.ShowLegend();
-        loss.SavePng(run.LossPlot, 800, 500);
+        SavePng(loss, run.LossPlot, 800, 500);
 
         var accuracy = new Plot();
         if (epochs.Count > 0)
@@ -36,7 +37,7 @@ public static class RunPlots
         accuracy.Title("Accuracy per epoch");
         accuracy.XLabel("step");
         accuracy.ShowLegend();
-        accuracy.SavePng(run.AccuracyPlot, 800, 500);
+        SavePng(accuracy, run.AccuracyPlot, 800, 500);
     }
 
     /// <summary>Rows: true class, columns: predicted class; each cell coloured by the share of its row.</summary>
@@ -68,6 +69,13 @@ public static class RunPlots
         plot.XLabel("predicted class");
         plot.YLabel("true class");
         plot.Title($"Confusion matrix (rows: true, columns: predicted), accuracy {evaluation.Accuracy:F2}%");
-        plot.SavePng(path, 900, 800);
+        SavePng(plot, path, 900, 800);
+    }
+
+    /// <summary>Renders in memory, then replaces the file atomically (a reader never sees half a picture).</summary>
+    static void SavePng(Plot plot, string path, int width, int height)
+    {
+        using var image = plot.GetImage(width, height);
+        AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png));
     }
 }

@@ -11,7 +11,7 @@ public sealed record OnnxBenchmarkResult(string Model, int BatchSize, OnnxSessio
 /// <summary>Exports a freshly initialized catalog model to ONNX and times it in ONNX Runtime, as <c>archgen bench</c> times TorchSharp.</summary>
 public static class OnnxBenchmark
 {
-    public static OnnxBenchmarkResult Run(CatalogEntry entry, int batchSize, int steps, int warmup, OnnxSessionSettings settings, Action<string>? log = null)
+    public static OnnxBenchmarkResult Run(CatalogEntry entry, int batchSize, int steps, int warmup, OnnxSessionSettings settings, Action<string>? log = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var f = entry.Facts;
@@ -37,9 +37,9 @@ public static class OnnxBenchmark
             }
 
             float[] batch = Images(batchSize), single = Images(1);
-            double throughput = ModelBenchmark.Time(steps, warmup, () => onnx.Run(batch, batchSize));
+            double throughput = ModelBenchmark.Time(steps, warmup, cancel, () => onnx.Run(batch, batchSize));
             log?.Invoke($"onnx runtime infer: {batchSize / throughput:F1} img/s");
-            double latency = ModelBenchmark.Time(steps, warmup, () => onnx.Run(single, 1));
+            double latency = ModelBenchmark.Time(steps, warmup, cancel, () => onnx.Run(single, 1));
             log?.Invoke($"onnx runtime latency (batch 1): {1000 * latency:F2} ms");
             return new OnnxBenchmarkResult(f.Name, batchSize, settings, batchSize / throughput, 1000 * latency);
         }

@@ -1,14 +1,22 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ArchGen.Data;
 using ArchGen.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ArchGen.Checkpoints;
 
-/// <summary>Where in training a checkpoint was taken: the next step to run is batch <see cref="Batch"/> of epoch <see cref="Epoch"/>.</summary>
-public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep);
+/// <summary>
+/// Where in training a checkpoint was taken: the next step to run is batch <see cref="Batch"/> of epoch <see cref="Epoch"/>.
+/// In the middle of an epoch, <see cref="Totals"/> carries the epoch's running sums, so a resumed run reports the
+/// epoch's training loss and accuracy over all its batches, as an uninterrupted run does.
+/// </summary>
+public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep, EpochTotals? Totals = null);
+
+/// <summary>The running sums of an epoch so far: summed loss (per image), correct predictions and images seen.</summary>
+public sealed record EpochTotals(double LossSum, long Correct, long Seen);
 
 /// <summary>What a checkpoint holds besides the tensors.</summary>
 public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc)
@@ -31,13 +39,10 @@ public static class Checkpoint
     const string Magic = "ARCHGEN-CKPT";
     const int FormatVersion = 1;
 
-    /// <summary>Writes a checkpoint atomically.</summary>
+    /// <summary>Writes a checkpoint atomically (see <see cref="AtomicFile"/>).</summary>
     public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        AtomicFile.Write(path, file =>
         {
             using (var writer = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
             {
@@ -55,59 +60,83 @@ public static class Checkpoint
                 if (optimizer is not null) optimizer.save_state_dict(writer);
                 writer.Flush();
             }
-            FaultInjection.MaybeStall(header.Position.GlobalStep, temp);
             file.Position = 0;
             byte[] hash = SHA256.HashData(file);
             file.Seek(0, SeekOrigin.End);
             file.Write(hash);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, full, overwrite: true);
+        });
     }
 
     /// <summary>
-    /// Reads only the header: cheap, the file is neither hashed nor loaded (<see cref="Load"/> verifies the checksum).
+    /// Reads only the header, after checking the whole file's checksum (so a damaged file is never half-trusted);
+    /// the weights are not loaded.
     /// </summary>
     public static CheckpointHeader ReadHeader(string path)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        using var reader = new BinaryReader(file, Encoding.UTF8);
-        try
-        {
-            return ReadPrefix(reader, path);
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException or System.Text.Json.JsonException)
-        {
-            throw new InvalidDataException($"{path}: checkpoint is damaged (unreadable header); use an earlier checkpoint.", e);
-        }
+        using var content = OpenVerified(path);
+        using var reader = new BinaryReader(content, Encoding.UTF8);
+        return ReadPrefix(reader, path);
     }
 
-    /// <summary>Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when given) and restores torch's RNG state.</summary>
+    /// <summary>
+    /// Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when
+    /// given) and restores torch's RNG state. The checksum is verified first, and the stored keys, dtypes and shapes
+    /// are checked against the model before anything is read into it; every failure is a <see cref="DataException"/>
+    /// naming the file.
+    /// </summary>
     public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true)
     {
-        using var file = OpenVerified(path);
-        using var reader = new BinaryReader(file, Encoding.UTF8);
+        using var content = OpenVerified(path);
+        using var reader = new BinaryReader(content, Encoding.UTF8);
         var header = ReadPrefix(reader, path);
-        int rngLength = reader.ReadInt32();
+        int rngLength = Read(reader, path, r => r.ReadInt32());
+        if (rngLength < 0 || rngLength > MaxRngStateBytes || rngLength > content.Length - content.Position)
+            throw Damaged(path, $"it claims an RNG state of {rngLength} bytes", content.Position - 4);
         byte[] rng = reader.ReadBytes(rngLength);
+
+        long weights = content.Position;
+        var stored = StoredStateDict.Scan(reader, path);
+        StoredStateDict.CheckFits(stored, model.state_dict(), path, header.Model);
+        content.Position = weights;
         try
         {
             model.load(reader, strict: true);
         }
-        catch (Exception e) when (e is not InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
-            throw new InvalidDataException($"{path}: the weights do not fit model '{header.Model}': {e.Message}", e);
+            throw new DataException($"the weights do not fit model '{header.Model}': {e.Message}", path, weights, e);
         }
-        bool hasOptimizer = reader.ReadBoolean();
+
+        bool hasOptimizer = Read(reader, path, r => r.ReadBoolean());
         if (optimizer is not null)
         {
-            if (!hasOptimizer) throw new InvalidDataException($"{path}: holds no optimizer state, so training cannot resume from it.");
-            optimizer.load_state_dict(reader);
+            if (!hasOptimizer) throw new DataException("holds no optimizer state, so training cannot resume from it", path);
+            long at = content.Position;
+            StoredOptimizerState.Check(reader, optimizer, path);
+            content.Position = at;
+            try
+            {
+                optimizer.load_state_dict(reader);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or OverflowException or FormatException or System.Runtime.InteropServices.ExternalException)
+            {
+                // Only for optimizer types without a known layout: TorchSharp's own checks failed.
+                throw new DataException($"the optimizer state does not fit this run's optimizer: {FirstLine(e.Message)}", path, at, e);
+            }
+            if (content.Position != content.Length)
+                throw Damaged(path, $"{content.Length - content.Position} unexpected bytes follow the optimizer state", content.Position);
         }
         if (restoreRng)
         {
             using var state = torch.tensor(rng, torch.uint8);
-            torch.random.set_rng_state(state);
+            try
+            {
+                torch.random.set_rng_state(state);
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                throw Damaged(path, $"its RNG state is not valid ({FirstLine(e.Message)})", weights - rngLength);
+            }
         }
         return header;
     }
@@ -127,51 +156,147 @@ public static class Checkpoint
         throw new FileNotFoundException($"No checkpoint file or run folder at '{fileOrRunFolder}'.");
     }
 
+    /// <summary>A checkpoint is at most this large (far above any generated model's weights and optimizer state).</summary>
+    const long MaxCheckpointBytes = 64L << 30;
+
+    /// <summary>Torch's CPU generator state is about 5 KB.</summary>
+    const int MaxRngStateBytes = 1 << 20;
+
+    /// <summary>The JSON header is a few KB.</summary>
+    const int MaxHeaderChars = 1 << 20;
+
     static CheckpointHeader ReadPrefix(BinaryReader reader, string path)
     {
-        string magic;
-        try { magic = reader.ReadString(); }
-        catch (Exception e) when (e is EndOfStreamException or IOException) { throw NotACheckpoint(path); }
+        string magic = ReadBoundedString(reader, path, Magic.Length);
         if (magic != Magic) throw NotACheckpoint(path);
-        int version = reader.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"{path}: checkpoint format {version} is not supported (expected {FormatVersion}).");
-        return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), TrainConfig.Json)
-               ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+        int version = Read(reader, path, r => r.ReadInt32());
+        if (version != FormatVersion) throw new DataException($"checkpoint format {version} is not supported (expected {FormatVersion})", path, reader.BaseStream.Position - 4);
+        long at = reader.BaseStream.Position;
+        string json = ReadBoundedString(reader, path, MaxHeaderChars);
+        CheckpointHeader? header;
+        try
+        {
+            header = JsonSerializer.Deserialize<CheckpointHeader>(json, TrainConfig.Json);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            throw Damaged(path, $"its header is not valid ({OneLine(e.Message)})", at);
+        }
+        if (header is null || string.IsNullOrWhiteSpace(header.Model) || header.Position is null || header.Config is null)
+            throw Damaged(path, "its header lacks the model, position or configuration", at);
+        if (header.Position.Epoch < 0 || header.Position.Batch < 0 || header.Position.GlobalStep < 0)
+            throw Damaged(path, $"its position (epoch {header.Position.Epoch}, batch {header.Position.Batch}, step {header.Position.GlobalStep}) is negative", at);
+        return header;
     }
+
+    static string ReadBoundedString(BinaryReader reader, string path, int maxChars)
+    {
+        long at = reader.BaseStream.Position;
+        int length = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            int b = reader.BaseStream.ReadByte();
+            if (b < 0 || shift > 28) throw Damaged(path, "it ends inside a string", at);
+            length |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) break;
+        }
+        // UTF-8 takes at most 4 bytes per character.
+        if (length < 0 || length > 4L * maxChars || length > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw at == 0 ? NotACheckpoint(path) : Damaged(path, $"a string claims {length} bytes", at);
+        var bytes = new byte[length];
+        reader.BaseStream.ReadExactly(bytes);
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw at == 0 ? NotACheckpoint(path) : Damaged(path, "a string is not valid UTF-8", at);
+        }
+    }
+
+    static T Read<T>(BinaryReader reader, string path, Func<BinaryReader, T> read)
+    {
+        long at = reader.BaseStream.Position;
+        try
+        {
+            return read(reader);
+        }
+        catch (EndOfStreamException)
+        {
+            throw Damaged(path, "it ends early", at);
+        }
+    }
+
+    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>LibTorch appends its C++ stack to the first line of its errors ("Exception raised from …"); keep only what it says.</summary>
+    internal static string FirstLine(string message)
+    {
+        string line = message.Split('\n', 2)[0];
+        int native = line.IndexOf("Exception raised from", StringComparison.Ordinal);
+        return (native > 0 ? line[..native] : line).Trim();
+    }
+
+    static DataException Damaged(string path, string what, long? offset = null) =>
+        new($"checkpoint is damaged: {what}; use an earlier checkpoint", path, offset);
+
+    static DataException NotACheckpoint(string path) =>
+        new("not an ArchGen checkpoint (for PyTorch weights use a .pt/.pth or .safetensors file)", path);
 
     /// <summary>
-    /// A test hook: with <c>ARCHGEN_CHECKPOINT_STALL_AT_STEP=N</c>, the checkpoint write at global step N stops halfway
-    /// (content written, no trailer, not renamed) and waits, so a test can SIGKILL the process mid-write.
+    /// Opens the file, checks its SHA-256 trailer over everything before it (streaming, nothing held in memory), and
+    /// returns a stream over the verified content, which is the only part any parser ever sees. The open handle keeps
+    /// reading this very file even when a running training replaces it meanwhile (by renaming a new one over it).
     /// </summary>
-    static class FaultInjection
-    {
-        public static void MaybeStall(long step, string temp)
-        {
-            if (Environment.GetEnvironmentVariable("ARCHGEN_CHECKPOINT_STALL_AT_STEP") is not { } value || value != step.ToString(System.Globalization.CultureInfo.InvariantCulture)) return;
-            Console.Error.WriteLine($"ARCHGEN_CHECKPOINT_STALL_AT_STEP: stalling the checkpoint write of step {step} ({temp})");
-            Thread.Sleep(Timeout.Infinite);
-        }
-    }
-
-    static InvalidDataException NotACheckpoint(string path) =>
-        new($"{path} is not an ArchGen checkpoint (for PyTorch weights use a .pt/.pth or .safetensors file).");
-
-    // Checks the SHA-256 trailer and returns a stream over the content before it.
     static Stream OpenVerified(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 32 + Magic.Length) throw NotACheckpoint(path);
-        var content = new ReadOnlySpan<byte>(bytes, 0, bytes.Length - 32);
-        if (!SHA256.HashData(content).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32)))
+        var file = InputFile.Open(path, MaxCheckpointBytes, "checkpoint");
+        try
         {
-            // Not ours at all, or ours but damaged: say which.
-            using var probe = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
-            string magic;
-            try { magic = probe.ReadString(); } catch (Exception) { magic = ""; }
-            throw magic == Magic
-                ? new InvalidDataException($"{path}: checkpoint is damaged (checksum mismatch over {content.Length} bytes); use an earlier checkpoint.")
-                : NotACheckpoint(path);
+            long length = file.Length;
+            if (length < 32 + 1 + Magic.Length) throw NotACheckpoint(path);
+            long contentLength = length - 32;
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+            try
+            {
+                long left = contentLength;
+                while (left > 0)
+                {
+                    int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                    if (n <= 0) throw Damaged(path, "it ends early");
+                    sha.AppendData(buffer, 0, n);
+                    left -= n;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+            var trailer = new byte[32];
+            file.ReadExactly(trailer);
+            if (!sha.GetHashAndReset().AsSpan().SequenceEqual(trailer))
+            {
+                // Ours but damaged, or not ours at all: say which.
+                file.Position = 0;
+                var start = new byte[1 + Magic.Length];
+                file.ReadExactly(start);
+                bool ours = start[0] == Magic.Length && start.AsSpan(1).SequenceEqual(Encoding.ASCII.GetBytes(Magic));
+                throw ours ? Damaged(path, $"checksum mismatch over {contentLength:N0} bytes") : NotACheckpoint(path);
+            }
+            file.Position = 0;
+            return new BoundedStream(file, contentLength);
         }
-        return new MemoryStream(bytes, 0, bytes.Length - 32, writable: false);
+        catch (IOException e)
+        {
+            file.Dispose();
+            throw new DataException($"cannot read the checkpoint: {e.Message}", path, innerException: e);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 }

@@ -95,8 +95,8 @@ public sealed class BatchLoader : IBatchLoader
     /// <summary>Side of the produced images.</summary>
     public int Size { get; }
 
-    /// <summary>Batches in every epoch, counting the last partial one.</summary>
-    public int BatchesPerEpoch => (Set.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Batches in every epoch, counting the last partial one (a batch size beyond the set gives one batch of the whole set).</summary>
+    public int BatchesPerEpoch => (int)(((long)Set.Count + BatchSize - 1) / BatchSize);
 
     /// <summary>
     /// The batches of <paramref name="epoch"/> from <paramref name="startBatch"/> on (to resume an interrupted epoch).
@@ -169,9 +169,9 @@ public sealed class BatchLoader : IBatchLoader
 
     private BatchPlan Plan(int[] order, int epoch, int batchIndex)
     {
-        int start = batchIndex * BatchSize;
-        int count = Math.Min(BatchSize, Set.Count - start);
-        var indices = order.AsSpan(start, count).ToArray();
+        long start = (long)batchIndex * BatchSize; // below Set.Count: batchIndex < BatchesPerEpoch
+        int count = (int)Math.Min(BatchSize, Set.Count - start);
+        var indices = order.AsSpan((int)start, count).ToArray();
         var oy = new int[count];
         var ox = new int[count];
         var flip = new bool[count];

@@ -60,9 +60,10 @@ public static class Cifar10
             }
             folder = DownloadAsync(roots[0], options).GetAwaiter().GetResult();
         }
+        var cancel = options.CancellationToken;
         return new InMemoryDataset("cifar10",
-            () => Read(folder, TrainFiles, ReadClassNames(folder)),
-            () => Read(folder, [TestFile], ReadClassNames(folder)),
+            () => Read(folder, TrainFiles, ReadClassNames(folder), cancel: cancel),
+            () => Read(folder, [TestFile], ReadClassNames(folder), cancel: cancel),
             () => Normalization.Cifar10);
     }
 
@@ -103,7 +104,16 @@ public static class Cifar10
     {
         var path = Path.Combine(folder, MetaFile);
         if (!File.Exists(path)) return DefaultClassNames;
-        var names = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+        string text;
+        try
+        {
+            text = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(InputFile.ReadAll(path, MaxMetaBytes, "class-name file"));
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new DataException("the class names are not UTF-8 text", path);
+        }
+        var names = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
         if (names.Length != 10)
             throw new DataException($"expected 10 class names, one per line; found {names.Length}", path);
         return names;
@@ -112,24 +122,25 @@ public static class Cifar10
     /// <summary>
     /// Reads batch files from <paramref name="folder"/> into one set. With <paramref name="recordsPerFile"/> set
     /// (the official files hold 10000 records) each file must be exactly that long; with null (the default, so that
-    /// smaller files in the official format work too) each file must hold a whole number of records, the same
-    /// number in every file read together.
+    /// smaller files in the official format work too) each file must hold a whole number of records, no more than
+    /// the official <see cref="OfficialRecordsPerFile"/>, the same number in every file read together. Sizes are
+    /// checked on every file before anything is allocated; only regular files are read.
     /// </summary>
-    public static ImageSet Read(string folder, IReadOnlyList<string> files, IReadOnlyList<string> classNames, int? recordsPerFile = null)
+    public static ImageSet Read(string folder, IReadOnlyList<string> files, IReadOnlyList<string> classNames, int? recordsPerFile = null, CancellationToken cancel = default)
     {
         if (!Directory.Exists(folder)) throw new DataException("the CIFAR-10 folder does not exist", folder);
         var paths = files.Select(f => Path.Combine(folder, f)).ToArray();
         var counts = new int[paths.Length];
         for (int i = 0; i < paths.Length; i++)
         {
-            var info = new FileInfo(paths[i]);
-            if (!info.Exists)
+            if (!File.Exists(paths[i]) && !Directory.Exists(paths[i]))
                 throw new DataException($"missing file; the CIFAR-10 binary distribution has {string.Join(", ", TrainFiles)} and {TestFile}", paths[i]);
-            counts[i] = CheckSize(paths[i], info.Length, recordsPerFile);
+            long length = InputFile.Length(paths[i], what: "CIFAR-10 batch file");
+            counts[i] = CheckSize(paths[i], length, recordsPerFile);
             if (counts[i] != counts[0])
                 throw new DataException(
-                    $"file holds {counts[i]} records ({info.Length} bytes) but {files[0]} holds {counts[0]}; expected the same number of {RecordBytes}-byte records in every batch file",
-                    paths[i], Math.Min(info.Length, (long)counts[0] * RecordBytes));
+                    $"file holds {counts[i]} records ({length} bytes) but {files[0]} holds {counts[0]}; expected the same number of {RecordBytes}-byte records in every batch file",
+                    paths[i], Math.Min(length, (long)counts[0] * RecordBytes));
         }
 
         int total = counts.Sum();
@@ -138,7 +149,7 @@ public static class Cifar10
         int start = 0;
         for (int i = 0; i < paths.Length; i++)
         {
-            ReadFile(paths[i], counts[i], classNames.Count, pixels.AsSpan(start * ImageBytes, counts[i] * ImageBytes), labels.AsSpan(start, counts[i]));
+            ReadFile(paths[i], counts[i], classNames.Count, pixels.AsSpan(start * ImageBytes, counts[i] * ImageBytes), labels.AsSpan(start, counts[i]), cancel);
             start += counts[i];
         }
         return new ImageSet(pixels, labels, 3, 32, 32, classNames);
@@ -161,27 +172,30 @@ public static class Cifar10
             throw new DataException(
                 $"file size {length} is not a whole number of {RecordBytes}-byte records: the last record is truncated ({rest} of {RecordBytes} bytes)",
                 path, length - rest);
-        if (length / RecordBytes > int.MaxValue / ImageBytes) throw new DataException($"file is too large ({length} bytes)", path);
+        if (length / RecordBytes > OfficialRecordsPerFile)
+            throw new DataException($"file holds {length / RecordBytes:N0} records ({length:N0} bytes); a CIFAR-10 batch file has at most {OfficialRecordsPerFile:N0}", path, (long)OfficialRecordsPerFile * RecordBytes);
         return (int)(length / RecordBytes);
     }
 
-    private static void ReadFile(string path, int count, int classCount, Span<byte> pixels, Span<byte> labels)
+    private const int MaxMetaBytes = 1 << 16;
+
+    private static void ReadFile(string path, int count, int classCount, Span<byte> pixels, Span<byte> labels, CancellationToken cancel)
     {
-        var buffer = new byte[(long)count * RecordBytes];
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        using var stream = InputFile.Open(path, (long)count * RecordBytes, "CIFAR-10 batch file");
+        var chunk = new byte[Math.Min(count, 256) * RecordBytes];
+        for (int first = 0; first < count; first += chunk.Length / RecordBytes)
         {
-            int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            if (read < buffer.Length)
-                throw new DataException($"file is truncated: it ends after {read} bytes; expected {buffer.Length}", path, read);
-        }
-        for (int r = 0; r < count; r++)
-        {
-            int offset = r * RecordBytes;
-            byte label = buffer[offset];
-            if (label >= classCount)
-                throw new DataException($"label {label} of record {r} is out of range; expected 0..{classCount - 1}", path, offset);
-            labels[r] = label;
-            buffer.AsSpan(offset + 1, ImageBytes).CopyTo(pixels.Slice(r * ImageBytes, ImageBytes));
+            int records = Math.Min(chunk.Length / RecordBytes, count - first);
+            InputFile.ReadExactly(stream, chunk.AsSpan(0, records * RecordBytes), path, (long)first * RecordBytes, cancel);
+            for (int k = 0; k < records; k++)
+            {
+                int r = first + k, offset = k * RecordBytes;
+                byte label = chunk[offset];
+                if (label >= classCount)
+                    throw new DataException($"label {label} of record {r} is out of range; expected 0..{classCount - 1}", path, (long)r * RecordBytes);
+                labels[r] = label;
+                chunk.AsSpan(offset + 1, ImageBytes).CopyTo(pixels.Slice(r * ImageBytes, ImageBytes));
+            }
         }
     }
 

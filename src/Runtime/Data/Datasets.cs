@@ -21,7 +21,7 @@ public static class Datasets
             "synthetic" => SyntheticShapes.Open(options),
             "folder" => options.DataDir is null
                 ? throw new DataException("the folder dataset needs --data DIR holding train/<class>/ and test/<class>/ image folders")
-                : ImageFolder.Open(options.DataDir, options.Images),
+                : ImageFolder.Open(options.DataDir, (options.Images ?? new Images.ImageFolderOptions()) with { Cancel = options.CancellationToken }),
             _ => throw new DataException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Names)}"),
         };
     }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 
 namespace ArchGen.Data;
 
@@ -45,16 +43,16 @@ public static class FashionMnist
     {
         ArgumentNullException.ThrowIfNull(options);
         var folder = Locate(options.DataDir, Environment.GetEnvironmentVariable("ARCHGEN_DATA"), Directory.GetCurrentDirectory());
-        return Open(folder);
+        return Open(folder, options.CancellationToken);
     }
 
-    /// <summary>Opens the files in <paramref name="folder"/> (read lazily).</summary>
-    public static IDataset Open(string folder)
+    /// <summary>Opens the files in <paramref name="folder"/> (read lazily; <paramref name="cancel"/> stops a read).</summary>
+    public static IDataset Open(string folder, CancellationToken cancel = default)
     {
         foreach (var name in FileNames) FindFile(folder, name);
         return new InMemoryDataset("fashion-mnist",
-            () => Read(folder, "train"),
-            () => Read(folder, "t10k"),
+            () => Read(folder, "train", cancel),
+            () => Read(folder, "t10k", cancel),
             () => PaddedNormalization);
     }
 
@@ -84,34 +82,29 @@ public static class FashionMnist
             + string.Join(" or ", candidates) + " (on Debian: apt install dataset-fashion-mnist)");
     }
 
-    /// <summary>Reads one split (<c>"train"</c> or <c>"t10k"</c>) from <paramref name="folder"/>.</summary>
-    public static ImageSet Read(string folder, string split)
+    /// <summary>The official item counts, the most each split may have: 60000 training and 10000 test images.</summary>
+    public static int MaxItems(string split) => split == "train" ? 60000 : 10000;
+
+    /// <summary>
+    /// Reads one split (<c>"train"</c> or <c>"t10k"</c>) from <paramref name="folder"/>, within the official shape
+    /// (see <see cref="IdxFile"/>: no more items than the official split, 28x28, sizes checked before inflating).
+    /// </summary>
+    public static ImageSet Read(string folder, string split, CancellationToken cancel = default)
     {
         var imagesPath = FindFile(folder, $"{split}-images-idx3-ubyte");
         var labelsPath = FindFile(folder, $"{split}-labels-idx1-ubyte");
-        var images = ReadAll(imagesPath);
-        var labels = ReadAll(labelsPath);
-
-        int count = CheckHeader(imagesPath, images, ImagesMagic, 3);
-        int rows = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(8));
-        int cols = BinaryPrimitives.ReadInt32BigEndian(images.AsSpan(12));
-        if (rows != SourceSize || cols != SourceSize)
-            throw new DataException($"images are {rows}x{cols}; expected {SourceSize}x{SourceSize}", imagesPath, 8);
-        const int headerBytes = 16;
-        long expected = headerBytes + (long)count * SourceSize * SourceSize;
-        CheckLength(imagesPath, images.Length, expected, $"{count} images of {SourceSize}x{SourceSize} bytes after a {headerBytes}-byte header");
-
-        int labelCount = CheckHeader(labelsPath, labels, LabelsMagic, 1);
-        CheckLength(labelsPath, labels.Length, 8L + labelCount, $"{labelCount} label bytes after an 8-byte header");
-        if (labelCount != count)
-            throw new DataException($"the file has {labelCount} labels but {Path.GetFileName(imagesPath)} has {count} images; expected equal counts", labelsPath, 4);
+        var labels = IdxFile.Read(labelsPath, LabelsMagic, [], MaxItems(split), cancel);
+        var images = IdxFile.Read(imagesPath, ImagesMagic, [SourceSize, SourceSize], MaxItems(split), cancel);
+        int count = images.Count;
+        if (labels.Count != count)
+            throw new DataException($"the file has {labels.Count} labels but {Path.GetFileName(imagesPath)} has {count} images; expected equal counts", labelsPath, 4);
 
         var outLabels = new byte[count];
         for (int i = 0; i < count; i++)
         {
-            byte l = labels[8 + i];
+            byte l = labels.Data[i];
             if (l >= ClassNames.Count)
-                throw new DataException($"label {l} of item {i} is out of range; expected 0..{ClassNames.Count - 1}", labelsPath, 8 + i);
+                throw new DataException($"label {l} of item {i} is out of range; expected 0..{ClassNames.Count - 1}", labelsPath, labels.HeaderBytes + i);
             outLabels[i] = l;
         }
 
@@ -119,7 +112,7 @@ public static class FashionMnist
         var pixels = new byte[(long)count * Size * Size];
         Parallel.For(0, count, i =>
         {
-            var src = images.AsSpan(headerBytes + i * SourceSize * SourceSize, SourceSize * SourceSize);
+            var src = images.Data.AsSpan(i * SourceSize * SourceSize, SourceSize * SourceSize);
             var dst = pixels.AsSpan(i * Size * Size, Size * Size);
             for (int y = 0; y < SourceSize; y++)
                 src.Slice(y * SourceSize, SourceSize).CopyTo(dst.Slice((y + pad) * Size + pad, SourceSize));
@@ -134,44 +127,5 @@ public static class FashionMnist
         var gz = plain + ".gz";
         if (File.Exists(gz)) return gz;
         throw new DataException($"missing file; expected {baseName} or {baseName}.gz (Fashion-MNIST IDX format)", plain);
-    }
-
-    private static int CheckHeader(string path, byte[] data, int magic, int dims)
-    {
-        int headerBytes = 4 + 4 * dims;
-        if (data.Length < headerBytes)
-            throw new DataException($"file is truncated: it ends after {data.Length} bytes, inside the {headerBytes}-byte IDX header", path, data.Length);
-        int actual = BinaryPrimitives.ReadInt32BigEndian(data);
-        if (actual != magic)
-            throw new DataException($"wrong IDX magic number 0x{actual:X8}; expected 0x{magic:X8} (unsigned bytes, {dims} dimension{(dims == 1 ? "" : "s")})", path, 0);
-        int count = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(4));
-        if (count < 0) throw new DataException($"negative item count {count}", path, 4);
-        return count;
-    }
-
-    private static void CheckLength(string path, long actual, long expected, string what)
-    {
-        if (actual < expected)
-            throw new DataException($"file is truncated: its data ends after {actual} bytes; expected {expected} ({what})", path, actual);
-        if (actual > expected)
-            throw new DataException($"file has {actual} bytes, more than the expected {expected} ({what}); unexpected data starts here", path, expected);
-    }
-
-    /// <summary>The file's bytes, decompressed when it is gzip (detected by its magic bytes, not its name).</summary>
-    private static byte[] ReadAll(string path)
-    {
-        byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
-        var output = new MemoryStream(raw.Length * 2);
-        try
-        {
-            using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            gzip.CopyTo(output);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataException($"corrupt gzip data (decompressed {output.Length} bytes before the error): {e.Message}", path, output.Length, e);
-        }
-        return output.ToArray();
     }
 }

@@ -1,15 +1,18 @@
 using System.Collections;
 using TorchSharp;
 using TorchSharp.PyBridge;
+using ArchGen.Checkpoints;
+using ArchGen.Data;
 using static TorchSharp.torch;
 
 namespace ArchGen.Interop;
 
 /// <summary>
 /// Moves weights between generated models and PyTorch: <c>torch.save(model.state_dict())</c> files (.pt, .pth) and
-/// safetensors, read and written by TorchSharp.PyBridge. Loading is strict: every key must match and every shape must
-/// agree, and a mismatch is one error listing the keys. The generated models use the originals' state_dict keys, so no
-/// key map is needed.
+/// safetensors, read and written by TorchSharp.PyBridge. Every file is checked before a tensor is built (see
+/// <see cref="WeightFileCheck"/>: the pickle is read without running anything, declared sizes against the file and
+/// the model), and loading is strict: every key must match and every shape must agree, and a mismatch is one error
+/// listing the keys. The generated models use the originals' state_dict keys, so no key map is needed.
 /// </summary>
 public static class PyTorchWeights
 {
@@ -19,37 +22,28 @@ public static class PyTorchWeights
 
     static bool IsSafetensors(string path) => Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Reads a state_dict file into tensors by key (the caller disposes them).</summary>
+    /// <summary>
+    /// Reads a state_dict file into tensors by key (the caller disposes them). The file is checked first (see
+    /// <see cref="WeightFileCheck"/>); without a model to compare with, its tensors may claim at most 16 times the
+    /// file's size.
+    /// </summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No weights file at '{path}'.");
-        try
-        {
-            if (IsSafetensors(path)) return Safetensors.LoadStateDict(path);
-            Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
-            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (DictionaryEntry e in table)
-            {
-                if (e.Value is not Tensor t)
-                    throw new InvalidDataException($"{path}: entry '{e.Key}' is not a tensor; expected a state_dict saved with torch.save(model.state_dict(), ...).");
-                result[(string)e.Key] = t;
-            }
-            return result;
-        }
-        catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
-        {
-            throw new InvalidDataException($"{path}: cannot read PyTorch weights ({e.Message}).", e);
-        }
+        long size = InputFile.Length(path, what: "weights file");
+        var stored = Check(path, budget: Math.Min(long.MaxValue / 2, 16 * size + (64L << 20)));
+        return ReadChecked(path, stored);
     }
 
-    /// <summary>Loads a PyTorch or safetensors state_dict into <paramref name="model"/>, strictly.</summary>
+    /// <summary>Loads a PyTorch or safetensors state_dict into <paramref name="model"/>, strictly: keys and shapes are checked against the model before any tensor is read.</summary>
     public static void Load(nn.Module model, string path)
     {
-        var source = Read(path);
+        var target = model.state_dict();
+        // Each stored tensor may be wider than the model's (float64 weights for a float32 model), no more.
+        var stored = Check(path, budget: 2 * WeightFileCheck.BytesOf(target) + (1L << 20));
+        WeightFileCheck.CheckFits(stored, target, path);
+        var source = ReadChecked(path, stored);
         try
         {
-            var target = model.state_dict();
-            CheckMatches(target, source, path);
             using var noGrad = torch.no_grad();
             foreach (var (key, tensor) in source)
                 target[key].copy_(tensor);
@@ -63,36 +57,39 @@ public static class PyTorchWeights
     /// <summary>Saves the model's state_dict as .pt/.pth (PyTorch pickle, loadable with <c>load_state_dict(strict=True)</c>) or .safetensors, atomically.</summary>
     public static void Save(nn.Module model, string path)
     {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + ".tmp";
         var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().contiguous());
-        try
+        AtomicFile.Write(path, file =>
         {
-            if (IsSafetensors(path)) Safetensors.SaveStateDict(temp, state);
-            else PyTorchPickler.PickleStateDict(temp, state);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            if (IsSafetensors(path)) Safetensors.SaveStateDict(file, state, leaveOpen: true);
+            else PyTorchPickler.PickleStateDict(file, state, leaveOpen: true);
+        });
     }
 
-    /// <summary>Throws one <see cref="InvalidDataException"/> listing missing keys, unexpected keys and shape mismatches.</summary>
-    static void CheckMatches(Dictionary<string, Tensor> expected, IReadOnlyDictionary<string, Tensor> source, string path)
+    static IReadOnlyList<StoredTensor> Check(string path, long budget) =>
+        IsSafetensors(path) ? WeightFileCheck.Safetensors(path) : WeightFileCheck.TorchArchive(path, budget);
+
+    // Only files that passed WeightFileCheck get here; a failure now is the file changing underneath, or a reader bug.
+    static Dictionary<string, Tensor> ReadChecked(string path, IReadOnlyList<StoredTensor> stored)
     {
-        var missing = expected.Keys.Where(k => !source.ContainsKey(k)).ToList();
-        var unexpected = source.Keys.Where(k => !expected.ContainsKey(k)).ToList();
-        var shapes = expected.Keys.Where(source.ContainsKey)
-            .Where(k => !expected[k].shape.SequenceEqual(source[k].shape))
-            .Select(k => $"{k} (file [{string.Join(",", source[k].shape)}], model [{string.Join(",", expected[k].shape)}])")
-            .ToList();
-        if (missing.Count == 0 && unexpected.Count == 0 && shapes.Count == 0) return;
-        var parts = new List<string>();
-        if (missing.Count > 0) parts.Add($"missing keys: {string.Join(", ", missing)}");
-        if (unexpected.Count > 0) parts.Add($"unexpected keys: {string.Join(", ", unexpected)}");
-        if (shapes.Count > 0) parts.Add($"shape mismatches: {string.Join(", ", shapes)}");
-        throw new InvalidDataException($"{path} does not fit the model: {string.Join("; ", parts)}.");
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            if (IsSafetensors(path)) return Safetensors.LoadStateDict(path);
+            Hashtable table = PyTorchUnpickler.UnpickleStateDict(path);
+            foreach (DictionaryEntry e in table)
+            {
+                if (e.Value is not Tensor t)
+                    throw new DataException($"entry '{e.Key}' is not a tensor; expected a state_dict saved with torch.save(model.state_dict(), ...)", path);
+                result[(string)e.Key] = t;
+            }
+            if (result.Count != stored.Count)
+                throw new DataException($"holds {stored.Count} tensors but {result.Count} were read", path);
+            return result;
+        }
+        catch (Exception e) when (e is not DataException)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw new DataException($"cannot read the weights ({Checkpoints.Checkpoint.FirstLine(e.Message)})", path, innerException: e);
+        }
     }
 }

@@ -20,11 +20,12 @@ public sealed record ModelBenchmarkResult(
 /// </summary>
 public static class ModelBenchmark
 {
-    public static ModelBenchmarkResult Run(CatalogEntry entry, int batchSize, int steps, int warmup, int threads, Action<string>? log = null)
+    /// <param name="cancel">Stops the benchmark between two steps (an <see cref="OperationCanceledException"/>).</param>
+    public static ModelBenchmarkResult Run(CatalogEntry entry, int batchSize, int steps, int warmup, int threads, Action<string>? log = null, CancellationToken cancel = default)
     {
         if (steps < 1) throw new ArgumentException($"--steps must be at least 1 (got {steps}).");
         if (warmup < 0) throw new ArgumentException($"--warmup must be 0 or more (got {warmup}).");
-        if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batchSize}).");
+        Training.OptionRules.Require(Training.OptionRules.BatchSize(batchSize));
         int usedThreads = Training.Devices.SetThreads(threads);
         var f = entry.Facts;
 
@@ -36,7 +37,7 @@ public static class ModelBenchmark
 
         model.train();
         double rssAfterWarmup = 0, rssLast = 0;
-        var train = Time(steps, warmup, () =>
+        var train = Time(steps, warmup, cancel, () =>
         {
             using var scope = torch.NewDisposeScope();
             optimizer.zero_grad();
@@ -51,7 +52,7 @@ public static class ModelBenchmark
         double infer, fused, latency;
         using (torch.no_grad())
         {
-            infer = Time(steps, warmup, () =>
+            infer = Time(steps, warmup, cancel, () =>
             {
                 using var scope = torch.NewDisposeScope();
                 model.forward(input).sum().item<float>();
@@ -60,7 +61,7 @@ public static class ModelBenchmark
 
             using var fusedModel = entry.Fuse(model);
             fusedModel.eval();
-            fused = Time(steps, warmup, () =>
+            fused = Time(steps, warmup, cancel, () =>
             {
                 using var scope = torch.NewDisposeScope();
                 fusedModel.forward(input).sum().item<float>();
@@ -68,7 +69,7 @@ public static class ModelBenchmark
             log?.Invoke($"fused infer: {batchSize / fused:F1} img/s");
 
             using var single = input.narrow(0, 0, 1).clone();
-            latency = Time(steps, warmup, () =>
+            latency = Time(steps, warmup, cancel, () =>
             {
                 using var scope = torch.NewDisposeScope();
                 fusedModel.forward(single).sum().item<float>();
@@ -81,13 +82,18 @@ public static class ModelBenchmark
     }
 
     /// <summary>Median seconds per step over <paramref name="steps"/> timed steps after <paramref name="warmup"/> untimed ones.</summary>
-    public static double Time(int steps, int warmup, Action step, Action? afterWarmup = null, Action? afterLast = null)
+    public static double Time(int steps, int warmup, CancellationToken cancel, Action step, Action? afterWarmup = null, Action? afterLast = null)
     {
-        for (int i = 0; i < warmup; i++) step();
+        for (int i = 0; i < warmup; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            step();
+        }
         afterWarmup?.Invoke();
         var seconds = new double[steps];
         for (int i = 0; i < steps; i++)
         {
+            cancel.ThrowIfCancellationRequested();
             long start = Stopwatch.GetTimestamp();
             step();
             seconds[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;

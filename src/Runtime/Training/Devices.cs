@@ -17,9 +17,10 @@ public static class Devices
         _ => throw new ArgumentException($"--device must be auto, cpu or cuda (got '{device}')."),
     };
 
-    /// <summary>Sets torch's intra-op threads; 0 means one per core.</summary>
+    /// <summary>Sets torch's intra-op threads; 0 means one per core. More than <see cref="OptionRules.MaxThreads"/> is an <see cref="ArgumentException"/>.</summary>
     public static int SetThreads(int threads)
     {
+        OptionRules.Require(OptionRules.Threads(threads));
         int n = threads > 0 ? threads : Environment.ProcessorCount;
         torch.set_num_threads(n);
         return n;

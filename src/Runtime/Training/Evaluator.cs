@@ -32,6 +32,7 @@ public static class Evaluator
                     seen += predicted.Length;
                 }
                 onBatch?.Invoke((int)seen);
+                Checkpoints.FaultInjection.Reach("evaluate", cancel);
                 cancel.ThrowIfCancellationRequested();
             }
         }

@@ -24,7 +24,7 @@ public sealed class MetricsLog : IDisposable
                     kept.Add(line);
             }
         }
-        File.WriteAllLines(path, kept);
+        Checkpoints.AtomicFile.WriteAllText(path, string.Join("\n", kept) + "\n");
         writer = new StreamWriter(path, append: true) { AutoFlush = true, NewLine = "\n" };
     }
 

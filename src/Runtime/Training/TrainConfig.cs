@@ -68,14 +68,14 @@ public sealed record TrainConfig
     /// <summary>Throws <see cref="ArgumentException"/> with one clear sentence when a value is out of range.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {Epochs}).");
-        if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {BatchSize}).");
+        OptionRules.Require(OptionRules.Epochs(Epochs));
+        OptionRules.Require(OptionRules.BatchSize(BatchSize));
         if (Optimizer is not ("adam" or "sgd")) throw new ArgumentException($"--optimizer must be adam or sgd (got '{Optimizer}').");
         if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
         if (Device is not ("auto" or "cpu" or "cuda")) throw new ArgumentException($"--device must be auto, cpu or cuda (got '{Device}').");
-        if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more (got {Threads}).");
-        if (Limit < 0) throw new ArgumentException($"--limit must be 0 (all) or more (got {Limit}).");
-        if (TestLimit < 0) throw new ArgumentException($"--test-limit must be 0 (all) or more (got {TestLimit}).");
-        if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be 0 or more (got {CheckpointEvery}).");
+        OptionRules.Require(OptionRules.Threads(Threads));
+        OptionRules.Require(OptionRules.Limit(Limit));
+        OptionRules.Require(OptionRules.TestLimit(TestLimit));
+        OptionRules.Require(OptionRules.CheckpointEvery(CheckpointEvery));
     }
 }

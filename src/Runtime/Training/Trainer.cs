@@ -43,8 +43,10 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Trains until all epochs ran, the token is cancelled (a checkpoint is written after the current step) or the
-    /// loss diverges. With <paramref name="resume"/>, continues from the run folder's latest checkpoint.
+    /// Trains until all epochs ran, the token is cancelled (a checkpoint is written after the current step, or,
+    /// during an evaluation, of the epoch's finished training) or the loss diverges. With <paramref name="resume"/>,
+    /// continues from the run folder's latest checkpoint; otherwise a previous run's files in the folder are replaced.
+    /// The data is read, and its classes checked against the model's outputs, before anything is written.
     /// </summary>
     public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default)
     {
@@ -76,11 +78,22 @@ public sealed class Trainer
             position = header.Position;
             observer.Message($"Resumed from {latest} at epoch {position.Epoch + 1}, batch {position.Batch} (step {position.GlobalStep}).");
         }
-        File.WriteAllText(run.Config, config.ToJson());
+        latestIsEpochEnd = resume && position.Batch == 0;
 
+        // Read the data now (a stop request or a bad file ends the run here, before anything is written).
+        FaultInjection.Reach("load-data", cancel);
         var train = config.Limit > 0 ? dataset.Train.Take(config.Limit) : dataset.Train;
         var test = config.TestLimit > 0 ? dataset.Test.Take(config.TestLimit) : dataset.Test;
+        cancel.ThrowIfCancellationRequested();
+        observer.Message($"Data: {train.Count} training images, {test.Count} test images ({dataset.Name}).");
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
+        int outputs = ClassCount.Outputs(model, channels, size, device);
+        string modelName = resume ? $"the checkpoint's {config.Model}" : config.Model;
+        ClassCount.Check(outputs, modelName, dataset.Train.ClassNames, $"'{dataset.Name}'");
+        ClassCount.Check(outputs, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
+
+        if (!resume) run.ClearRun();
+        AtomicFile.WriteAllText(run.Config, config.ToJson());
         var normalization = config.Normalization!.ToNormalization();
         var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size));
         var testLoader = test.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
@@ -99,8 +112,10 @@ public sealed class Trainer
             model.train();
             if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
             var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            long correct = 0, seen = 0;
+            // An epoch resumed in its middle starts from the sums its checkpoint carries.
+            var carried = startBatch > 0 ? position.Totals : null;
+            double lossSum = carried?.LossSum ?? 0;
+            long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
             int batchIndex = startBatch;
             foreach (var batch in trainLoader.Epoch(epoch, startBatch))
             {
@@ -114,50 +129,58 @@ public sealed class Trainer
                     var lossTensor = nn.functional.cross_entropy(logits, batch.Labels);
                     loss = lossTensor.item<float>();
                     if (!double.IsFinite(loss))
-                    {
-                        string message = $"Training stopped: the loss became {loss} at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep + 1}). " +
-                                         (File.Exists(run.LatestCheckpoint) ? $"The last good checkpoint is {run.LatestCheckpoint}." : "No checkpoint had been written yet.") +
-                                         " Try a lower --lr.";
-                        return new TrainingResult(TrainingOutcome.Diverged, position, last, message);
-                    }
+                        return Diverged($"the loss became {loss} at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep + 1})", position, last);
                     lossTensor.backward();
                     optimizer.step();
                     batchCorrect = logits.argmax(1).eq(batch.Labels).sum().item<long>();
                 }
 
                 batchIndex++;
-                position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1);
                 lossSum += loss * batch.Count;
                 correct += batchCorrect;
                 seen += batch.Count;
+                seenHere += batch.Count;
+                position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1, new EpochTotals(lossSum, correct, seen));
                 var step = new StepReport(epoch, batchIndex, trainLoader.BatchesPerEpoch, position.GlobalStep, loss, 100.0 * batchCorrect / batch.Count,
-                    lossSum / seen, 100.0 * correct / seen, seen / clock.Elapsed.TotalSeconds, lr);
+                    lossSum / seen, 100.0 * correct / seen, seenHere / clock.Elapsed.TotalSeconds, lr);
                 metrics.Step(step);
                 board.add_scalar("train/loss", (float)loss, (int)position.GlobalStep);
                 observer.StepCompleted(step);
 
                 if (cancel.IsCancellationRequested)
                 {
-                    SaveCheckpoint(model, optimizer, position);
+                    SaveCheckpoint(model, optimizer, position, epochEnd: false);
                     return new TrainingResult(TrainingOutcome.Interrupted, position, last,
                         $"Interrupted at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep}); checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
                 }
                 if (config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0)
-                    SaveCheckpoint(model, optimizer, position);
+                    SaveCheckpoint(model, optimizer, position, epochEnd: false);
             }
 
             double trainSeconds = clock.Elapsed.TotalSeconds;
             observer.EvaluationStarted(epoch, test.Count);
-            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress);
+            try
+            {
+                last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                // The epoch's training is done: keep it; --resume evaluates it.
+                SaveCheckpoint(model, optimizer, position, epochEnd: false);
+                return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+                    $"Interrupted during the evaluation of epoch {epoch + 1} (step {position.GlobalStep}); checkpoint of its training written to {run.LatestCheckpoint}. Continue with --resume.");
+            }
             var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                last.MeanLoss, last.Accuracy, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), lr, last);
+                last.MeanLoss, last.Accuracy, trainSeconds, seenHere / Math.Max(trainSeconds, 1e-9), lr, last);
+            if (!double.IsFinite(last.MeanLoss) && last.Total > 0)
+                return Diverged($"the test loss after epoch {epoch + 1} is {last.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
             metrics.Epoch(report);
             board.add_scalar("test/accuracy", (float)last.Accuracy, (int)position.GlobalStep);
             board.add_scalar("test/loss", (float)last.MeanLoss, (int)position.GlobalStep);
             observer.EpochCompleted(report);
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
-            SaveCheckpoint(model, optimizer, position);
+            SaveCheckpoint(model, optimizer, position, epochEnd: true);
             if (cancel.IsCancellationRequested && epoch + 1 < config.Epochs)
                 return new TrainingResult(TrainingOutcome.Interrupted, position, last,
                     $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
@@ -166,7 +189,7 @@ public sealed class Trainer
         if (last is null)
         {
             // Resumed a run that had already finished: evaluate what it holds.
-            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress);
+            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel);
         }
         return new TrainingResult(TrainingOutcome.Completed, position, last, "Finished Training");
     }
@@ -181,11 +204,55 @@ public sealed class Trainer
         ? config.ResolvedLearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / config.Epochs))
         : config.ResolvedLearningRate;
 
-    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, TrainingPosition position)
+    // Whether last.ckpt holds the end of an epoch (whose losses were finite) rather than a point inside one.
+    bool latestIsEpochEnd;
+
+    /// <summary>
+    /// Writes last.ckpt. Before a checkpoint from inside an epoch replaces one from an epoch's end, that one is kept
+    /// as last-epoch.ckpt (the weights inside an epoch are not yet checked by an evaluation; see <see cref="Diverged"/>).
+    /// </summary>
+    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, TrainingPosition position, bool epochEnd)
     {
+        if (!epochEnd && latestIsEpochEnd && File.Exists(run.LatestCheckpoint))
+            AtomicFile.Write(run.LastEpochCheckpoint, copy =>
+            {
+                using var source = new FileStream(run.LatestCheckpoint, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                source.CopyTo(copy);
+            });
         var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O")) { ClassNames = classNames };
         Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer);
+        if (epochEnd && File.Exists(run.LastEpochCheckpoint)) File.Delete(run.LastEpochCheckpoint);
+        latestIsEpochEnd = epochEnd;
         observer.CheckpointWritten(run.LatestCheckpoint, position);
+    }
+
+    /// <summary>
+    /// Stops a diverged run, leaving in last.ckpt the checkpoint of the last epoch whose losses were finite: a
+    /// checkpoint from inside the diverging epoch may already hold exploded weights, so it is replaced by
+    /// last-epoch.ckpt (or removed when no epoch had ended yet).
+    /// </summary>
+    TrainingResult Diverged(string what, TrainingPosition position, EvaluationResult? last)
+    {
+        string kept;
+        if (!File.Exists(run.LatestCheckpoint))
+        {
+            kept = "No checkpoint had been written yet; start again with --overwrite and a lower --lr.";
+        }
+        else
+        {
+            if (!latestIsEpochEnd)
+            {
+                if (File.Exists(run.LastEpochCheckpoint)) File.Move(run.LastEpochCheckpoint, run.LatestCheckpoint, overwrite: true);
+                else File.Delete(run.LatestCheckpoint);
+            }
+            var good = File.Exists(run.LatestCheckpoint) ? Checkpoint.ReadHeader(run.LatestCheckpoint).Position : null;
+            kept = good is null
+                ? "No epoch had ended with finite losses, so no checkpoint is kept (the one from inside the epoch could hold diverged weights); start again with --overwrite and a lower --lr."
+                : good.Epoch == 0
+                    ? $"{run.LatestCheckpoint} holds the run's starting point (step {good.GlobalStep}); continue with --resume and a lower --lr."
+                    : $"{run.LatestCheckpoint} holds the end of epoch {good.Epoch} (step {good.GlobalStep}), the last epoch whose losses were finite; continue from it with --resume and a lower --lr.";
+        }
+        return new TrainingResult(TrainingOutcome.Diverged, position, last, $"Training diverged: {what}. {kept}");
     }
 
     sealed class NullObserver : ITrainingObserver;

@@ -182,6 +182,23 @@ public class BatchLoaderTests
         Assert.Throws<ArgumentOutOfRangeException>(() => resumed.Epoch(3, startBatch: 6));
     }
 
+    /// <summary>A batch size beyond the set (up to int.MaxValue) is one batch of the whole set: no overflow in the batch count (issue 15).</summary>
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(int.MaxValue - 7)]
+    [InlineData(1 << 30)]
+    public void HugeBatchSizesGiveOneBatchOfTheWholeSet(int batchSize)
+    {
+        var loader = new BatchLoader(Colour, Normalization.Cifar10, batchSize, train: true, seed: 1, CPU, 3);
+        Assert.Equal(1, loader.BatchesPerEpoch);
+        var batches = loader.Epoch(0).ToList();
+        Assert.Single(batches);
+        Assert.Equal(Colour.Count, batches[0].Count);
+        Assert.Equal(Colour.Count, batches[0].Images.shape[0]);
+        Assert.Equal(Colour.Count, loader.Plan(0, 0).Count);
+        foreach (var b in batches) b.Dispose();
+    }
+
     [Fact]
     public void TorchRandomStateIsLeftAlone()
     {

@@ -102,7 +102,7 @@ public sealed class ImageFileSplit : IImageSplit
             long pixels = 0;
             var merge = new object();
             var current = files;
-            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Options.ResolvedWorkers }, () => new Sums(), (i, _, local) =>
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Options.ResolvedWorkers, CancellationToken = Options.Cancel }, () => new Sums(), (i, _, local) =>
             {
                 try
                 {

@@ -11,6 +11,7 @@ namespace ArchGen.Data.Images;
 /// A split whose images, resized for evaluation, fit in what is left of this many bytes is decoded once and kept in
 /// memory (0 turns caching off). Larger splits are decoded on every use, so memory does not grow with the folder.
 /// </param>
+/// <param name="Cancel">Stops the one-time scan of a split (checking every file, summing the statistics) at a stop request.</param>
 public sealed record ImageFolderOptions(
     int Size = 224,
     bool SkipBadImages = false,
@@ -18,7 +19,8 @@ public sealed record ImageFolderOptions(
     ImageLimits? Limits = null,
     int Workers = 0,
     int PrefetchBatches = 2,
-    long CacheBytes = 512L << 20)
+    long CacheBytes = 512L << 20,
+    CancellationToken Cancel = default)
 {
     /// <summary>The worker count in effect.</summary>
     public int ResolvedWorkers => Workers > 0 ? Workers : Environment.ProcessorCount;

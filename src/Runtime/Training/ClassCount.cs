@@ -1,0 +1,49 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen.Training;
+
+/// <summary>
+/// The one check that a model's outputs and a dataset's classes agree, made before the first training step
+/// (<see cref="Trainer"/>, fresh or resumed) and before a test: otherwise labels beyond the outputs fail inside
+/// libtorch ("Target 10 is out of bounds") and fewer classes than outputs break the evaluation after a whole epoch.
+/// </summary>
+public static class ClassCount
+{
+    /// <summary>The model's outputs per image, found by running one zero image through it in eval mode (no state changes, no gradients).</summary>
+    public static int Outputs(nn.Module<Tensor, Tensor> model, int channels, int size, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            var logits = model.forward(torch.zeros([1, channels, size, size], device: device));
+            return logits.dim() == 2 ? (int)logits.shape[1] : throw new InvalidOperationException($"The model returns a [{string.Join(",", logits.shape)}] tensor for one image; expected [1, classes].");
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+
+    /// <summary>
+    /// An <see cref="ArgumentException"/> naming both counts when <paramref name="outputs"/> differs from the
+    /// dataset's classes.
+    /// </summary>
+    /// <param name="outputs">The model's outputs (see <see cref="Outputs"/>).</param>
+    /// <param name="model">How to name the model in the message, e.g. "CifarMobileNetV2" or "the checkpoint's CifarMobileNetV2".</param>
+    /// <param name="classNames">The dataset's classes.</param>
+    /// <param name="dataset">How to name the dataset, e.g. "'folder' (/data/photos)".</param>
+    public static void Check(int outputs, string model, IReadOnlyList<string> classNames, string dataset)
+    {
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (outputs == classNames.Count) return;
+        string names = classNames.Count <= 12 ? $" ({string.Join(", ", classNames)})" : "";
+        throw new ArgumentException(
+            $"The dataset {dataset} has {classNames.Count} {(classNames.Count == 1 ? "class" : "classes")}{names} but {model} has {outputs} outputs; " +
+            $"use a dataset with {outputs} classes, or a model declared with Classes = {classNames.Count}.");
+    }
+}
