@@ -14,16 +14,14 @@ public class TrainingGuardTests
         WriteFolderDataset(dir["one"], classes: 1);
         WriteFolderDataset(dir["twelve"], classes: 12);
 
-        foreach (var (data, count) in new[] { ("one", "1 class"), ("twelve", "12 classes") })
-        {
-            var train = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "folder", "--data", dir[data], "--epochs", "1", "--out", "run-" + data));
-            Assert.True(train.ExitCode == 2, $"exit {train.ExitCode}\n{train.Out}\n{train.Err}");
-            EndToEndTests.AssertOneLineError(train.Err);
-            Assert.Contains(count, train.Err);
-            Assert.Contains("10 outputs", train.Err);
-            Assert.False(Directory.Exists(dir["run-" + data]), "checked before anything was written");
-        }
+        // A fresh run builds its classifier for the dataset's classes: one class has nothing to learn.
+        var one = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "folder", "--data", dir["one"], "--epochs", "1", "--out", "run-one"));
+        Assert.True(one.ExitCode == 2, $"exit {one.ExitCode}\n{one.Out}\n{one.Err}");
+        EndToEndTests.AssertOneLineError(one.Err);
+        Assert.Contains("1 class (class00); a classifier needs at least 2", one.Err);
+        Assert.False(Directory.Exists(dir["run-one"]), "checked before anything was written");
 
+        // A trained model's classes are fixed: testing it on a dataset with other classes names both counts.
         var trained = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "16", "--out", "run"));
         Assert.True(trained.ExitCode == 0, trained.Out + trained.Err);
         var test = AppProcess.Run(dir.Path, "test", "--checkpoint", "run", "--dataset", "folder", "--data", dir["twelve"], "--device", "cpu");

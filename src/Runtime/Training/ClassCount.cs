@@ -30,6 +30,17 @@ public static class ClassCount
     }
 
     /// <summary>
+    /// An <see cref="ArgumentException"/> when a dataset a fresh run trains on (its classifier is built for the
+    /// dataset's classes) has fewer than two classes: such a classifier has nothing to learn.
+    /// </summary>
+    public static void CheckTrainable(IReadOnlyList<string> classNames, string dataset)
+    {
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (classNames.Count >= 2) return;
+        throw new ArgumentException($"The dataset {dataset} has {classNames.Count} {(classNames.Count == 1 ? $"class ({classNames[0]})" : "classes")}; a classifier needs at least 2.");
+    }
+
+    /// <summary>
     /// An <see cref="ArgumentException"/> naming both counts when <paramref name="outputs"/> differs from the
     /// dataset's classes.
     /// </summary>

@@ -57,6 +57,7 @@ public sealed class Trainer
 
         torch.manual_seed(config.Seed);
         classNames = dataset.Train.ClassNames; // the model's class count follows the dataset
+        ClassCount.CheckTrainable(classNames, $"'{dataset.Name}'");
         using var model = entry.Create(classNames.Count);
         if (config.Init is { } init && !resume)
         {
