@@ -1,27 +1,59 @@
 using ArchGen.Checkpoints;
 using ArchGen.Data;
 using ArchGen.Interop;
+using ArchGen.Onnx.Serving;
 using ArchGen.Training;
 using static TorchSharp.torch;
 
 namespace ArchGen.App.Cli;
 
 /// <summary>
-/// A model built from what the user pointed at: an ArchGen checkpoint, a run folder (its latest checkpoint) or a
-/// PyTorch weights file. <see cref="ClassNames"/> are those the checkpoint records, or the class indices.
+/// A model built from what the user pointed at: an ArchGen checkpoint, a run folder (its latest checkpoint), a
+/// PyTorch weights file, or an exported ONNX model (run by ONNX Runtime).
 /// </summary>
-public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path, string? RunFolderPath, IReadOnlyList<string> ClassNames)
+/// <param name="Name">The model's name (its catalog name).</param>
+/// <param name="InputChannels">Channels of its input.</param>
+/// <param name="InputSize">Side of its input.</param>
+/// <param name="Entry">Its catalog entry; null for an ONNX model of a network this build does not have.</param>
+/// <param name="Module">The model, ready to evaluate.</param>
+/// <param name="SavedConfig">The configuration of the run that made a checkpoint, or null.</param>
+/// <param name="Path">The file it was read from.</param>
+/// <param name="RunFolderPath">The run folder of a checkpoint, or null.</param>
+/// <param name="ClassNames">The names of its outputs: recorded in a checkpoint or an ONNX model, else the class indices.</param>
+/// <param name="Normalization">
+/// The statistics it expects its inputs normalized with, where known: recorded in a checkpoint or an ONNX model,
+/// ImageNet's for PyTorch weights; null for a checkpoint that does not record them (its dataset's apply).
+/// </param>
+public sealed record ModelSource(
+    string Name, int InputChannels, int InputSize, CatalogEntry? Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path,
+    string? RunFolderPath, IReadOnlyList<string> ClassNames, Normalization? Normalization)
 {
-    /// <param name="location">Checkpoint file, run folder, or .pt/.pth/.safetensors file.</param>
-    /// <param name="model">Model name; required for PyTorch files, optional (checked) for checkpoints.</param>
-    public static ModelSource Open(string location, string? model)
+    /// <param name="location">Checkpoint file, run folder, .pt/.pth/.safetensors file or .onnx file.</param>
+    /// <param name="model">Model name; required for PyTorch files, optional (checked) for checkpoints and ONNX models.</param>
+    /// <param name="threads">Intra-op threads for an ONNX model (0 = one per core).</param>
+    public static ModelSource Open(string location, string? model, int threads = 0)
     {
+        if (File.Exists(location) && IsOnnx(location))
+        {
+            var onnx = OnnxClassifier.Load(location, new OnnxSessionSettings(threads));
+            var m = onnx.Metadata;
+            if (model is not null && !string.Equals(model, m.Model, StringComparison.OrdinalIgnoreCase))
+            {
+                onnx.Dispose();
+                throw new ArgumentException($"{location} holds a {m.Model}, not a {model}.");
+            }
+            ModelCatalog.TryGet(m.Model, out var known);
+            return new ModelSource(m.Model, m.InputChannels, m.InputSize, known, new OnnxModule(onnx), null, location, null, m.ClassNames,
+                new Normalization(m.Mean.ToArray(), m.Std.ToArray()));
+        }
+
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location))
         {
             var entry = ModelCatalog.Get(model ?? "CifarMobileNetV2");
             var module = entry.Create();
             PyTorchWeights.Load(module, location);
-            return new ModelSource(entry, module, null, location, null, Indices(entry.Facts.Classes));
+            return new ModelSource(entry.Facts.Name, entry.Facts.InputChannels, entry.Facts.InputSize, entry, module, null, location, null,
+                Indices(entry.Facts.Classes), Normalization.ImageNet);
         }
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
@@ -34,8 +66,13 @@ public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> M
         var built = fromCheckpoint.Create(classNames.Count);
         Checkpoint.Load(path, built, optimizer: null, restoreRng: false);
         string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
-        return new ModelSource(fromCheckpoint, built, header.Config, path, runFolder, classNames);
+        var facts = fromCheckpoint.Facts;
+        return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, runFolder, classNames,
+            header.Config.Normalization?.ToNormalization());
     }
+
+    /// <summary>True for an ONNX model file (<c>.onnx</c>).</summary>
+    public static bool IsOnnx(string path) => System.IO.Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>"0", "1", ...: names for a model whose class names are not recorded.</summary>
     static string[] Indices(int classes) => Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();

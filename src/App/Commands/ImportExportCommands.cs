@@ -2,6 +2,7 @@ using System.CommandLine;
 using ArchGen.App.Cli;
 using ArchGen.Checkpoints;
 using ArchGen.Interop;
+using ArchGen.Onnx.Export;
 using ArchGen.Training;
 
 namespace ArchGen.App.Commands;
@@ -32,25 +33,42 @@ public static class ImportCommand
     }
 }
 
-/// <summary><c>archgen export</c>: a checkpoint's weights become a PyTorch .pt/.pth or .safetensors file.</summary>
+/// <summary><c>archgen export</c>: a checkpoint's weights become a PyTorch .pt/.pth or .safetensors file, or a self-contained ONNX model.</summary>
 public static class ExportCommand
 {
     public static Command Create()
     {
         var model = CommonOptions.Model(defaultModel: null);
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file or run folder.", Required = true };
-        var to = new Option<string>("--to") { Description = "Target file: .pt/.pth (PyTorch state_dict) or .safetensors.", Required = true };
-        var command = new Command("export", "Export a checkpoint's weights for PyTorch (load_state_dict(strict=True) accepts them).") { model, checkpoint, to };
+        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file, run folder, or PyTorch weights (with --model).", Required = true };
+        var to = new Option<string>("--to") { Description = "Target file: .pt/.pth (PyTorch state_dict), .safetensors, or .onnx (the fused network for ONNX Runtime, with class names and normalization in its metadata).", Required = true };
+        var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             string target = parse.GetValue(to)!;
-            if (!PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin or .safetensors (got '{target}').");
+            bool onnx = ModelSource.IsOnnx(target);
+            if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");
+            if (ModelSource.IsOnnx(parse.GetValue(checkpoint)!)) throw new ArgumentException($"--checkpoint is already an ONNX model ({parse.GetValue(checkpoint)}); export takes a checkpoint, run folder or PyTorch weights.");
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
             using var module = source.Module;
-            PyTorchWeights.Save(module, target);
-            Console.WriteLine($"Exported {source.Entry.Facts.Name} from {source.Path} to {target}.");
+            if (onnx)
+            {
+                var normalization = PredictCommand.NormalizationOf(source);
+                var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels);
+                OnnxExporter.Save(source.Entry!, module, metadata, target);
+            }
+            else
+            {
+                PyTorchWeights.Save(module, target);
+            }
+            Console.WriteLine($"Exported {source.Name} from {source.Path} to {target}.");
             return ExitCodes.Success;
         }));
         return command;
     }
+
+    /// <summary>One statistic per model input channel: a gray dataset's single statistic serves every channel of an RGB model.</summary>
+    static float[] PerChannel(float[] values, ModelSource source) =>
+        values.Length == source.InputChannels ? values
+        : values.Length == 1 ? Enumerable.Repeat(values[0], source.InputChannels).ToArray()
+        : throw new ArgumentException($"{source.Path} records {values.Length} channel statistics for a model of {source.InputChannels} input channels.");
 }

@@ -15,7 +15,7 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file, run folder (its latest checkpoint) or PyTorch .pt/.pth/.safetensors weights (with --model).", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c", "--model-file") { Description = "Checkpoint file, run folder (its latest checkpoint), PyTorch .pt/.pth/.safetensors weights (with --model) or an exported .onnx model (run by ONNX Runtime).", Required = true };
         var model = CommonOptions.Model(defaultModel: null);
         var top = new Option<int>("--top", "-k") { Description = "Classes to show per image, most probable first.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per image and line (path, index, label, probability, top) instead of a table." };
@@ -35,12 +35,11 @@ public static class PredictCommand
             if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
             var files = ImageFolder.Files(parse.GetValue(paths)!);
             var dev = Devices.Resolve(parse.GetValue(device)!);
-            Devices.SetThreads(parse.GetValue(threads));
-            var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
+            int usedThreads = Devices.SetThreads(parse.GetValue(threads));
+            var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model), usedThreads);
             using var module = source.Module;
             module.to(dev);
-            var facts = source.Entry.Facts;
-            var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), facts.InputChannels, facts.InputSize, dev);
+            var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), source.InputChannels, source.InputSize, dev);
             bool skip = parse.GetValue(skipBadImages);
 
             int count = 0;
@@ -63,7 +62,7 @@ public static class PredictCommand
                     table.AddRow(cells.ToArray());
                     count++;
                 }
-                table.Title($"{facts.Name} from {Markup.Escape(source.Path)}");
+                table.Title($"{Markup.Escape(source.Name)} from {Markup.Escape(source.Path)}");
                 AnsiConsole.Write(table);
             }
             if (predictor.Skipped.Count > 0)
@@ -77,12 +76,11 @@ public static class PredictCommand
         return command;
     }
 
-    /// <summary>The statistics the model was trained with: recorded in its checkpoint, ImageNet's for PyTorch weights, or (older checkpoints) its dataset's.</summary>
-    static Normalization NormalizationOf(ModelSource source)
+    /// <summary>The statistics the model was trained with: recorded in its checkpoint or ONNX model, ImageNet's for PyTorch weights, or (older checkpoints) its dataset's.</summary>
+    internal static Normalization NormalizationOf(ModelSource source)
     {
-        if (source.SavedConfig?.Normalization is { } recorded) return recorded.ToNormalization();
-        if (source.SavedConfig is null) return Normalization.ImageNet;
-        var config = source.SavedConfig;
+        if (source.Normalization is { } known) return known;
+        var config = source.SavedConfig ?? throw new InvalidOperationException("A model without recorded statistics comes from a checkpoint.");
         try
         {
             return CommonOptions.OpenDataset(config.Dataset, config.DataDir, download: false, config.Seed).Normalization;

@@ -15,7 +15,7 @@ public static class TestCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file, run folder (its latest checkpoint) or PyTorch .pt/.pth/.safetensors weights.", Required = true };
+        var checkpoint = new Option<string>("--checkpoint", "-c", "--model-file") { Description = "Checkpoint file, run folder (its latest checkpoint), PyTorch .pt/.pth/.safetensors weights or an exported .onnx model (run by ONNX Runtime).", Required = true };
         var model = CommonOptions.Model(defaultModel: null);
         var dataset = CommonOptions.Dataset();
         var data = CommonOptions.DataDir();
@@ -29,26 +29,25 @@ public static class TestCommand
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var dev = Devices.Resolve(parse.GetValue(device)!);
-            Devices.SetThreads(parse.GetValue(threads));
-            var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
+            int usedThreads = Devices.SetThreads(parse.GetValue(threads));
+            var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model), usedThreads);
             using var module = source.Module;
             module.to(dev);
 
             // The dataset the model was trained on, unless the user names one.
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
-            var facts = source.Entry.Facts;
-            var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true);
+            var images = new ImageFolderOptions(Size: source.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true);
             var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, images);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
-            ClassCount.Check(ClassCount.Outputs(module, facts.InputChannels, facts.InputSize, dev), $"{facts.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
-            // The statistics the model was trained with, when its checkpoint records them.
-            var normalization = source.SavedConfig?.Normalization?.ToNormalization() ?? set.Normalization;
-            var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, facts.InputChannels, facts.InputSize));
+            ClassCount.Check(ClassCount.Outputs(module, source.InputChannels, source.InputSize, dev), $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
+            // The statistics the model was trained with, when its checkpoint or ONNX model records them.
+            var normalization = source.Normalization ?? set.Normalization;
+            var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, source.InputChannels, source.InputSize));
 
             var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token);
-            Console.WriteLine($"{facts.Name} from {source.Path} on {set.Name}");
+            Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}");
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
             if (source.RunFolderPath is not null)

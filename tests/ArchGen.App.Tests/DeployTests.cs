@@ -1,0 +1,66 @@
+using System.Text.Json;
+
+namespace ArchGen.App.Tests;
+
+/// <summary>Shipping a trained model: export to ONNX, then evaluate and classify with ONNX Runtime through the same commands.</summary>
+public class DeployTests
+{
+    static readonly string[] Quick = ["--device", "cpu", "--threads", "2"];
+
+    static string[] Top1(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith('{'))
+            .Select(l =>
+            {
+                using var json = JsonDocument.Parse(l);
+                return $"{Path.GetFileName(json.RootElement.GetProperty("path").GetString())}={json.RootElement.GetProperty("label").GetString()}";
+            })
+            .ToArray();
+
+    [Fact]
+    public void AnExportedOnnxModelTestsAndPredictsAsItsCheckpointDoes()
+    {
+        using var dir = new TempDir();
+        string photos = PhotoFolderTests.WritePhotos(dir["photos"], train: 4, test: 3);
+        var train = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--epochs", "2", "--batch-size", "4", "--out", "run", .. Quick]);
+        Assert.True(train.ExitCode == 0, train.Out + train.Err);
+
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", "model.onnx");
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        Assert.Contains("Exported CifarMobileNetV2 from", export.Out);
+        Assert.False(File.Exists(dir["model.onnx.tmp"]));
+
+        // The same accuracy on the same test split, read from the checkpoint and from the ONNX model.
+        var fromCheckpoint = AppProcess.Run(dir.Path, ["test", "--checkpoint", "run", "--dataset", "folder", "--data", photos, .. Quick]);
+        var fromOnnx = AppProcess.Run(dir.Path, ["test", "--checkpoint", "model.onnx", "--dataset", "folder", "--data", photos, .. Quick]);
+        Assert.True(fromCheckpoint.ExitCode == 0, fromCheckpoint.Out + fromCheckpoint.Err);
+        Assert.True(fromOnnx.ExitCode == 0, fromOnnx.Out + fromOnnx.Err);
+        string Accuracy(string output) => output.Split('\n').Single(l => l.StartsWith("Accuracy of the network", StringComparison.Ordinal));
+        Assert.Equal(Accuracy(fromCheckpoint.Out), Accuracy(fromOnnx.Out));
+        Assert.Contains("model.onnx", fromOnnx.Out);
+
+        // predict reads the class names and the preprocessing from the ONNX model's metadata.
+        string test = Path.Combine(photos, "test");
+        var expected = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "run", "--json", test, .. Quick]);
+        var actual = AppProcess.Run(dir.Path, ["predict", "--model-file", "model.onnx", "--json", test, .. Quick]);
+        Assert.True(actual.ExitCode == 0, actual.Out + actual.Err);
+        Assert.Equal(9, Top1(actual.Out).Length);
+        Assert.Equal(Top1(expected.Out), Top1(actual.Out));
+        Assert.Contains("\"label\":\"coffee\"", actual.Out.Replace(" ", ""), StringComparison.Ordinal); // class names came along
+    }
+
+    [Fact]
+    public void OnnxMistakesAreOneLine()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir["not.onnx"], "not a model");
+        var predict = AppProcess.Run(dir.Path, "predict", "--checkpoint", "not.onnx", dir.Path);
+        Assert.Equal(1, predict.ExitCode);
+        Assert.Contains("not.onnx", predict.Err);
+        Assert.Single(predict.Err.Trim().Split('\n'));
+
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "not.onnx", "--to", "again.onnx");
+        Assert.Equal(2, export.ExitCode);
+        Assert.Contains("already an ONNX model", export.Err);
+    }
+}
