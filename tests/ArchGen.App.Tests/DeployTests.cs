@@ -49,6 +49,30 @@ public class DeployTests
         Assert.Contains("\"label\":\"coffee\"", actual.Out.Replace(" ", ""), StringComparison.Ordinal); // class names came along
     }
 
+    [Theory]
+    [InlineData("MobileNetV3Small")]
+    [InlineData("EfficientNetB0")]
+    public void TheFamiliesTrainTestAndExport(string model)
+    {
+        using var dir = new TempDir();
+        var train = AppProcess.Run(dir.Path, ["train", "--model", model, "--dataset", "synthetic", "--epochs", "1", "--limit", "8", "--test-limit", "4", "--batch-size", "4", "--out", "run", .. Quick]);
+        Assert.True(train.ExitCode == 0, train.Out + train.Err);
+        Assert.Contains("Accuracy of the network on the 4 test images:", train.Out);
+
+        var test = AppProcess.Run(dir.Path, ["test", "--checkpoint", "run", "--test-limit", "4", .. Quick]);
+        Assert.True(test.ExitCode == 0, test.Out + test.Err);
+        foreach (var target in new[] { "model.pt", "model.onnx" })
+        {
+            var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", target);
+            Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        }
+
+        var onnx = AppProcess.Run(dir.Path, ["test", "--checkpoint", "model.onnx", "--dataset", "synthetic", "--test-limit", "4", .. Quick]);
+        Assert.True(onnx.ExitCode == 0, onnx.Out + onnx.Err);
+        string Accuracy(string output) => output.Split('\n').Single(l => l.StartsWith("Accuracy of the network", StringComparison.Ordinal));
+        Assert.Equal(Accuracy(test.Out), Accuracy(onnx.Out));
+    }
+
     [Fact]
     public void OnnxMistakesAreOneLine()
     {
