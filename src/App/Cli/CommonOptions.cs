@@ -42,7 +42,7 @@ public static class CommonOptions
 
     public static Option<int> TestLimit() => new("--test-limit") { Description = "Use only the first N test images (0 = all).", DefaultValueFactory = _ => 0 };
 
-    /// <summary>Opens a dataset with a console progress line for downloads.</summary>
-    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create()));
+    /// <summary>Opens a dataset for a model whose input side is <paramref name="imageSize"/>, with a console progress line for downloads.</summary>
+    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, int imageSize) =>
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), ImageSize: imageSize));
 }

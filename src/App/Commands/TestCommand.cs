@@ -35,7 +35,7 @@ public static class TestCommand
             // The dataset the model was trained on, unless the user names one.
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
-            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0);
+            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, source.Entry.Facts.InputSize);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
             var facts = source.Entry.Facts;

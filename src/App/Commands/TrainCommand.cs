@@ -80,7 +80,7 @@ public static class TrainCommand
 
     static int Train(TrainConfig config, RunFolder run, bool resume)
     {
-        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed);
+        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, ModelCatalog.Get(config.Model).Facts.InputSize);
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

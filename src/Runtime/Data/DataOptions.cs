@@ -12,6 +12,8 @@ namespace ArchGen.Data;
 /// <param name="ExpectedMd5">Overrides the archive's expected MD5 (hex).</param>
 /// <param name="CancellationToken">Cancels a download.</param>
 /// <param name="StallTimeout">A download receiving nothing for this long fails; null means <see cref="Cifar10.DefaultStallTimeout"/> (60 s).</param>
+/// <param name="ImageSize">The model's input side, when known: a dataset that can serve that size natively does
+/// (Fashion-MNIST at 28 serves its images unpadded); the others ignore it.</param>
 public sealed record DataOptions(
     string? DataDir = null,
     bool Download = false,
@@ -23,7 +25,8 @@ public sealed record DataOptions(
     Uri? DownloadUri = null,
     string? ExpectedMd5 = null,
     CancellationToken CancellationToken = default,
-    TimeSpan? StallTimeout = null);
+    TimeSpan? StallTimeout = null,
+    int? ImageSize = null);
 
 /// <summary>Which step of fetching a dataset is running.</summary>
 public enum DownloadStage
