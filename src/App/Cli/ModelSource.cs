@@ -26,7 +26,7 @@ public sealed record ModelSource(CatalogEntry Entry, nn.Module<Tensor, Tensor> M
             throw new ArgumentException($"{path} holds a {header.Model}, not a {model}.");
         var fromCheckpoint = ModelCatalog.Get(header.Model);
         var built = fromCheckpoint.Create();
-        Checkpoint.Load(path, built, optimizer: null, restoreRng: false);
+        Checkpoint.LoadInferenceWeights(path, built); // the moving average of the weights when the run kept one
         string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         return new ModelSource(fromCheckpoint, built, header.Config, path, runFolder);
     }

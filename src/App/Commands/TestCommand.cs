@@ -23,7 +23,11 @@ public static class TestCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var testLimit = CommonOptions.TestLimit();
-        var command = new Command("test", "Evaluate a trained model on a test set.") { checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit };
+        var flipTta = new Option<bool>("--flip-tta") { Description = "Average each image's logits with its mirror image's (default: as the run was trained with --flip-tta)." };
+        var command = new Command("test", "Evaluate a trained model on a test set (a run's moving average of the weights when it kept one).")
+        {
+            checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, flipTta,
+        };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var dev = Devices.Resolve(parse.GetValue(device)!);
@@ -41,8 +45,9 @@ public static class TestCommand
             var facts = source.Entry.Facts;
             var loader = new BatchLoader(test, set.Normalization, parse.GetValue(batchSize), train: false, seed: 0, dev, facts.InputChannels, facts.InputSize);
 
-            var result = Evaluator.Evaluate(module, loader, test.ClassNames);
-            Console.WriteLine($"{facts.Name} from {source.Path} on {set.Name}");
+            bool flip = parse.GetResult(flipTta) is { Implicit: false } ? parse.GetValue(flipTta) : source.SavedConfig?.FlipTta ?? false;
+            var result = Evaluator.Evaluate(module, loader, test.ClassNames, flip: flip);
+            Console.WriteLine($"{facts.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}");
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
             if (source.RunFolderPath is not null)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
@@ -17,9 +18,9 @@ public static class TrainCommand
         var download = CommonOptions.Download();
         var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
         var batchSize = CommonOptions.BatchSize();
-        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
-            .AcceptOnlyFromAmong("adam", "sgd");
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.001 adam, 0.1 sgd)." };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise), adamw (decoupled weight decay) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
+            .AcceptOnlyFromAmong("adam", "adamw", "sgd");
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: 0.001 adam and adamw, 0.1 sgd)." };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
@@ -28,30 +29,35 @@ public static class TrainCommand
         var limit = new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 };
         var testLimit = CommonOptions.TestLimit();
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 };
+        var levers = new RecipeOptions();
 
-        var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
+        var command = new Command("train", "Train a model, evaluating on the test set after each epoch (or as --evaluate says).")
         {
             model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, limit, testLimit, checkpointEvery,
         };
+        levers.AddTo(command);
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            var config = new TrainConfig
+            // A --recipe is the starting point; flags given on the command line override it.
+            var start = levers.Start(parse);
+            T Pick<T>(Option<T> option, T fallback) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : fallback;
+            var config = levers.Apply(parse, start with
             {
                 Model = parse.GetValue(model)!,
                 Dataset = parse.GetValue(dataset)!,
                 DataDir = parse.GetValue(data),
                 Download = parse.GetValue(download),
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batchSize),
-                Optimizer = parse.GetValue(optimizer)!,
-                LearningRate = parse.GetValue(lr),
+                Epochs = Pick(epochs, start.Epochs),
+                BatchSize = Pick(batchSize, start.BatchSize),
+                Optimizer = Pick(optimizer, start.Optimizer),
+                LearningRate = Pick(lr, start.LearningRate),
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
                 Threads = parse.GetValue(threads),
                 Limit = parse.GetValue(limit),
                 TestLimit = parse.GetValue(testLimit),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
-            };
+            });
             bool isResume = parse.GetValue(resume);
             string? outDir = parse.GetValue(output);
             if (isResume)
@@ -68,6 +74,10 @@ public static class TrainCommand
                     Threads = config.Threads,
                     DataDir = config.DataDir ?? previous.DataDir,
                 };
+            }
+            else
+            {
+                config = config.WithDefaults(); // config.json records what every default resolved to
             }
             config.Validate();
             ModelCatalog.Get(config.Model); // unknown model: fail before touching data
@@ -91,11 +101,15 @@ public static class TrainCommand
             stop.Cancel();
         }
 
-        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs} epochs; run folder {run.Path}");
+        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, stop.Token));
 
         RunPlots.Write(run, result.LastEvaluation);
         Console.WriteLine(result.Message);
+        if (result.ImagesPerEpoch > 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Trained on {result.ImagesSeen:N0} images ({(double)result.ImagesSeen / result.ImagesPerEpoch:0.##} epochs) in total; this session took {Durations.Format(clock.Elapsed)}."));
         if (result.LastEvaluation is { } evaluation) Console.WriteLine(evaluation.ReferenceLine);
         return result.Outcome switch
         {

@@ -14,10 +14,11 @@ public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep);
 public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc);
 
 /// <summary>
-/// A training checkpoint: model weights and buffers, optimizer state, training position, torch RNG state and the run's
-/// configuration, in one file. Written atomically: to a temporary file beside the target, flushed to disk, then renamed
-/// over it, so the previous checkpoint stays valid until the new one is complete. A SHA-256 trailer makes a damaged
-/// file an error rather than silently wrong weights.
+/// A training checkpoint: model weights and buffers, the moving average of the weights when the run keeps one
+/// (<c>--ema</c>), optimizer state, training position, torch RNG state and the run's configuration, in one file.
+/// Written atomically: to a temporary file beside the target, flushed to disk, then renamed over it, so the previous
+/// checkpoint stays valid until the new one is complete. A SHA-256 trailer makes a damaged file an error rather than
+/// silently wrong weights.
 /// </summary>
 public static class Checkpoint
 {
@@ -25,10 +26,10 @@ public static class Checkpoint
     public const string LatestFileName = "last.ckpt";
 
     const string Magic = "ARCHGEN-CKPT";
-    const int FormatVersion = 1;
+    const int FormatVersion = 2; // 2: a section for the averaged weights follows the model's; 1 (still read): without it
 
-    /// <summary>Writes a checkpoint atomically.</summary>
-    public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer)
+    /// <summary>Writes a checkpoint atomically; <paramref name="average"/> is the moving average of the weights, when the run keeps one.</summary>
+    public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, nn.Module? average = null)
     {
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
@@ -47,6 +48,7 @@ public static class Checkpoint
                     writer.Write(state);
                 }
                 model.save(writer);
+                WriteAverage(writer, average);
                 writer.Write(optimizer is not null);
                 if (optimizer is not null) optimizer.save_state_dict(writer);
                 writer.Flush();
@@ -70,7 +72,7 @@ public static class Checkpoint
         using var reader = new BinaryReader(file, Encoding.UTF8);
         try
         {
-            return ReadPrefix(reader, path);
+            return ReadPrefix(reader, path).Header;
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or System.Text.Json.JsonException)
         {
@@ -78,21 +80,28 @@ public static class Checkpoint
         }
     }
 
-    /// <summary>Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when given) and restores torch's RNG state.</summary>
-    public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true)
+    /// <summary>
+    /// Loads the weights into <paramref name="model"/>, the averaged weights into <paramref name="average"/> (when
+    /// given; the checkpoint must hold them), the optimizer state into <paramref name="optimizer"/> (when given) and
+    /// restores torch's RNG state.
+    /// </summary>
+    public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true, nn.Module? average = null)
     {
         using var file = OpenVerified(path);
         using var reader = new BinaryReader(file, Encoding.UTF8);
-        var header = ReadPrefix(reader, path);
+        var (header, version) = ReadPrefix(reader, path);
         int rngLength = reader.ReadInt32();
         byte[] rng = reader.ReadBytes(rngLength);
-        try
+        LoadWeights(reader, model, path, header);
+        long averageBytes = version >= 2 ? reader.ReadInt64() : 0;
+        if (average is not null)
         {
-            model.load(reader, strict: true);
+            if (averageBytes == 0) throw new InvalidDataException($"{path}: holds no averaged weights (--ema), so training cannot resume from it with them.");
+            LoadWeights(reader, average, path, header);
         }
-        catch (Exception e) when (e is not InvalidDataException)
+        else
         {
-            throw new InvalidDataException($"{path}: the weights do not fit model '{header.Model}': {e.Message}", e);
+            reader.BaseStream.Seek(averageBytes, SeekOrigin.Current);
         }
         bool hasOptimizer = reader.ReadBoolean();
         if (optimizer is not null)
@@ -106,6 +115,47 @@ public static class Checkpoint
             torch.random.set_rng_state(state);
         }
         return header;
+    }
+
+    /// <summary>
+    /// Loads the weights to evaluate or export into <paramref name="model"/>: the moving average of the weights when
+    /// the checkpoint holds one, else the trained weights. Touches neither an optimizer nor torch's RNG.
+    /// </summary>
+    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model)
+    {
+        using var file = OpenVerified(path);
+        using var reader = new BinaryReader(file, Encoding.UTF8);
+        var (header, version) = ReadPrefix(reader, path);
+        reader.ReadBytes(reader.ReadInt32()); // RNG state
+        LoadWeights(reader, model, path, header);
+        if (version >= 2 && reader.ReadInt64() > 0) LoadWeights(reader, model, path, header);
+        return header;
+    }
+
+    /// <summary>The averaged weights' section: its length in bytes (0: none), then the weights in the model's format, so a reader may skip it.</summary>
+    static void WriteAverage(BinaryWriter writer, nn.Module? average)
+    {
+        if (average is null)
+        {
+            writer.Write(0L);
+            return;
+        }
+        using var buffer = new MemoryStream();
+        using (var section = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) average.save(section);
+        writer.Write(buffer.Length);
+        writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    static void LoadWeights(BinaryReader reader, nn.Module model, string path, CheckpointHeader header)
+    {
+        try
+        {
+            model.load(reader, strict: true);
+        }
+        catch (Exception e) when (e is not InvalidDataException)
+        {
+            throw new InvalidDataException($"{path}: the weights do not fit model '{header.Model}': {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -123,16 +173,17 @@ public static class Checkpoint
         throw new FileNotFoundException($"No checkpoint file or run folder at '{fileOrRunFolder}'.");
     }
 
-    static CheckpointHeader ReadPrefix(BinaryReader reader, string path)
+    static (CheckpointHeader Header, int Version) ReadPrefix(BinaryReader reader, string path)
     {
         string magic;
         try { magic = reader.ReadString(); }
         catch (Exception e) when (e is EndOfStreamException or IOException) { throw NotACheckpoint(path); }
         if (magic != Magic) throw NotACheckpoint(path);
         int version = reader.ReadInt32();
-        if (version != FormatVersion) throw new InvalidDataException($"{path}: checkpoint format {version} is not supported (expected {FormatVersion}).");
-        return JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), TrainConfig.Json)
-               ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+        if (version is < 1 or > FormatVersion) throw new InvalidDataException($"{path}: checkpoint format {version} is not supported (expected 1 to {FormatVersion}).");
+        var header = JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString(), TrainConfig.Json)
+                     ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+        return (header, version);
     }
 
     /// <summary>

@@ -75,4 +75,13 @@ public sealed class ImageSet
         if (n >= Count) return this;
         return new ImageSet(Pixels.AsSpan(0, n * ImageBytes).ToArray(), Labels.AsSpan(0, n).ToArray(), Channels, Height, Width, ClassNames);
     }
+
+    /// <summary>Images <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 (a copy).</summary>
+    public ImageSet Slice(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count, nameof(count));
+        return new ImageSet(Pixels.AsSpan(start * ImageBytes, count * ImageBytes).ToArray(), Labels.AsSpan(start, count).ToArray(), Channels, Height, Width, ClassNames);
+    }
 }

@@ -3,8 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace ArchGen.Training;
 
-/// <summary>Everything that determines a training run; saved as <c>config.json</c> in the run folder and inside every checkpoint.</summary>
-public sealed record TrainConfig
+/// <summary>
+/// Everything that determines a training run; saved as <c>config.json</c> in the run folder and inside every checkpoint.
+/// The recipe's levers (schedule, smoothing, weight averaging, evaluation ...) are in <c>TrainConfig.Recipe.cs</c>.
+/// </summary>
+public sealed partial record TrainConfig
 {
     /// <summary>A model name from the generated <see cref="ModelCatalog"/>.</summary>
     public string Model { get; init; } = "CifarMobileNetV2";
@@ -17,7 +20,7 @@ public sealed record TrainConfig
     public int Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 128;
 
-    /// <summary><c>adam</c> (lr 0.001, the reference exercise) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
+    /// <summary><c>adam</c> (lr 0.001, the reference exercise), <c>adamw</c> (decoupled weight decay) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
     public string Optimizer { get; init; } = "adam";
 
     /// <summary>Learning rate; null means the optimizer's default (0.001 for adam, 0.1 for sgd).</summary>
@@ -58,12 +61,13 @@ public sealed record TrainConfig
     {
         if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {Epochs}).");
         if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {BatchSize}).");
-        if (Optimizer is not ("adam" or "sgd")) throw new ArgumentException($"--optimizer must be adam or sgd (got '{Optimizer}').");
+        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"--optimizer must be adam, adamw or sgd (got '{Optimizer}').");
         if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
         if (Device is not ("auto" or "cpu" or "cuda")) throw new ArgumentException($"--device must be auto, cpu or cuda (got '{Device}').");
         if (Threads < 0) throw new ArgumentException($"--threads must be 0 (one per core) or more (got {Threads}).");
         if (Limit < 0) throw new ArgumentException($"--limit must be 0 (all) or more (got {Limit}).");
         if (TestLimit < 0) throw new ArgumentException($"--test-limit must be 0 (all) or more (got {TestLimit}).");
         if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be 0 or more (got {CheckpointEvery}).");
+        ValidateRecipe();
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ArchGen.Checkpoints;
 using ArchGen.Data;
+using ArchGen.Performance;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,11 +22,16 @@ public enum TrainingOutcome
 }
 
 /// <summary>The result of <see cref="Trainer.Run"/>.</summary>
-public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Position, EvaluationResult? LastEvaluation, string Message);
+/// <param name="ImagesSeen">Training images processed by the whole run (all sittings) up to <paramref name="Position"/>.</param>
+/// <param name="ImagesPerEpoch">Training images in one epoch.</param>
+public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Position, EvaluationResult? LastEvaluation, string Message,
+    long ImagesSeen = 0, int ImagesPerEpoch = 0);
 
 /// <summary>
-/// The training loop: the reference exercise's recipe (Adam, cross-entropy, batch 128, augmented CIFAR-style batches)
-/// or kuangliu's SGD recipe, evaluated on the test set after each epoch, checkpointed atomically, resumable bit for bit.
+/// The training loop: cross-entropy (optionally label-smoothed) on augmented CIFAR-style batches, with the optimizer
+/// (<see cref="Optimizers"/>), the per-step learning rate (<see cref="LearningRateSchedule"/>) and the moving average of
+/// the weights (<see cref="WeightAverage"/>) the configuration asks for; evaluated on the test set after each epoch or
+/// at the end (or on held-out training images), checkpointed atomically, resumable bit for bit.
 /// </summary>
 public sealed class Trainer
 {
@@ -55,14 +61,15 @@ public sealed class Trainer
         torch.manual_seed(config.Seed);
         using var model = entry.Create();
         model.to(device);
-        using var optimizer = CreateOptimizer(model);
+        using var optimizer = Optimizers.Create(config, model);
+        using var average = config.Ema > 0 ? CreateAverage(entry, model, device) : null;
 
         var position = new TrainingPosition(0, 0, 0);
         if (resume)
         {
             string? latest = File.Exists(run.LatestCheckpoint) ? run.LatestCheckpoint : null;
             if (latest is null) throw new FileNotFoundException($"Nothing to resume: {run.Path} has no {Checkpoint.LatestFileName}.");
-            var header = Checkpoint.Load(latest, model, optimizer);
+            var header = Checkpoint.Load(latest, model, optimizer, average: average?.Model);
             position = header.Position;
             observer.Message($"Resumed from {latest} at epoch {position.Epoch + 1}, batch {position.Batch} (step {position.GlobalStep}).");
         }
@@ -70,109 +77,154 @@ public sealed class Trainer
 
         var train = config.Limit > 0 ? dataset.Train.Take(config.Limit) : dataset.Train;
         var test = config.TestLimit > 0 ? dataset.Test.Take(config.TestLimit) : dataset.Test;
+        ImageSet? holdout = null;
+        if (config.Holdout > 0)
+        {
+            if (config.Holdout >= train.Count)
+                throw new ArgumentException($"--holdout {config.Holdout} leaves no images to train on (the training set has {train.Count}).");
+            holdout = train.Slice(train.Count - config.Holdout, config.Holdout);
+            train = train.Take(train.Count - config.Holdout);
+        }
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
         var trainLoader = new BatchLoader(train, dataset.Normalization, config.BatchSize, train: true, config.Seed, device, channels, size);
         var testLoader = new BatchLoader(test, dataset.Normalization, config.BatchSize, train: false, config.Seed, device, channels, size);
+        var holdoutLoader = holdout is null ? null : new BatchLoader(holdout, dataset.Normalization, config.BatchSize, train: false, config.Seed, device, channels, size);
+        var schedule = LearningRateSchedule.For(config, trainLoader.BatchesPerEpoch);
+        var evaluated = average?.Model ?? model;
 
         using var metrics = new MetricsLog(run.Metrics, position.GlobalStep);
         var board = torch.utils.tensorboard.SummaryWriter(run.TensorBoard, createRunName: false);
+        using var pending = new PendingSteps();
         EvaluationResult? last = null;
+        long ImagesSeen() => (long)position.Epoch * train.Count + Math.Min((long)position.Batch * config.BatchSize, train.Count);
+        TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, position, last, message, ImagesSeen(), train.Count);
 
         for (int epoch = position.Epoch; epoch < config.Epochs; epoch++)
         {
-            double lr = LearningRateAt(epoch);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             int startBatch = epoch == position.Epoch ? position.Batch : 0;
             observer.EpochStarted(epoch, config.Epochs, trainLoader.BatchesPerEpoch, startBatch);
 
             model.train();
             var clock = Stopwatch.StartNew();
-            double lossSum = 0;
+            double lossSum = 0, lr = schedule.At(position.GlobalStep);
             long correct = 0, seen = 0;
             int batchIndex = startBatch;
+
+            // Reads the pending steps' figures back (one synchronization), logs them; a diverged step ends the run.
+            TrainingResult? Flush()
+            {
+                var steps = pending.Read();
+                double rss = steps.Count > 0 ? ResourceUsage.ResidentMiB() : double.NaN;
+                foreach (var (s, loss, stepCorrect) in steps)
+                {
+                    if (!double.IsFinite(loss))
+                    {
+                        string message = $"Training stopped: the loss became {loss} at epoch {s.Epoch + 1}, batch {s.Batch - 1} (step {s.GlobalStep}). " +
+                                         (File.Exists(run.LatestCheckpoint) ? $"The last good checkpoint is {run.LatestCheckpoint}." : "No checkpoint had been written yet.") +
+                                         " Try a lower --lr.";
+                        return Result(TrainingOutcome.Diverged, message);
+                    }
+                    lossSum += loss * s.Images;
+                    correct += stepCorrect;
+                    seen += s.Images;
+                    var step = new StepReport(s.Epoch, s.Batch, trainLoader.BatchesPerEpoch, s.GlobalStep, loss, 100.0 * stepCorrect / s.Images,
+                        lossSum / seen, 100.0 * correct / seen, seen / clock.Elapsed.TotalSeconds, s.LearningRate, rss);
+                    metrics.Step(step);
+                    board.add_scalar("train/loss", (float)loss, (int)s.GlobalStep);
+                    observer.StepCompleted(step);
+                }
+                return null;
+            }
+
             foreach (var batch in trainLoader.Epoch(epoch, startBatch))
             {
-                double loss;
-                long batchCorrect;
+                lr = schedule.At(position.GlobalStep);
+                Optimizers.SetLearningRate(optimizer, lr);
                 using (batch)
                 using (torch.NewDisposeScope())
                 {
                     optimizer.zero_grad();
                     var logits = model.forward(batch.Images);
-                    var lossTensor = nn.functional.cross_entropy(logits, batch.Labels);
-                    loss = lossTensor.item<float>();
-                    if (!double.IsFinite(loss))
-                    {
-                        string message = $"Training stopped: the loss became {loss} at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep + 1}). " +
-                                         (File.Exists(run.LatestCheckpoint) ? $"The last good checkpoint is {run.LatestCheckpoint}." : "No checkpoint had been written yet.") +
-                                         " Try a lower --lr.";
-                        return new TrainingResult(TrainingOutcome.Diverged, position, last, message);
-                    }
+                    var lossTensor = TrainingLoss.Compute(logits, batch.Labels, config.LabelSmoothing);
                     lossTensor.backward();
                     optimizer.step();
-                    batchCorrect = logits.argmax(1).eq(batch.Labels).sum().item<long>();
+                    using (torch.no_grad())
+                        pending.Add(new PendingSteps.Step(epoch, batchIndex + 1, position.GlobalStep + 1, batch.Count, lr), lossTensor, logits.argmax(1).eq(batch.Labels).sum());
                 }
 
                 batchIndex++;
                 position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1);
-                lossSum += loss * batch.Count;
-                correct += batchCorrect;
-                seen += batch.Count;
-                var step = new StepReport(epoch, batchIndex, trainLoader.BatchesPerEpoch, position.GlobalStep, loss, 100.0 * batchCorrect / batch.Count,
-                    lossSum / seen, 100.0 * correct / seen, seen / clock.Elapsed.TotalSeconds, lr);
-                metrics.Step(step);
-                board.add_scalar("train/loss", (float)loss, (int)position.GlobalStep);
-                observer.StepCompleted(step);
+                average?.Update(position.GlobalStep);
+
+                bool checkpointDue = config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0;
+                if (pending.Count >= config.LogEvery || batchIndex == trainLoader.BatchesPerEpoch || checkpointDue || cancel.IsCancellationRequested)
+                {
+                    if (Flush() is { } diverged) return diverged;
+                }
 
                 if (cancel.IsCancellationRequested)
                 {
-                    SaveCheckpoint(model, optimizer, position);
-                    return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+                    SaveCheckpoint(model, optimizer, average, position);
+                    return Result(TrainingOutcome.Interrupted,
                         $"Interrupted at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep}); checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
                 }
-                if (config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0)
-                    SaveCheckpoint(model, optimizer, position);
+                if (checkpointDue)
+                    SaveCheckpoint(model, optimizer, average, position);
             }
 
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            observer.EvaluationStarted(epoch, test.Count);
-            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress);
+            double rssAfterTraining = ResourceUsage.ResidentMiB(), peakRss = ResourceUsage.PeakResidentMiB();
+            EvaluationResult? validation = null, tested = null;
+            if (holdoutLoader is not null)
+            {
+                observer.EvaluationStarted(epoch, holdoutLoader.Set.Count);
+                validation = Evaluator.Evaluate(evaluated, holdoutLoader, holdoutLoader.Set.ClassNames, observer.EvaluationProgress, flip: config.FlipTta);
+                board.add_scalar("validation/accuracy", (float)validation.Accuracy, (int)position.GlobalStep);
+            }
+            bool lastEpoch = epoch + 1 == config.Epochs;
+            if ((config.Evaluate == "epoch" && holdoutLoader is null) || (lastEpoch && config.Evaluate != "none"))
+            {
+                observer.EvaluationStarted(epoch, test.Count);
+                tested = last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, flip: config.FlipTta);
+                board.add_scalar("test/accuracy", (float)tested.Accuracy, (int)position.GlobalStep);
+                board.add_scalar("test/loss", (float)tested.MeanLoss, (int)position.GlobalStep);
+            }
             var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                last.MeanLoss, last.Accuracy, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), lr, last);
+                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, seen / Math.Max(trainSeconds, 1e-9), lr, tested,
+                validation, rssAfterTraining, peakRss);
             metrics.Epoch(report);
-            board.add_scalar("test/accuracy", (float)last.Accuracy, (int)position.GlobalStep);
-            board.add_scalar("test/loss", (float)last.MeanLoss, (int)position.GlobalStep);
+            board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)position.GlobalStep);
             observer.EpochCompleted(report);
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
-            SaveCheckpoint(model, optimizer, position);
+            SaveCheckpoint(model, optimizer, average, position);
             if (cancel.IsCancellationRequested && epoch + 1 < config.Epochs)
-                return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+                return Result(TrainingOutcome.Interrupted,
                     $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
         }
 
-        if (last is null)
+        if (last is null && config.Evaluate != "none")
         {
             // Resumed a run that had already finished: evaluate what it holds.
-            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress);
+            last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, flip: config.FlipTta);
         }
-        return new TrainingResult(TrainingOutcome.Completed, position, last, "Finished Training");
+        return Result(TrainingOutcome.Completed, "Finished Training");
     }
 
-    /// <summary>Adam at 0.001 (the reference exercise) or SGD with momentum 0.9, nesterov and weight decay 5e-4 (kuangliu).</summary>
-    OptimizerHelper CreateOptimizer(nn.Module model) => config.IsSgd
-        ? optim.SGD(model.parameters(), config.ResolvedLearningRate, momentum: 0.9, weight_decay: 5e-4, nesterov: true)
-        : optim.Adam(model.parameters(), config.ResolvedLearningRate);
+    /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
+    WeightAverage CreateAverage(CatalogEntry entry, nn.Module<Tensor, Tensor> model, Device device)
+    {
+        using var rng = torch.random.get_rng_state();
+        var copy = entry.Create();
+        torch.random.set_rng_state(rng);
+        copy.to(device);
+        return new WeightAverage(model, copy, config.Ema);
+    }
 
-    /// <summary>Adam: constant. SGD: cosine annealing over the epochs, stepped per epoch as in kuangliu's recipe.</summary>
-    double LearningRateAt(int epoch) => config.IsSgd
-        ? config.ResolvedLearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / config.Epochs))
-        : config.ResolvedLearningRate;
-
-    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, TrainingPosition position)
+    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, WeightAverage? average, TrainingPosition position)
     {
         var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O"));
-        Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer);
+        Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer, average?.Model);
         observer.CheckpointWritten(run.LatestCheckpoint, position);
     }
 
