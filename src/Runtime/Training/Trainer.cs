@@ -155,6 +155,7 @@ public sealed class Trainer
                 batchIndex++;
                 position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1);
                 average?.Update(position.GlobalStep);
+                StepGarbage.Release();
 
                 bool checkpointDue = config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0;
                 if (pending.Count >= config.LogEvery || batchIndex == trainLoader.BatchesPerEpoch || checkpointDue || cancel.IsCancellationRequested)

@@ -48,9 +48,10 @@ public sealed class WeightAverage : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step);
         double decay = DecayAt(step);
         using var noGrad = torch.no_grad();
+        using Scalar keep = decay, take = 1 - decay; // two native scalars per update, not two per tensor
         foreach (var (avg, w, floating) in pairs)
         {
-            if (floating) avg.mul_(decay).add_(w, alpha: 1 - decay);
+            if (floating) avg.mul_(keep).add_(w, alpha: take);
             else avg.copy_(w);
         }
     }
