@@ -32,12 +32,13 @@ public sealed class RecipeOptions
         DefaultValueFactory = _ => "epoch",
     }.AcceptOnlyFromAmong("epoch", "end", "none");
     readonly Option<int> holdout = new("--holdout") { Description = "Hold out the last N training images and evaluate on them after every epoch; the test set is evaluated once, at the end.", DefaultValueFactory = _ => 0 };
+    readonly Option<int> cropPadding = new("--crop-padding") { Description = "Zero padding around each training image before its random crop (0 = no crop, flips only).", DefaultValueFactory = _ => Data.BatchLoader.Padding };
     readonly Option<int> logEvery = new("--log-every") { Description = "Read step losses back from the device every N steps (fewer host synchronizations).", DefaultValueFactory = _ => 1 };
 
     /// <summary>Adds the flags to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { recipe, schedule, warmup, labelSmoothing, weightDecay, decayNormAndBias, nesterov, ema, flipTta, evaluate, holdout, logEvery })
+        foreach (Option option in new Option[] { recipe, schedule, warmup, labelSmoothing, weightDecay, decayNormAndBias, nesterov, ema, flipTta, evaluate, holdout, cropPadding, logEvery })
             command.Options.Add(option);
     }
 
@@ -60,6 +61,7 @@ public sealed class RecipeOptions
             FlipTta = Pick(flipTta, config.FlipTta),
             Evaluate = Pick(evaluate, config.Evaluate),
             Holdout = Pick(holdout, config.Holdout),
+            CropPadding = Pick(cropPadding, config.CropPadding),
             LogEvery = Pick(logEvery, config.LogEvery),
         };
     }

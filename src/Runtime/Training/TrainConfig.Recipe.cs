@@ -47,6 +47,9 @@ public sealed partial record TrainConfig
     /// <summary>Hold out the last N training images and evaluate on them after every epoch; the test set is then evaluated once, at the end.</summary>
     public int Holdout { get; init; }
 
+    /// <summary>Zero padding around each training image before its random crop (0: no crop, flips only); the reference exercise's 4 by default.</summary>
+    public int CropPadding { get; init; } = Data.BatchLoader.Padding;
+
     /// <summary>Read the step losses back from the device every N steps (one host synchronization per N steps).</summary>
     public int LogEvery { get; init; } = 1;
 
@@ -85,6 +88,7 @@ public sealed partial record TrainConfig
         if (Evaluate is not ("epoch" or "end" or "none")) throw new ArgumentException($"--evaluate must be epoch, end or none (got '{Evaluate}').");
         if (Holdout < 0) throw new ArgumentException($"--holdout must be 0 or more (got {Holdout}).");
         if (Holdout > 0 && Evaluate != "epoch") throw new ArgumentException("--holdout evaluates the held-out images after every epoch; it needs --evaluate epoch.");
+        if (CropPadding < 0) throw new ArgumentException($"--crop-padding must be 0 (no crop) or more (got {CropPadding}).");
         if (LogEvery < 1) throw new ArgumentException($"--log-every must be at least 1 (got {LogEvery}).");
     }
 }

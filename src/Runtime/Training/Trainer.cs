@@ -86,7 +86,7 @@ public sealed class Trainer
             train = train.Take(train.Count - config.Holdout);
         }
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
-        var trainLoader = new BatchLoader(train, dataset.Normalization, config.BatchSize, train: true, config.Seed, device, channels, size);
+        var trainLoader = new BatchLoader(train, dataset.Normalization, config.BatchSize, train: true, config.Seed, device, channels, size, config.CropPadding);
         var testLoader = new BatchLoader(test, dataset.Normalization, config.BatchSize, train: false, config.Seed, device, channels, size);
         var holdoutLoader = holdout is null ? null : new BatchLoader(holdout, dataset.Normalization, config.BatchSize, train: false, config.Seed, device, channels, size);
         var schedule = LearningRateSchedule.For(config, trainLoader.BatchesPerEpoch);
