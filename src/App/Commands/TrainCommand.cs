@@ -16,7 +16,7 @@ public static class TrainCommand
         var dataset = CommonOptions.Dataset();
         var data = CommonOptions.DataDir();
         var download = CommonOptions.Download();
-        var epochs = new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 };
+        var epochs = new Option<double>("--epochs", "-e") { Description = "Epochs to train; a fraction ends the last one early (e.g. 1.5).", DefaultValueFactory = _ => 10 };
         var batchSize = CommonOptions.BatchSize();
         var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise), adamw (decoupled weight decay) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
             .AcceptOnlyFromAmong("adam", "adamw", "sgd");
@@ -101,7 +101,7 @@ public static class TrainCommand
             stop.Cancel();
         }
 
-        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
+        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, stop.Token));
 

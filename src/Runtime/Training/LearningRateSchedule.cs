@@ -24,19 +24,19 @@ public sealed class LearningRateSchedule
 
     readonly string kind;
     readonly double peak;
-    readonly int epochs;
+    readonly double epochs;
     readonly int stepsPerEpoch;
     readonly double warmup;
 
     /// <param name="kind">One of <see cref="Names"/>.</param>
     /// <param name="peak">The peak (or constant) rate.</param>
-    /// <param name="epochs">Epochs of the run.</param>
+    /// <param name="epochs">Epochs of the run (a fraction ends the last epoch early).</param>
     /// <param name="stepsPerEpoch">Optimizer steps per epoch.</param>
     /// <param name="warmup">Share of the run's steps spent warming up (<c>cosine</c>, <c>one-cycle</c>), in [0, 1).</param>
-    public LearningRateSchedule(string kind, double peak, int epochs, int stepsPerEpoch, double warmup)
+    public LearningRateSchedule(string kind, double peak, double epochs, int stepsPerEpoch, double warmup)
     {
         if (!Names.Contains(kind)) throw new ArgumentException($"Unknown schedule '{kind}'; expected one of {string.Join(", ", Names)}.", nameof(kind));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
+        if (!(epochs > 0)) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Epochs must be above 0.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEpoch);
         if (!(warmup >= 0 && warmup < 1)) throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "The warm-up share must be in [0, 1).");
         this.kind = kind;
@@ -58,8 +58,14 @@ public sealed class LearningRateSchedule
         _ => 0,
     };
 
-    /// <summary>Steps in the whole run.</summary>
-    public long TotalSteps => (long)epochs * stepsPerEpoch;
+    /// <summary>Steps in the whole run: the epochs' batches, a fractional last epoch's rounded half away from zero (at least one step).</summary>
+    public long TotalSteps => Math.Max(1, (long)Math.Round(epochs * stepsPerEpoch, MidpointRounding.AwayFromZero));
+
+    /// <summary>Epochs the run enters, the last one possibly cut short.</summary>
+    public int EpochCount => (int)((TotalSteps - 1) / stepsPerEpoch) + 1;
+
+    /// <summary>Batches run in epoch <paramref name="epoch"/> (0-based): all of them but in a last, fractional epoch.</summary>
+    public int BatchesIn(int epoch) => (int)Math.Clamp(TotalSteps - (long)epoch * stepsPerEpoch, 0, stepsPerEpoch);
 
     /// <summary>The rate of the step with 0-based global index <paramref name="step"/>.</summary>
     public double At(long step)
@@ -71,7 +77,7 @@ public sealed class LearningRateSchedule
                 return peak;
             case "epoch-cosine":
             {
-                int epoch = (int)Math.Min(step / stepsPerEpoch, epochs - 1);
+                int epoch = (int)Math.Min(step / stepsPerEpoch, EpochCount - 1);
                 return peak * 0.5 * (1 + Math.Cos(Math.PI * epoch / epochs)); // as the per-epoch loop computed it
             }
             case "cosine":

@@ -17,7 +17,8 @@ public sealed partial record TrainConfig
 
     public string? DataDir { get; init; }
     public bool Download { get; init; }
-    public int Epochs { get; init; } = 10;
+    /// <summary>Epochs to train; a fraction ends the last epoch early (1.5: one epoch, then half of the next one's batches).</summary>
+    public double Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 128;
 
     /// <summary><c>adam</c> (lr 0.001, the reference exercise), <c>adamw</c> (decoupled weight decay) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
@@ -59,7 +60,7 @@ public sealed partial record TrainConfig
     /// <summary>Throws <see cref="ArgumentException"/> with one clear sentence when a value is out of range.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {Epochs}).");
+        if (!(Epochs > 0 && Epochs <= 1e6)) throw new ArgumentException($"--epochs must be a number above 0 (got {Epochs}).");
         if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {BatchSize}).");
         if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"--optimizer must be adam, adamw or sgd (got '{Optimizer}').");
         if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");

@@ -96,13 +96,15 @@ public sealed class Trainer
         var board = torch.utils.tensorboard.SummaryWriter(run.TensorBoard, createRunName: false);
         using var pending = new PendingSteps();
         EvaluationResult? last = null;
-        long ImagesSeen() => (long)position.Epoch * train.Count + Math.Min((long)position.Batch * config.BatchSize, train.Count);
+        long ImagesSeen() => position.GlobalStep / trainLoader.BatchesPerEpoch * train.Count
+                             + Math.Min(position.GlobalStep % trainLoader.BatchesPerEpoch * config.BatchSize, train.Count);
         TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, position, last, message, ImagesSeen(), train.Count);
 
-        for (int epoch = position.Epoch; epoch < config.Epochs; epoch++)
+        for (int epoch = position.Epoch; epoch < schedule.EpochCount; epoch++)
         {
             int startBatch = epoch == position.Epoch ? position.Batch : 0;
-            observer.EpochStarted(epoch, config.Epochs, trainLoader.BatchesPerEpoch, startBatch);
+            int endBatch = schedule.BatchesIn(epoch); // short in a last, fractional epoch
+            observer.EpochStarted(epoch, schedule.EpochCount, endBatch, startBatch);
 
             model.train();
             var clock = Stopwatch.StartNew();
@@ -127,7 +129,7 @@ public sealed class Trainer
                     lossSum += loss * s.Images;
                     correct += stepCorrect;
                     seen += s.Images;
-                    var step = new StepReport(s.Epoch, s.Batch, trainLoader.BatchesPerEpoch, s.GlobalStep, loss, 100.0 * stepCorrect / s.Images,
+                    var step = new StepReport(s.Epoch, s.Batch, endBatch, s.GlobalStep, loss, 100.0 * stepCorrect / s.Images,
                         lossSum / seen, 100.0 * correct / seen, seen / clock.Elapsed.TotalSeconds, s.LearningRate, rss);
                     metrics.Step(step);
                     board.add_scalar("train/loss", (float)loss, (int)s.GlobalStep);
@@ -136,7 +138,7 @@ public sealed class Trainer
                 return null;
             }
 
-            foreach (var batch in trainLoader.Epoch(epoch, startBatch))
+            foreach (var batch in startBatch < endBatch ? trainLoader.Epoch(epoch, startBatch) : [])
             {
                 lr = schedule.At(position.GlobalStep);
                 Optimizers.SetLearningRate(optimizer, lr);
@@ -158,7 +160,7 @@ public sealed class Trainer
                 StepGarbage.Release();
 
                 bool checkpointDue = config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0;
-                if (pending.Count >= config.LogEvery || batchIndex == trainLoader.BatchesPerEpoch || checkpointDue || cancel.IsCancellationRequested)
+                if (pending.Count >= config.LogEvery || batchIndex == endBatch || checkpointDue || cancel.IsCancellationRequested)
                 {
                     if (Flush() is { } diverged) return diverged;
                 }
@@ -171,6 +173,7 @@ public sealed class Trainer
                 }
                 if (checkpointDue)
                     SaveCheckpoint(model, optimizer, average, position);
+                if (batchIndex == endBatch) break;
             }
 
             double trainSeconds = clock.Elapsed.TotalSeconds;
@@ -182,7 +185,7 @@ public sealed class Trainer
                 validation = Evaluator.Evaluate(evaluated, holdoutLoader, holdoutLoader.Set.ClassNames, observer.EvaluationProgress, flip: config.FlipTta);
                 board.add_scalar("validation/accuracy", (float)validation.Accuracy, (int)position.GlobalStep);
             }
-            bool lastEpoch = epoch + 1 == config.Epochs;
+            bool lastEpoch = epoch + 1 == schedule.EpochCount;
             if ((config.Evaluate == "epoch" && holdoutLoader is null) || (lastEpoch && config.Evaluate != "none"))
             {
                 observer.EvaluationStarted(epoch, test.Count);
@@ -199,7 +202,7 @@ public sealed class Trainer
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
             SaveCheckpoint(model, optimizer, average, position);
-            if (cancel.IsCancellationRequested && epoch + 1 < config.Epochs)
+            if (cancel.IsCancellationRequested && epoch + 1 < schedule.EpochCount)
                 return Result(TrainingOutcome.Interrupted,
                     $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
         }

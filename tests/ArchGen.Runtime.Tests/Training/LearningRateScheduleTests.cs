@@ -44,6 +44,21 @@ public class LearningRateScheduleTests
     }
 
     [Fact]
+    public void AFractionalRunEndsPartWayThroughItsLastEpoch()
+    {
+        var schedule = new LearningRateSchedule("one-cycle", 0.01, epochs: 1.5, stepsPerEpoch: 10, warmup: 0.2);
+        Assert.Equal(15, schedule.TotalSteps);
+        Assert.Equal(2, schedule.EpochCount);
+        Assert.Equal((10, 5, 0), (schedule.BatchesIn(0), schedule.BatchesIn(1), schedule.BatchesIn(2)));
+        Assert.Equal(0.01 / 25 / 1e4, schedule.At(14), 1e-15); // the cycle ends with the run
+        Assert.Equal(0.01, schedule.At(2), 1e-15); // warm-up: 0.2 * 15 - 1 = step 2
+
+        var cosine = new LearningRateSchedule("epoch-cosine", 0.1, epochs: 2.5, stepsPerEpoch: 4, warmup: 0);
+        Assert.Equal(3, cosine.EpochCount);
+        Assert.Equal(0.1 * 0.5 * (1 + Math.Cos(Math.PI * 2 / 2.5)), cosine.At(9), 1e-15);
+    }
+
+    [Fact]
     public void ConstantIsConstant()
     {
         var schedule = new LearningRateSchedule("constant", 0.001, epochs: 3, stepsPerEpoch: 7, warmup: 0);

@@ -10,13 +10,16 @@ namespace ArchGen.Runtime.Tests.Training;
 [Collection(TorchGlobalStateCollection.Name)]
 public class TrainerTests
 {
-    /// <summary>Every lever on at once: decoupled or nesterov-free decay without BN/bias decay, a per-step schedule, label smoothing, a weight average, flip TTA, a held-out slice, batched logging.</summary>
+    /// <summary>
+    /// Every lever on at once: decoupled or nesterov-free decay without BN/bias decay, a per-step schedule, label
+    /// smoothing, a weight average, flip TTA, a held-out slice, batched logging, no crop, a fractional last epoch.
+    /// </summary>
     static TrainConfig EveryOption(string optimizer) => new()
     {
         Model = nameof(TinyTrainingModel),
         Dataset = "tiny",
         Device = "cpu",
-        Epochs = 2,
+        Epochs = 1.6,
         BatchSize = 8,
         Seed = 3,
         Optimizer = optimizer,
@@ -32,6 +35,7 @@ public class TrainerTests
         Evaluate = "epoch",
         Holdout = 8,
         LogEvery = 3,
+        CropPadding = 0,
     };
 
     [Theory]
@@ -45,7 +49,8 @@ public class TrainerTests
 
         var straight = new Trainer(config, new RunFolder(dir.Sub("straight"))).Run(data, resume: false);
         Assert.Equal(TrainingOutcome.Completed, straight.Outcome);
-        Assert.Equal(10, straight.Position.GlobalStep); // (48 - 8 held out) / 8 = 5 steps per epoch
+        Assert.Equal(8, straight.Position.GlobalStep); // (48 - 8 held out) / 8 = 5 steps per epoch, 1.6 epochs
+        Assert.Equal(64, straight.ImagesSeen);
 
         // Stop after step 3 (mid-epoch, where a batch of logged steps is read back), then resume.
         using (var stop = new CancellationTokenSource())
@@ -61,6 +66,20 @@ public class TrainerTests
         AssertSameCheckpoints(config, dir.Sub("straight"), dir.Sub("split"));
         Assert.Equal(MetricColumns(dir.Sub("straight")), MetricColumns(dir.Sub("split")));
         Assert.Equal(straight.LastEvaluation!.Accuracy, resumed.LastEvaluation!.Accuracy);
+    }
+
+    [Fact]
+    public void AFractionalEpochEndsTheRunEarlyAndIsEvaluated()
+    {
+        using var dir = new TempDir();
+        var epochs = new List<EpochReport>();
+        var result = new Trainer(EveryOption("adam") with { Holdout = 0, Epochs = 1.5, BatchSize = 16 }, new RunFolder(dir.Path), new Recorder(epochs)).Run(TinyData.Dataset(), resume: false);
+        Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+        Assert.Equal(5, result.Position.GlobalStep); // 3 batches per epoch; 1.5 epochs = 4.5 steps, rounded half away from zero
+        Assert.Equal(48 + 2 * 16, result.ImagesSeen);
+        Assert.Equal(2, epochs.Count);
+        Assert.NotNull(epochs[1].Evaluation);
+        Assert.Equal(result.Position.GlobalStep, MetricsLog.Read(new RunFolder(dir.Path).Metrics, "step").Count);
     }
 
     [Fact]
