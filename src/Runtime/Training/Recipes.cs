@@ -40,7 +40,7 @@ public static class Recipes
             WeightDecay = 0.05,
             DecayNormAndBias = false,
             LabelSmoothing = 0.1,
-            Ema = 0.999,
+            CropPadding = 0,
             FlipTta = true,
             Evaluate = "end",
             LogEvery = 10,
