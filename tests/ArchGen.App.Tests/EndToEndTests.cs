@@ -148,7 +148,63 @@ public class EndToEndTests
         AssertSameWeights(dir, "straight", "split");
     }
 
+    [Fact]
+    public void RecipeFastIsRecordedInConfigAndFlagsOverrideIt()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = AppProcess.Run(dir.Path, Args("train", "--dataset", "synthetic", "--recipe", "fast", "--epochs", "1", "--limit", "32",
+            "--label-smoothing", "0.2", "--out", "run"));
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("Trained on 32 images (1 epochs)", output);
+        Assert.Contains("Accuracy of the network on the 32 test images:", output); // the fast recipe evaluates at the end
+
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["run/config.json"]));
+        var c = config.RootElement;
+        Assert.Equal("fast", c.GetProperty("recipe").GetString());
+        Assert.Equal("adamw", c.GetProperty("optimizer").GetString());
+        Assert.Equal("one-cycle", c.GetProperty("schedule").GetString());
+        Assert.Equal(0.2, c.GetProperty("labelSmoothing").GetDouble()); // the flag beats the recipe
+        Assert.Equal(16, c.GetProperty("batchSize").GetInt32());
+        Assert.Equal(1, c.GetProperty("epochs").GetInt32());
+        Assert.True(c.GetProperty("flipTta").GetBoolean());
+        Assert.False(c.GetProperty("decayNormAndBias").GetBoolean());
+        Assert.Equal(0, c.GetProperty("cropPadding").GetInt32()); // flips only
+        Assert.Equal(0, c.GetProperty("ema").GetDouble()); // measured: no gain at this length
+        Assert.Equal("end", c.GetProperty("evaluate").GetString());
+        Assert.True(File.Exists(dir["run/memory.png"]));
+        Assert.StartsWith("kind,epoch,step,loss,accuracy,test_loss,test_accuracy,lr,images_per_second,seconds,val_loss,val_accuracy,rss_mb,peak_rss_mb",
+            File.ReadLines(dir["run/metrics.csv"]).First());
+
+        var test = AppProcess.Run(dir.Path, Args("test", "--checkpoint", "run"));
+        Assert.True(test.ExitCode == 0, test.Out + test.Err);
+        Assert.Contains("(flip test-time augmentation)", test.Out); // as the run was trained
+    }
+
+    [Fact]
+    public void RecipeReferenceIsTheExerciseAndNewRunsRecordResolvedDefaults()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = AppProcess.Run(dir.Path, Args("train", "--dataset", "synthetic", "--recipe", "reference", "--epochs", "1", "--limit", "16", "--out", "ref"));
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["ref/config.json"]));
+        var c = config.RootElement;
+        Assert.Equal(("reference", "adam", 0.001, "constant", 0.0, "epoch"),
+            (c.GetProperty("recipe").GetString(), c.GetProperty("optimizer").GetString(), c.GetProperty("learningRate").GetDouble(),
+             c.GetProperty("schedule").GetString(), c.GetProperty("weightDecay").GetDouble(), c.GetProperty("evaluate").GetString()));
+        Assert.Equal(0.0, c.GetProperty("labelSmoothing").GetDouble());
+        Assert.Equal(0.0, c.GetProperty("ema").GetDouble());
+        Assert.False(c.GetProperty("flipTta").GetBoolean());
+    }
+
     [Theory]
+    [InlineData("train", "--schedule", "linear")]
+    [InlineData("train", "--label-smoothing", "1")]
+    [InlineData("train", "--ema", "1.5")]
+    [InlineData("train", "--warmup", "1")]
+    [InlineData("train", "--recipe", "slow")]
+    [InlineData("train", "--holdout", "8", "--evaluate", "end")]
+    [InlineData("train", "--log-every", "0")]
+    [InlineData("train", "--weight-decay", "-0.1")]
     [InlineData("train", "--epochs", "0")]
     [InlineData("train", "--model", "NoSuchModel")]
     [InlineData("train", "--dataset", "imagenet")]

@@ -42,6 +42,7 @@ public class MemoryLayoutTests
     [Theory]
     [InlineData("TinyCifarNet", 16)]
     [InlineData("TinyPaperNet", 64)]
+    [InlineData("FashionNet", 32)] // one input channel
     public void ModelAndItsFusedFormConvolveChannelsLast(string name, int size)
     {
         var entry = ModelCatalog.Get(name);

@@ -51,22 +51,22 @@ public static class CommonOptions
     /// Adds <paramref name="rule"/> (from <see cref="OptionRules"/>, which <see cref="TrainConfig.Validate"/> applies too)
     /// as the option's validator: an out-of-range value is a parse error, exit code 2, for every command that takes it.
     /// </summary>
-    public static Option<int> Checked(Option<int> option, Func<int, string?> rule)
+    public static Option<T> Checked<T>(Option<T> option, Func<T, string?> rule)
     {
         option.Validators.Add(result =>
         {
-            if (rule(result.GetValueOrDefault<int>()) is { } error) result.AddError(error);
+            if (rule(result.GetValueOrDefault<T>()!) is { } error) result.AddError(error);
         });
         return option;
     }
 
-    /// <summary>Opens a dataset with a console progress line for downloads.</summary>
-    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), CancellationToken: Interruption.Token));
-
-    /// <summary>Opens a dataset; a folder of images is read as <paramref name="images"/> says.</summary>
-    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, Data.Images.ImageFolderOptions images) =>
-        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images, CancellationToken: Interruption.Token));
+    /// <summary>
+    /// Opens a dataset with a console progress line for downloads: served for a model whose input side is
+    /// <paramref name="imageSize"/> when known (Fashion-MNIST at 28 is served unpadded); a folder of images is read as
+    /// <paramref name="images"/> says.
+    /// </summary>
+    public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, int? imageSize = null, Data.Images.ImageFolderOptions? images = null) =>
+        Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images, ImageSize: imageSize, CancellationToken: Interruption.Token));
 
     public static Option<bool> SkipBadImages() => new("--skip-bad-images")
     {

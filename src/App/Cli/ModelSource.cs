@@ -64,7 +64,7 @@ public sealed record ModelSource(
             throw new DataException($"holds a {header.Model}, a model this build's catalog does not have (it has {string.Join(", ", ModelCatalog.All.Select(e => e.Facts.Name))})", path);
         var classNames = header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes);
         var built = fromCheckpoint.Create(classNames.Count);
-        Checkpoint.Load(path, built, optimizer: null, restoreRng: false);
+        Checkpoint.LoadInferenceWeights(path, built); // the moving average of the weights when the run kept one
         string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         var facts = fromCheckpoint.Facts;
         return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, runFolder, classNames,

@@ -83,7 +83,7 @@ public static class PredictCommand
         var config = source.SavedConfig ?? throw new InvalidOperationException("A model without recorded statistics comes from a checkpoint.");
         try
         {
-            return CommonOptions.OpenDataset(config.Dataset, config.DataDir, download: false, config.Seed).Normalization;
+            return CommonOptions.OpenDataset(config.Dataset, config.DataDir, download: false, config.Seed, source.InputSize).Normalization;
         }
         catch (DataException e)
         {

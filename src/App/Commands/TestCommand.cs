@@ -25,7 +25,11 @@ public static class TestCommand
         var threads = CommonOptions.Threads();
         var testLimit = CommonOptions.TestLimit();
         var skipBadImages = CommonOptions.SkipBadImages();
-        var command = new Command("test", "Evaluate a trained model on a test set.") { checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages };
+        var flipTta = new Option<bool>("--flip-tta") { Description = "Average each image's logits with its mirror image's (default: as the run was trained with --flip-tta)." };
+        var command = new Command("test", "Evaluate a trained model on a test set (a run's moving average of the weights when it kept one).")
+        {
+            checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages, flipTta,
+        };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var dev = Devices.Resolve(parse.GetValue(device)!);
@@ -38,7 +42,7 @@ public static class TestCommand
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
             var images = new ImageFolderOptions(Size: source.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true);
-            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, images);
+            var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, source.InputSize, images);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
             ClassCount.Check(ClassCount.Outputs(module, source.InputChannels, source.InputSize, dev), $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
@@ -46,8 +50,9 @@ public static class TestCommand
             var normalization = source.Normalization ?? set.Normalization;
             var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, source.InputChannels, source.InputSize));
 
-            var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token);
-            Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}");
+            bool flip = parse.GetResult(flipTta) is { Implicit: false } ? parse.GetValue(flipTta) : source.SavedConfig?.FlipTta ?? false;
+            var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token, flip: flip);
+            Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}");
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
             if (source.RunFolderPath is not null)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
 using ArchGen.Data.Images;
@@ -15,11 +16,11 @@ public static class TrainCommand
         var dataset = CommonOptions.Dataset();
         var data = CommonOptions.DataDir();
         var download = CommonOptions.Download();
-        var epochs = CommonOptions.Checked(new Option<int>("--epochs", "-e") { Description = "Epochs to train.", DefaultValueFactory = _ => 10 }, OptionRules.Epochs);
+        var epochs = CommonOptions.Checked(new Option<double>("--epochs", "-e") { Description = "Epochs to train; a fraction ends the last one early (e.g. 1.5).", DefaultValueFactory = _ => 10 }, OptionRules.Epochs);
         var batchSize = CommonOptions.BatchSize();
-        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
-            .AcceptOnlyFromAmong("adam", "sgd");
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default: 0.001 adam, 0.1 sgd)." };
+        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise), adamw (decoupled weight decay) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
+            .AcceptOnlyFromAmong("adam", "adamw", "sgd");
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: 0.001 adam and adamw, 0.1 sgd)." };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
@@ -32,24 +33,29 @@ public static class TrainCommand
         var init = FineTuneOptions.Init();
         var freezeFeatures = FineTuneOptions.FreezeFeatures();
         var skipBadImages = CommonOptions.SkipBadImages();
+        var levers = new RecipeOptions();
 
-        var command = new Command("train", "Train a model, evaluating on the test set after each epoch.")
+        var command = new Command("train", "Train a model, evaluating on the test set after each epoch (or as --evaluate says).")
         {
             model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, overwrite, limit, testLimit, checkpointEvery,
             init, freezeFeatures, skipBadImages,
         };
+        levers.AddTo(command);
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            var config = new TrainConfig
+            // A --recipe is the starting point; flags given on the command line override it.
+            var start = levers.Start(parse);
+            T Pick<T>(Option<T> option, T fallback) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : fallback;
+            var config = levers.Apply(parse, start with
             {
                 Model = parse.GetValue(model)!,
                 Dataset = parse.GetValue(dataset)!,
                 DataDir = parse.GetValue(data),
                 Download = parse.GetValue(download),
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batchSize),
-                Optimizer = parse.GetValue(optimizer)!,
-                LearningRate = parse.GetValue(lr),
+                Epochs = Pick(epochs, start.Epochs),
+                BatchSize = Pick(batchSize, start.BatchSize),
+                Optimizer = Pick(optimizer, start.Optimizer),
+                LearningRate = Pick(lr, start.LearningRate),
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
                 Threads = parse.GetValue(threads),
@@ -59,7 +65,7 @@ public static class TrainCommand
                 Init = parse.GetValue(init),
                 FreezeFeatures = parse.GetValue(freezeFeatures),
                 SkipBadImages = parse.GetValue(skipBadImages),
-            };
+            });
             bool isResume = parse.GetValue(resume), replace = parse.GetValue(overwrite);
             string? outDir = parse.GetValue(output);
             if (isResume && replace) throw new ArgumentException("--resume continues the run in --out and --overwrite replaces it; give one of them.");
@@ -68,8 +74,9 @@ public static class TrainCommand
             {
                 config.Validate();
                 ModelCatalog.Get(config.Model); // unknown model: fail before touching data
+                config = config.WithDefaults(); // config.json records what every default resolved to
+                FineTuneOptions.CheckInit(config.Init);
             }
-            if (!isResume) FineTuneOptions.CheckInit(config.Init);
             outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             var run = new RunFolder(outDir);
 
@@ -101,14 +108,19 @@ public static class TrainCommand
     static int Train(TrainConfig config, RunFolder run, bool resume)
     {
         Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
-        var images = new ImageFolderOptions(Size: ModelCatalog.Get(config.Model).Facts.InputSize, SkipBadImages: config.SkipBadImages);
-        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, images);
-        Console.WriteLine($"Training {config.Model} on {dataset.Name} for {config.Epochs} epochs; run folder {run.Path}");
+        var facts = ModelCatalog.Get(config.Model).Facts;
+        var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: config.SkipBadImages);
+        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
+        Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, Interruption.Token));
 
         RunPlots.Write(run, result.LastEvaluation);
         if (result.Outcome == TrainingOutcome.Completed) Console.WriteLine(result.Message);
         else Console.Error.WriteLine((result.Outcome == TrainingOutcome.Diverged ? "error: " : "") + result.Message);
+        if (result.ImagesPerEpoch > 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Trained on {result.ImagesSeen:N0} images ({(double)result.ImagesSeen / result.ImagesPerEpoch:0.##} epochs) in total; this session took {Durations.Format(clock.Elapsed)}."));
         if (result.LastEvaluation is { } evaluation) Console.WriteLine(evaluation.ReferenceLine);
         return result.Outcome switch
         {

@@ -17,13 +17,17 @@ internal static class TrainResume
     static readonly HashSet<string> Changeable = new(StringComparer.Ordinal)
     {
         "--epochs", "--lr", "--data", "--download", "--device", "--threads", "--test-limit", "--checkpoint-every",
+        "--evaluate", "--flip-tta", "--log-every",
     };
 
     /// <summary>Options that are not settings of the run.</summary>
     static readonly HashSet<string> NotSettings = new(StringComparer.Ordinal) { "--out", "--resume", "--overwrite", "--help" };
 
     /// <summary>Options whose <see cref="TrainConfig"/> property is not named after them.</summary>
-    static readonly Dictionary<string, string> Properties = new(StringComparer.Ordinal) { ["--lr"] = "LearningRate", ["--data"] = "DataDir" };
+    static readonly Dictionary<string, string> Properties = new(StringComparer.Ordinal)
+    {
+        ["--lr"] = "LearningRate", ["--data"] = "DataDir", ["--decay-norm-bias"] = "DecayNormAndBias",
+    };
 
     /// <summary>
     /// The configuration to resume with: <paramref name="saved"/> (the checkpoint's), with the changeable options
@@ -60,6 +64,9 @@ internal static class TrainResume
             Threads = given.Threads,
             TestLimit = Given("--test-limit") ? given.TestLimit : saved.TestLimit,
             CheckpointEvery = Given("--checkpoint-every") ? given.CheckpointEvery : saved.CheckpointEvery,
+            Evaluate = Given("--evaluate") ? given.Evaluate : saved.Evaluate,
+            FlipTta = Given("--flip-tta") ? given.FlipTta : saved.FlipTta,
+            LogEvery = Given("--log-every") ? given.LogEvery : saved.LogEvery,
         };
         report = $"Settings from the checkpoint: model {merged.Model}, dataset {merged.Dataset}, batch size {Show(merged.BatchSize)}, optimizer {merged.Optimizer}, " +
                  $"learning rate {Show(saved.ResolvedLearningRate)}, seed {Show(merged.Seed)}, limit {Show(merged.Limit)}, epochs {Show(saved.Epochs)}." +

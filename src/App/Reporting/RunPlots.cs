@@ -4,7 +4,7 @@ using ScottPlot;
 
 namespace ArchGen.App.Reporting;
 
-/// <summary>The PNG pictures of a run folder: loss and accuracy curves from metrics.csv, and the confusion matrix.</summary>
+/// <summary>The PNG pictures of a run folder: loss, accuracy and resident-memory curves from metrics.csv, and the confusion matrix.</summary>
 public static class RunPlots
 {
     public static void Write(RunFolder run, EvaluationResult? evaluation)
@@ -19,25 +19,39 @@ public static class RunPlots
         var epochs = MetricsLog.Read(run.Metrics, "epoch");
 
         var loss = new Plot();
-        if (steps.Count > 0)
-            loss.Add.ScatterLine(steps.Select(r => r["step"]).ToArray(), steps.Select(r => r["loss"]).ToArray()).LegendText = "train loss (step)";
-        if (epochs.Count > 0)
-            loss.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["test_loss"]).ToArray()).LegendText = "test loss (epoch)";
+        Line(loss, steps, "step", "loss", "train loss (step)");
+        Line(loss, epochs, "step", "val_loss", "held-out loss (epoch)");
+        Line(loss, epochs, "step", "test_loss", "test loss (epoch)");
         loss.Title("Loss");
         loss.XLabel("step");
         loss.ShowLegend();
         SavePng(loss, run.LossPlot, 800, 500);
 
         var accuracy = new Plot();
-        if (epochs.Count > 0)
-        {
-            accuracy.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["accuracy"]).ToArray()).LegendText = "train accuracy %";
-            accuracy.Add.ScatterLine(epochs.Select(r => r["step"]).ToArray(), epochs.Select(r => r["test_accuracy"]).ToArray()).LegendText = "test accuracy %";
-        }
+        Line(accuracy, epochs, "step", "accuracy", "train accuracy %");
+        Line(accuracy, epochs, "step", "val_accuracy", "held-out accuracy %");
+        Line(accuracy, epochs, "step", "test_accuracy", "test accuracy %");
         accuracy.Title("Accuracy per epoch");
         accuracy.XLabel("step");
         accuracy.ShowLegend();
         SavePng(accuracy, run.AccuracyPlot, 800, 500);
+
+        var memory = new Plot();
+        Line(memory, steps, "step", "rss_mb", "resident memory, MiB (step)");
+        Line(memory, epochs, "step", "rss_mb", "after each epoch's training, MiB");
+        Line(memory, epochs, "step", "peak_rss_mb", "peak so far, MiB");
+        memory.Title("Resident memory");
+        memory.XLabel("step");
+        memory.ShowLegend();
+        SavePng(memory, run.MemoryPlot, 800, 500);
+    }
+
+    /// <summary>Adds the rows' (x, y) points where both are numbers (a column may be empty in some rows, or missing from an older file).</summary>
+    static void Line(Plot plot, IReadOnlyList<IReadOnlyDictionary<string, double>> rows, string x, string y, string legend)
+    {
+        var points = rows.Where(r => r.TryGetValue(x, out double a) && r.TryGetValue(y, out double b) && double.IsFinite(a) && double.IsFinite(b)).ToArray();
+        if (points.Length == 0) return;
+        plot.Add.ScatterLine(points.Select(r => r[x]).ToArray(), points.Select(r => r[y]).ToArray()).LegendText = legend;
     }
 
     /// <summary>Rows: true class, columns: predicted class; each cell coloured by the share of its row.</summary>

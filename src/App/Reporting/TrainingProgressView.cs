@@ -32,13 +32,23 @@ public static class TrainingProgressView
 
     static Table SummaryTable(IEnumerable<EpochReport> epochs)
     {
-        var table = new Table().Title("Training summary").AddColumns("Epoch", "Train loss", "Train acc %", "Test loss", "Test acc %", "Images/s", "Seconds");
+        var table = new Table().Title("Training summary").AddColumns("Epoch", "Train loss", "Train acc %", "Held-out acc %", "Test loss", "Test acc %", "Images/s", "Seconds", "RSS MiB");
         foreach (var e in epochs)
-            table.AddRow(N(e.Epoch + 1, "0"), N(e.TrainLoss, "F4"), N(e.TrainAccuracy, "F2"), N(e.TestLoss, "F4"), N(e.TestAccuracy, "F2"), N(e.ImagesPerSecond, "F1"), N(e.Seconds, "F1"));
+            table.AddRow(N(e.Epoch + 1, "0"), N(e.TrainLoss, "F4"), N(e.TrainAccuracy, "F2"), N(e.Validation?.Accuracy ?? double.NaN, "F2"), N(e.TestLoss, "F4"), N(e.TestAccuracy, "F2"),
+                N(e.ImagesPerSecond, "F1"), N(e.Seconds, "F1"), N(e.ResidentMiB, "F0"));
         return table;
     }
 
-    static string N(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+    static string N(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    /// <summary>What an epoch's evaluations found, e.g. "test loss 0.3012, test acc 91.20%", or that there were none.</summary>
+    static string Evaluations(EpochReport e)
+    {
+        var parts = new List<string>();
+        if (e.Validation is { } v) parts.Add($"held-out loss {N(v.MeanLoss, "F4")}, held-out acc {N(v.Accuracy, "F2")}%");
+        if (e.Evaluation is not null) parts.Add($"test loss {N(e.TestLoss, "F4")}, test acc {N(e.TestAccuracy, "F2")}%");
+        return parts.Count == 0 ? "not evaluated" : string.Join(", ", parts);
+    }
 
     sealed class LiveObserver(ProgressContext context, List<EpochReport> epochs) : ITrainingObserver
     {
@@ -58,7 +68,7 @@ public static class TrainingProgressView
             current.Description = $"Epoch {s.Epoch + 1} loss {N(s.RunningLoss, "F3")} acc {N(s.RunningAccuracy, "F1")}% {N(s.ImagesPerSecond, "F0")} img/s";
         }
 
-        public void EvaluationStarted(int epoch, int images) => evaluation = context.AddTask($"  Test {epoch + 1}", maxValue: Math.Max(images, 1));
+        public void EvaluationStarted(int epoch, int images) => evaluation = context.AddTask($"  Evaluation {epoch + 1}", maxValue: Math.Max(images, 1));
 
         public void EvaluationProgress(int done)
         {
@@ -68,7 +78,7 @@ public static class TrainingProgressView
         public void EpochCompleted(EpochReport e)
         {
             epochs.Add(e);
-            if (evaluation is not null) evaluation.Description = $"  Test {e.Epoch + 1}: {N(e.TestAccuracy, "F2")}%";
+            if (evaluation is not null) evaluation.Description = $"  Evaluation {e.Epoch + 1}: {Evaluations(e)}";
         }
 
         public void Message(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
@@ -85,7 +95,7 @@ public static class TrainingProgressView
         public void EpochCompleted(EpochReport e)
         {
             epochs.Add(e);
-            Console.WriteLine($"Epoch {e.Epoch + 1}: train loss {N(e.TrainLoss, "F4")}, train acc {N(e.TrainAccuracy, "F2")}%, test loss {N(e.TestLoss, "F4")}, test acc {N(e.TestAccuracy, "F2")}% ({N(e.Seconds, "F1")} s, {N(e.ImagesPerSecond, "F1")} img/s)");
+            Console.WriteLine($"Epoch {e.Epoch + 1}: train loss {N(e.TrainLoss, "F4")}, train acc {N(e.TrainAccuracy, "F2")}%, {Evaluations(e)} ({N(e.Seconds, "F1")} s, {N(e.ImagesPerSecond, "F1")} img/s, RSS {N(e.ResidentMiB, "F0")} MiB)");
         }
 
         public void CheckpointWritten(string path, TrainingPosition position) =>

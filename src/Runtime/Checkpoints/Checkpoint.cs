@@ -26,10 +26,11 @@ public sealed record CheckpointHeader(string Model, TrainingPosition Position, T
 }
 
 /// <summary>
-/// A training checkpoint: model weights and buffers, optimizer state, training position, torch RNG state and the run's
-/// configuration, in one file. Written atomically: to a temporary file beside the target, flushed to disk, then renamed
-/// over it, so the previous checkpoint stays valid until the new one is complete. A SHA-256 trailer makes a damaged
-/// file an error rather than silently wrong weights.
+/// A training checkpoint: model weights and buffers, the moving average of the weights when the run keeps one
+/// (<c>--ema</c>), optimizer state, training position, torch RNG state and the run's configuration, in one file.
+/// Written atomically: to a temporary file beside the target, flushed to disk, then renamed over it, so the previous
+/// checkpoint stays valid until the new one is complete. A SHA-256 trailer makes a damaged file an error rather than
+/// silently wrong weights.
 /// </summary>
 public static class Checkpoint
 {
@@ -37,10 +38,13 @@ public static class Checkpoint
     public const string LatestFileName = "last.ckpt";
 
     const string Magic = "ARCHGEN-CKPT";
-    const int FormatVersion = 1;
+    const int FormatVersion = 2; // 2: a section for the averaged weights follows the model's; 1 (still read): without it
 
-    /// <summary>Writes a checkpoint atomically (see <see cref="AtomicFile"/>).</summary>
-    public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer)
+    /// <summary>
+    /// Writes a checkpoint atomically (see <see cref="AtomicFile"/>); <paramref name="average"/> is the moving average of
+    /// the weights, when the run keeps one.
+    /// </summary>
+    public static void Save(string path, CheckpointHeader header, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, nn.Module? average = null)
     {
         AtomicFile.Write(path, file =>
         {
@@ -56,6 +60,7 @@ public static class Checkpoint
                     writer.Write(state);
                 }
                 model.save(writer);
+                WriteAverage(writer, average);
                 writer.Write(optimizer is not null);
                 if (optimizer is not null) optimizer.save_state_dict(writer);
                 writer.Flush();
@@ -75,36 +80,33 @@ public static class Checkpoint
     {
         using var content = OpenVerified(path);
         using var reader = new BinaryReader(content, Encoding.UTF8);
-        return ReadPrefix(reader, path);
+        return ReadPrefix(reader, path).Header;
     }
 
     /// <summary>
-    /// Loads the weights into <paramref name="model"/>, the optimizer state into <paramref name="optimizer"/> (when
-    /// given) and restores torch's RNG state. The checksum is verified first, and the stored keys, dtypes and shapes
-    /// are checked against the model before anything is read into it; every failure is a <see cref="DataException"/>
-    /// naming the file.
+    /// Loads the weights into <paramref name="model"/>, the averaged weights into <paramref name="average"/> (when
+    /// given; the checkpoint must hold them), the optimizer state into <paramref name="optimizer"/> (when given) and
+    /// restores torch's RNG state. The checksum is verified first, and the stored keys, dtypes and shapes are checked
+    /// against the model before anything is read into it; every failure is a <see cref="DataException"/> naming the file.
     /// </summary>
-    public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true)
+    public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true, nn.Module? average = null)
     {
         using var content = OpenVerified(path);
         using var reader = new BinaryReader(content, Encoding.UTF8);
-        var header = ReadPrefix(reader, path);
-        int rngLength = Read(reader, path, r => r.ReadInt32());
-        if (rngLength < 0 || rngLength > MaxRngStateBytes || rngLength > content.Length - content.Position)
-            throw Damaged(path, $"it claims an RNG state of {rngLength} bytes", content.Position - 4);
-        byte[] rng = reader.ReadBytes(rngLength);
-
+        var (header, version) = ReadPrefix(reader, path);
+        byte[] rng = ReadRngState(reader, path);
         long weights = content.Position;
-        var stored = StoredStateDict.Scan(reader, path);
-        StoredStateDict.CheckFits(stored, model.state_dict(), path, header.Model);
-        content.Position = weights;
-        try
+        LoadWeights(reader, model, path, header);
+
+        long averageBytes = ReadAverageLength(reader, path, version);
+        if (average is not null)
         {
-            model.load(reader, strict: true);
+            if (averageBytes == 0) throw new DataException("holds no averaged weights (--ema), so training cannot resume from it with them", path);
+            LoadWeights(reader, average, path, header);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+        else
         {
-            throw new DataException($"the weights do not fit model '{header.Model}': {e.Message}", path, weights, e);
+            content.Position += averageBytes;
         }
 
         bool hasOptimizer = Read(reader, path, r => r.ReadBoolean());
@@ -135,10 +137,77 @@ public static class Checkpoint
             }
             catch (System.Runtime.InteropServices.ExternalException e)
             {
-                throw Damaged(path, $"its RNG state is not valid ({FirstLine(e.Message)})", weights - rngLength);
+                throw Damaged(path, $"its RNG state is not valid ({FirstLine(e.Message)})", weights - rng.Length);
             }
         }
         return header;
+    }
+
+    /// <summary>
+    /// Loads the weights to evaluate or export into <paramref name="model"/>: the moving average of the weights when
+    /// the checkpoint holds one, else the trained weights, checked as <see cref="Load"/> checks them. Touches neither an
+    /// optimizer nor torch's RNG.
+    /// </summary>
+    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model)
+    {
+        using var content = OpenVerified(path);
+        using var reader = new BinaryReader(content, Encoding.UTF8);
+        var (header, version) = ReadPrefix(reader, path);
+        ReadRngState(reader, path);
+        LoadWeights(reader, model, path, header);
+        if (ReadAverageLength(reader, path, version) > 0) LoadWeights(reader, model, path, header);
+        return header;
+    }
+
+    /// <summary>The averaged weights' section: its length in bytes (0: none), then the weights in the model's format, so a reader may skip it.</summary>
+    static void WriteAverage(BinaryWriter writer, nn.Module? average)
+    {
+        if (average is null)
+        {
+            writer.Write(0L);
+            return;
+        }
+        using var buffer = new MemoryStream();
+        using (var section = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true)) average.save(section);
+        writer.Write(buffer.Length);
+        writer.Write(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    static long ReadAverageLength(BinaryReader reader, string path, int version)
+    {
+        if (version < 2) return 0;
+        long at = reader.BaseStream.Position;
+        long length = Read(reader, path, r => r.ReadInt64());
+        if (length < 0 || length > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw Damaged(path, $"it claims averaged weights of {length} bytes", at);
+        return length;
+    }
+
+    static byte[] ReadRngState(BinaryReader reader, string path)
+    {
+        var content = reader.BaseStream;
+        int rngLength = Read(reader, path, r => r.ReadInt32());
+        if (rngLength < 0 || rngLength > MaxRngStateBytes || rngLength > content.Length - content.Position)
+            throw Damaged(path, $"it claims an RNG state of {rngLength} bytes", content.Position - 4);
+        return reader.ReadBytes(rngLength);
+    }
+
+    // The stored keys, dtypes and shapes are checked against the model before anything is read into it.
+    static void LoadWeights(BinaryReader reader, nn.Module model, string path, CheckpointHeader header)
+    {
+        var content = reader.BaseStream;
+        long weights = content.Position;
+        var stored = StoredStateDict.Scan(reader, path);
+        StoredStateDict.CheckFits(stored, model.state_dict(), path, header.Model);
+        content.Position = weights;
+        try
+        {
+            model.load(reader, strict: true);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
+        {
+            throw new DataException($"the weights do not fit model '{header.Model}': {e.Message}", path, weights, e);
+        }
     }
 
     /// <summary>
@@ -165,12 +234,12 @@ public static class Checkpoint
     /// <summary>The JSON header is a few KB.</summary>
     const int MaxHeaderChars = 1 << 20;
 
-    static CheckpointHeader ReadPrefix(BinaryReader reader, string path)
+    static (CheckpointHeader Header, int Version) ReadPrefix(BinaryReader reader, string path)
     {
         string magic = ReadBoundedString(reader, path, Magic.Length);
         if (magic != Magic) throw NotACheckpoint(path);
         int version = Read(reader, path, r => r.ReadInt32());
-        if (version != FormatVersion) throw new DataException($"checkpoint format {version} is not supported (expected {FormatVersion})", path, reader.BaseStream.Position - 4);
+        if (version is < 1 or > FormatVersion) throw new DataException($"checkpoint format {version} is not supported (expected 1 to {FormatVersion})", path, reader.BaseStream.Position - 4);
         long at = reader.BaseStream.Position;
         string json = ReadBoundedString(reader, path, MaxHeaderChars);
         CheckpointHeader? header;
@@ -186,7 +255,7 @@ public static class Checkpoint
             throw Damaged(path, "its header lacks the model, position or configuration", at);
         if (header.Position.Epoch < 0 || header.Position.Batch < 0 || header.Position.GlobalStep < 0)
             throw Damaged(path, $"its position (epoch {header.Position.Epoch}, batch {header.Position.Batch}, step {header.Position.GlobalStep}) is negative", at);
-        return header;
+        return (header, version);
     }
 
     static string ReadBoundedString(BinaryReader reader, string path, int maxChars)

@@ -8,8 +8,9 @@ namespace ArchGen.Data;
 
 /// <summary>
 /// Turns an <see cref="ImageSet"/> into normalized batches on a device. With <c>train</c> set, each epoch is shuffled
-/// and every image is randomly cropped (32 from the image zero-padded by <see cref="Padding"/>) and horizontally
-/// flipped; otherwise images are only normalized, in order. A batch is made in one pass over the stored bytes
+/// and every image is randomly cropped (its own size from the image zero-padded by <see cref="CropPadding"/>, by
+/// default <see cref="Padding"/>) and horizontally flipped; otherwise images are only normalized, in order. A batch
+/// is made in one pass over the stored bytes
 /// (crop offset and flip as index arithmetic, normalization through a per-channel table of the 256 byte values)
 /// into a CPU tensor, copied once to another device. All randomness comes from a private generator seeded by
 /// (seed, epoch, batch): an epoch's batches depend on nothing else, so
@@ -18,7 +19,7 @@ namespace ArchGen.Data;
 /// </summary>
 public sealed class BatchLoader : IBatchLoader
 {
-    /// <summary>Zero padding around each image before the random crop.</summary>
+    /// <summary>The default zero padding around each image before the random crop (the reference exercise's).</summary>
     public const int Padding = 4;
 
     private const long OrderStream = 0x0_0D_E5;
@@ -38,13 +39,15 @@ public sealed class BatchLoader : IBatchLoader
     /// <param name="device">Device the batches are built on.</param>
     /// <param name="channels">The model's input channels: equal to the images' or 3 for 1-channel images (repeated).</param>
     /// <param name="size">The model's input side; images of another size are resized (bilinear) after augmentation.</param>
-    public BatchLoader(ImageSet set, Normalization norm, int batchSize, bool train, int seed, Device device, int channels, int size = 32)
+    /// <param name="cropPadding">Zero padding around each image before the random crop when training (0: no crop, flips only).</param>
+    public BatchLoader(ImageSet set, Normalization norm, int batchSize, bool train, int seed, Device device, int channels, int size = 32, int cropPadding = Padding)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(norm);
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentOutOfRangeException.ThrowIfNegative(cropPadding);
         if (norm.Mean.Length != norm.Std.Length || (norm.Mean.Length != set.Channels && norm.Mean.Length != channels))
             throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; the images have {set.Channels} channels.", nameof(norm));
         if (norm.Std.Any(s => !(s > 0)))
@@ -60,6 +63,7 @@ public sealed class BatchLoader : IBatchLoader
         Device = device;
         Channels = channels;
         Size = size;
+        CropPadding = cropPadding;
 
         // x / 255 normalized, as one scale and one offset per output channel (a 1-channel image feeds every one).
         _table = new float[channels * 256];
@@ -94,6 +98,9 @@ public sealed class BatchLoader : IBatchLoader
 
     /// <summary>Side of the produced images.</summary>
     public int Size { get; }
+
+    /// <summary>Zero padding around each image before the random crop when training (0: no crop).</summary>
+    public int CropPadding { get; }
 
     /// <summary>Batches in every epoch, counting the last partial one (a batch size beyond the set gives one batch of the whole set).</summary>
     public int BatchesPerEpoch => (int)(((long)Set.Count + BatchSize - 1) / BatchSize);
@@ -180,15 +187,15 @@ public sealed class BatchLoader : IBatchLoader
             var rng = SeededRandom.For(AugmentStream, Seed, epoch, batchIndex);
             for (int i = 0; i < count; i++)
             {
-                oy[i] = rng.Next(2 * Padding + 1);
-                ox[i] = rng.Next(2 * Padding + 1);
+                oy[i] = rng.Next(2 * CropPadding + 1);
+                ox[i] = rng.Next(2 * CropPadding + 1);
                 flip[i] = rng.NextBool();
             }
         }
         else
         {
-            Array.Fill(oy, Padding);
-            Array.Fill(ox, Padding);
+            Array.Fill(oy, CropPadding);
+            Array.Fill(ox, CropPadding);
         }
         return new BatchPlan(epoch, batchIndex, indices, oy, ox, flip);
     }
@@ -220,7 +227,7 @@ public sealed class BatchLoader : IBatchLoader
     /// <summary>
     /// Writes images <paramref name="first"/> to <paramref name="end"/> - 1 of the plan into <paramref name="destination"/>
     /// (<c>N x C x H x W</c> floats for the whole plan, C the model's channels). Output pixel (i, j) of image n is pixel
-    /// (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)) of the image zero-padded by <see cref="Padding"/>, mapped through
+    /// (oy[n] + i, ox[n] + (flip[n] ? w - 1 - j : j)) of the image zero-padded by <see cref="CropPadding"/>, mapped through
     /// the channel's table of the 256 normalized byte values (a 1-channel image feeds every output channel).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first batch: skip the unoptimized tier
@@ -231,7 +238,7 @@ public sealed class BatchLoader : IBatchLoader
         for (int n = first; n < end; n++)
         {
             var image = Set.Image(plan.Indices[n]);
-            int dy = plan.OffsetY[n] - Padding, dx = plan.OffsetX[n] - Padding;
+            int dy = plan.OffsetY[n] - CropPadding, dx = plan.OffsetX[n] - CropPadding;
             bool flip = plan.Flip[n];
 
             // Columns j0..j1-1 read inside the image (x = j + dx, or w - 1 - j + dx when flipped); the rest read padding.

@@ -13,6 +13,8 @@ namespace ArchGen.Data;
 /// <param name="CancellationToken">Cancels a download.</param>
 /// <param name="StallTimeout">A download receiving nothing for this long fails; null means <see cref="Cifar10.DefaultStallTimeout"/> (60 s).</param>
 /// <param name="Images">How the folder dataset reads its image files (model size, bad files, workers, cache); null means the defaults.</param>
+/// <param name="ImageSize">The model's input side, when known: a dataset that can serve that size natively does
+/// (Fashion-MNIST at 28 serves its images unpadded); the others ignore it.</param>
 public sealed record DataOptions(
     string? DataDir = null,
     bool Download = false,
@@ -25,7 +27,8 @@ public sealed record DataOptions(
     string? ExpectedMd5 = null,
     CancellationToken CancellationToken = default,
     TimeSpan? StallTimeout = null,
-    Images.ImageFolderOptions? Images = null);
+    Images.ImageFolderOptions? Images = null,
+    int? ImageSize = null);
 
 /// <summary>Which step of fetching a dataset is running.</summary>
 public enum DownloadStage

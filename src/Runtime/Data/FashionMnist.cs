@@ -2,8 +2,10 @@
 namespace ArchGen.Data;
 
 /// <summary>
-/// Fashion-MNIST from its IDX files (gzip-compressed or plain). The 28x28 grayscale images are stored zero-padded
-/// (2 pixels each side) to 32x32, 1 channel; <see cref="BatchLoader"/> repeats the channel for 3-channel models.
+/// Fashion-MNIST from its IDX files (gzip-compressed or plain). By default the 28x28 grayscale images are stored
+/// zero-padded (2 pixels each side) to 32x32, 1 channel, for CIFAR-shaped models; <see cref="BatchLoader"/> repeats
+/// the channel for 3-channel models. A model whose input is 28x28 (<see cref="DataOptions.ImageSize"/> = 28) gets the
+/// images as published, unpadded, with their own statistics (<see cref="NativeNormalization"/>).
 /// </summary>
 public static class FashionMnist
 {
@@ -27,6 +29,12 @@ public static class FashionMnist
     /// </summary>
     public static Normalization PaddedNormalization { get; } = new([0.2190f], [0.3318f]);
 
+    /// <summary>
+    /// Mean and std of the 60000 training images as published (28x28, unpadded): the familiar 0.2860 and 0.3530.
+    /// Computed with <see cref="Normalization.Compute"/> on the official files (a test re-checks them against the installed copy).
+    /// </summary>
+    public static Normalization NativeNormalization { get; } = new([0.2860f], [0.3530f]);
+
     /// <summary>Base names of the four files (each may also end in <c>.gz</c>).</summary>
     public static IReadOnlyList<string> FileNames { get; } =
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
@@ -37,23 +45,34 @@ public static class FashionMnist
     /// <summary>
     /// Finds the files in <see cref="DataOptions.DataDir"/> (or its <c>fashion-mnist</c> subfolder) when given; otherwise in
     /// <c>$ARCHGEN_DATA/fashion-mnist</c>, <c>./data/fashion-mnist</c>, then <see cref="SystemFolder"/>. Splits are read on first use.
-    /// Statistics are <see cref="PaddedNormalization"/>.
+    /// Images are 28x28 with <see cref="NativeNormalization"/> when <see cref="DataOptions.ImageSize"/> is 28, else
+    /// padded to 32x32 with <see cref="PaddedNormalization"/>.
     /// </summary>
     public static IDataset Open(DataOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var folder = Locate(options.DataDir, Environment.GetEnvironmentVariable("ARCHGEN_DATA"), Directory.GetCurrentDirectory());
-        return Open(folder, options.CancellationToken);
+        return Open(folder, options.ImageSize == SourceSize ? SourceSize : Size, options.CancellationToken);
     }
 
-    /// <summary>Opens the files in <paramref name="folder"/> (read lazily; <paramref name="cancel"/> stops a read).</summary>
-    public static IDataset Open(string folder, CancellationToken cancel = default)
+    /// <summary>
+    /// Opens the files in <paramref name="folder"/> (read lazily; <paramref name="cancel"/> stops a read), zero-padded
+    /// to 32x32 or, with <paramref name="size"/> 28, as published.
+    /// </summary>
+    public static IDataset Open(string folder, int size = Size, CancellationToken cancel = default)
     {
+        CheckSize(size);
         foreach (var name in FileNames) FindFile(folder, name);
         return new InMemoryDataset("fashion-mnist",
-            () => Read(folder, "train", cancel),
-            () => Read(folder, "t10k", cancel),
-            () => PaddedNormalization);
+            () => Read(folder, "train", size, cancel),
+            () => Read(folder, "t10k", size, cancel),
+            () => size == Size ? PaddedNormalization : NativeNormalization);
+    }
+
+    private static void CheckSize(int size)
+    {
+        if (size != Size && size != SourceSize)
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"Fashion-MNIST is served at {SourceSize}x{SourceSize} (as published) or {Size}x{Size} (zero-padded).");
     }
 
     /// <summary>The folder to read from; a <see cref="DataException"/> listing where it looked when none holds the files.</summary>
@@ -87,10 +106,12 @@ public static class FashionMnist
 
     /// <summary>
     /// Reads one split (<c>"train"</c> or <c>"t10k"</c>) from <paramref name="folder"/>, within the official shape
-    /// (see <see cref="IdxFile"/>: no more items than the official split, 28x28, sizes checked before inflating).
+    /// (see <see cref="IdxFile"/>: no more items than the official split, 28x28, sizes checked before inflating),
+    /// zero-padded to <paramref name="size"/> 32 or as published at 28.
     /// </summary>
-    public static ImageSet Read(string folder, string split, CancellationToken cancel = default)
+    public static ImageSet Read(string folder, string split, int size = Size, CancellationToken cancel = default)
     {
+        CheckSize(size);
         var imagesPath = FindFile(folder, $"{split}-images-idx3-ubyte");
         var labelsPath = FindFile(folder, $"{split}-labels-idx1-ubyte");
         var labels = IdxFile.Read(labelsPath, LabelsMagic, [], MaxItems(split), cancel);
@@ -108,16 +129,19 @@ public static class FashionMnist
             outLabels[i] = l;
         }
 
-        const int pad = (Size - SourceSize) / 2;
-        var pixels = new byte[(long)count * Size * Size];
+        if (size == SourceSize)
+            return new ImageSet(images.Data, outLabels, 1, SourceSize, SourceSize, ClassNames);
+
+        int pad = (size - SourceSize) / 2;
+        var pixels = new byte[(long)count * size * size];
         Parallel.For(0, count, i =>
         {
             var src = images.Data.AsSpan(i * SourceSize * SourceSize, SourceSize * SourceSize);
-            var dst = pixels.AsSpan(i * Size * Size, Size * Size);
+            var dst = pixels.AsSpan(i * size * size, size * size);
             for (int y = 0; y < SourceSize; y++)
-                src.Slice(y * SourceSize, SourceSize).CopyTo(dst.Slice((y + pad) * Size + pad, SourceSize));
+                src.Slice(y * SourceSize, SourceSize).CopyTo(dst.Slice((y + pad) * size + pad, SourceSize));
         });
-        return new ImageSet(pixels, outLabels, 1, Size, Size, ClassNames);
+        return new ImageSet(pixels, outLabels, 1, size, size, ClassNames);
     }
 
     private static string FindFile(string folder, string baseName)

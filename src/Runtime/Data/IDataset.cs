@@ -51,7 +51,8 @@ public interface IImageSplit
 /// <param name="Device">Device the batches are built on.</param>
 /// <param name="Channels">The model's input channels.</param>
 /// <param name="Size">The model's input side.</param>
-public sealed record LoaderOptions(Normalization Normalization, int BatchSize, bool Train, int Seed, Device Device, int Channels, int Size);
+/// <param name="CropPadding">For in-memory sets: the zero padding around each training image before its random crop (0: flips only).</param>
+public sealed record LoaderOptions(Normalization Normalization, int BatchSize, bool Train, int Seed, Device Device, int Channels, int Size, int CropPadding = BatchLoader.Padding);
 
 /// <summary>
 /// Serves one split as batches, epoch by epoch. All randomness comes from (seed, epoch, position), so

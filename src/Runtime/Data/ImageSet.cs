@@ -74,7 +74,7 @@ public sealed class ImageSet : IImageSplit
     public IBatchLoader CreateLoader(LoaderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new BatchLoader(this, options.Normalization, options.BatchSize, options.Train, options.Seed, options.Device, options.Channels, options.Size);
+        return new BatchLoader(this, options.Normalization, options.BatchSize, options.Train, options.Seed, options.Device, options.Channels, options.Size, options.CropPadding);
     }
 
     /// <summary>The first <paramref name="n"/> images (a copy), or this set when it has no more than <paramref name="n"/>.</summary>
@@ -83,5 +83,14 @@ public sealed class ImageSet : IImageSplit
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         if (n >= Count) return this;
         return new ImageSet(Pixels.AsSpan(0, n * ImageBytes).ToArray(), Labels.AsSpan(0, n).ToArray(), Channels, Height, Width, ClassNames);
+    }
+
+    /// <summary>Images <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 (a copy).</summary>
+    public ImageSet Slice(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count, nameof(count));
+        return new ImageSet(Pixels.AsSpan(start * ImageBytes, count * ImageBytes).ToArray(), Labels.AsSpan(start, count).ToArray(), Channels, Height, Width, ClassNames);
     }
 }

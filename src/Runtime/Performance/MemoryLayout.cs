@@ -17,7 +17,10 @@ public static class MemoryLayout
 {
     /// <summary>
     /// A new handle to <paramref name="input"/> in channels-last order: a copy when it is a 4-D tensor in another
-    /// order, else the same data (so it is always safe to dispose the result). Gradients flow through it.
+    /// order, else the same data (so it is always safe to dispose the result). Gradients flow through it. The result
+    /// has the canonical channels-last strides (C*H*W, 1, W*C, C), which LibTorch recognizes even where a dimension has
+    /// size 1: a 1-channel image is stored alike in both orders, and merely permuting it keeps the plain strides, so
+    /// the next convolution (and every layer after it) would run in the plain layout.
     /// </summary>
     public static Tensor ChannelsLast(Tensor input)
     {
@@ -25,15 +28,35 @@ public static class MemoryLayout
         if (input.dim() != 4) return input.alias();
         using var nhwc = input.permute(0, 2, 3, 1);
         using var packed = nhwc.contiguous();
-        return packed.permute(0, 3, 1, 2);
+        var result = packed.permute(0, 3, 1, 2);
+        if (IsChannelsLast(result)) return result;
+        using (result)
+        {
+            // packed is dense in N, H, W, C order: the canonical strides describe the same memory.
+            long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+            return packed.as_strided([n, c, h, w], [c * h * w, 1, w * c, c], packed.storage_offset());
+        }
     }
 
-    /// <summary>Whether <paramref name="tensor"/> is a 4-D tensor stored in channels-last order.</summary>
+    /// <summary>
+    /// Whether <paramref name="tensor"/> is a 4-D tensor whose strides LibTorch takes for channels-last order (its own
+    /// rule, <c>is_channels_last_strides_2d</c>: channels innermost, then width, height and batch, with the plain
+    /// layout winning where the strides fit both).
+    /// </summary>
     public static bool IsChannelsLast(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (tensor.dim() != 4) return false;
-        using var nhwc = tensor.permute(0, 2, 3, 1);
-        return nhwc.is_contiguous();
+        long[] sizes = tensor.shape, strides = tensor.stride();
+        if (strides[1] == 0) return false;
+        long min = 0;
+        foreach (int d in (ReadOnlySpan<int>)[1, 3, 2, 0])
+        {
+            if (sizes[d] == 0 || strides[d] < min) return false;
+            if (d == 0 && min == strides[1]) return false;
+            min = strides[d];
+            if (sizes[d] > 1) min *= sizes[d];
+        }
+        return true;
     }
 }

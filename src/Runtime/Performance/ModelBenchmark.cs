@@ -39,12 +39,15 @@ public static class ModelBenchmark
         double rssAfterWarmup = 0, rssLast = 0;
         var train = Time(steps, warmup, cancel, () =>
         {
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.forward(input), labels);
-            loss.backward();
-            optimizer.step();
-            loss.item<float>();
+            using (torch.NewDisposeScope())
+            {
+                optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(model.forward(input), labels);
+                loss.backward();
+                optimizer.step();
+                loss.item<float>();
+            }
+            StepGarbage.Release(); // as the trainer does after every step
         }, afterWarmup: () => rssAfterWarmup = ResourceUsage.ResidentMiB(), afterLast: () => rssLast = ResourceUsage.ResidentMiB());
         log?.Invoke($"train: {batchSize / train:F1} img/s");
 

@@ -8,7 +8,8 @@ namespace ArchGen.Training;
 public static class Evaluator
 {
     /// <param name="onBatch">Called after each batch with the number of images done so far.</param>
-    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IBatchLoader loader, IReadOnlyList<string> classNames, Action<int>? onBatch = null, CancellationToken cancel = default)
+    /// <param name="flip">Test-time augmentation: average each image's logits with those of its mirror image.</param>
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IBatchLoader loader, IReadOnlyList<string> classNames, Action<int>? onBatch = null, CancellationToken cancel = default, bool flip = false)
     {
         int k = classNames.Count;
         var confusion = new long[k, k];
@@ -24,7 +25,7 @@ public static class Evaluator
                 using (batch)
                 using (torch.NewDisposeScope())
                 {
-                    var logits = model.forward(batch.Images);
+                    var logits = flip ? FlipAveraged(model, batch.Images) : model.forward(batch.Images);
                     lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
                     long[] predicted = logits.argmax(1).cpu().data<long>().ToArray();
                     long[] truth = batch.Labels.cpu().data<long>().ToArray();
@@ -41,5 +42,14 @@ public static class Evaluator
             model.train(wasTraining);
         }
         return new EvaluationResult(classNames, confusion, seen == 0 ? double.NaN : lossSum / seen);
+    }
+
+    /// <summary>The mean of the logits of <paramref name="images"/> and of their mirror images (flipped left-right).</summary>
+    public static Tensor FlipAveraged(nn.Module<Tensor, Tensor> model, Tensor images)
+    {
+        using var mirrored = images.flip(3);
+        using var a = model.forward(images);
+        using var b = model.forward(mirrored);
+        return a.add(b).mul_(0.5);
     }
 }

@@ -30,8 +30,9 @@ public static class OptionRules
     public static string? Limit(int limit) =>
         limit < 0 ? $"--limit must be 0 (all) or more (got {N(limit)})." : null;
 
-    public static string? Epochs(int epochs) =>
-        epochs < 1 ? $"--epochs must be at least 1 (got {N(epochs)})." : null;
+    /// <summary>A fraction ends the last epoch early; at most a million epochs.</summary>
+    public static string? Epochs(double epochs) =>
+        !(epochs > 0 && epochs <= 1e6) ? $"--epochs must be a number above 0 and at most 1000000 (got {epochs.ToString(CultureInfo.InvariantCulture)})." : null;
 
     public static string? CheckpointEvery(int steps) =>
         steps < 0 ? $"--checkpoint-every must be 0 or more (got {N(steps)})." : null;

@@ -21,6 +21,7 @@ public sealed class RunFolder
     public string LossPlot => Combine("loss.png");
     public string AccuracyPlot => Combine("accuracy.png");
     public string ConfusionPlot => Combine("confusion.png");
+    public string MemoryPlot => Combine("memory.png");
 
     public void Create() => Directory.CreateDirectory(Path);
 

@@ -3,8 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace ArchGen.Training;
 
-/// <summary>Everything that determines a training run; saved as <c>config.json</c> in the run folder and inside every checkpoint.</summary>
-public sealed record TrainConfig
+/// <summary>
+/// Everything that determines a training run; saved as <c>config.json</c> in the run folder and inside every checkpoint.
+/// The recipe's levers (schedule, smoothing, weight averaging, evaluation ...) are in <c>TrainConfig.Recipe.cs</c>.
+/// </summary>
+public sealed partial record TrainConfig
 {
     /// <summary>A model name from the generated <see cref="ModelCatalog"/>.</summary>
     public string Model { get; init; } = "CifarMobileNetV2";
@@ -14,10 +17,11 @@ public sealed record TrainConfig
 
     public string? DataDir { get; init; }
     public bool Download { get; init; }
-    public int Epochs { get; init; } = 10;
+    /// <summary>Epochs to train; a fraction ends the last epoch early (1.5: one epoch, then half of the next one's batches).</summary>
+    public double Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 128;
 
-    /// <summary><c>adam</c> (lr 0.001, the reference exercise) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
+    /// <summary><c>adam</c> (lr 0.001, the reference exercise), <c>adamw</c> (decoupled weight decay) or <c>sgd</c> (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).</summary>
     public string Optimizer { get; init; } = "adam";
 
     /// <summary>Learning rate; null means the optimizer's default (0.001 for adam, 0.1 for sgd).</summary>
@@ -70,12 +74,13 @@ public sealed record TrainConfig
     {
         OptionRules.Require(OptionRules.Epochs(Epochs));
         OptionRules.Require(OptionRules.BatchSize(BatchSize));
-        if (Optimizer is not ("adam" or "sgd")) throw new ArgumentException($"--optimizer must be adam or sgd (got '{Optimizer}').");
+        if (Optimizer is not ("adam" or "adamw" or "sgd")) throw new ArgumentException($"--optimizer must be adam, adamw or sgd (got '{Optimizer}').");
         if (LearningRate is { } lr && !(lr > 0 && double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
         if (Device is not ("auto" or "cpu" or "cuda")) throw new ArgumentException($"--device must be auto, cpu or cuda (got '{Device}').");
         OptionRules.Require(OptionRules.Threads(Threads));
         OptionRules.Require(OptionRules.Limit(Limit));
         OptionRules.Require(OptionRules.TestLimit(TestLimit));
         OptionRules.Require(OptionRules.CheckpointEvery(CheckpointEvery));
+        ValidateRecipe();
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ArchGen.Checkpoints;
 using ArchGen.Data;
+using ArchGen.Performance;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,11 +22,16 @@ public enum TrainingOutcome
 }
 
 /// <summary>The result of <see cref="Trainer.Run"/>.</summary>
-public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Position, EvaluationResult? LastEvaluation, string Message);
+/// <param name="ImagesSeen">Training images processed by the whole run (all sittings) up to <paramref name="Position"/>.</param>
+/// <param name="ImagesPerEpoch">Training images in one epoch.</param>
+public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Position, EvaluationResult? LastEvaluation, string Message,
+    long ImagesSeen = 0, int ImagesPerEpoch = 0);
 
 /// <summary>
-/// The training loop: the reference exercise's recipe (Adam, cross-entropy, batch 128, augmented CIFAR-style batches)
-/// or kuangliu's SGD recipe, evaluated on the test set after each epoch, checkpointed atomically, resumable bit for bit.
+/// The training loop: cross-entropy (optionally label-smoothed) on augmented CIFAR-style batches, with the optimizer
+/// (<see cref="Optimizers"/>), the per-step learning rate (<see cref="LearningRateSchedule"/>) and the moving average of
+/// the weights (<see cref="WeightAverage"/>) the configuration asks for; evaluated on the test set after each epoch or
+/// at the end (or on held-out training images), checkpointed atomically, resumable bit for bit.
 /// </summary>
 public sealed class Trainer
 {
@@ -68,14 +74,15 @@ public sealed class Trainer
             observer.Message($"Training only the classifier ({FineTuning.FreezeFeatures(model, entry):N0} parameters); the features are frozen.");
         config = config with { Normalization = FineTuning.ChooseNormalization(config, dataset) };
         model.to(device);
-        using var optimizer = CreateOptimizer(model);
+        using var optimizer = Optimizers.Create(config, model);
+        using var average = config.Ema > 0 ? CreateAverage(entry, model, device) : null;
 
         var position = new TrainingPosition(0, 0, 0);
         if (resume)
         {
             string? latest = File.Exists(run.LatestCheckpoint) ? run.LatestCheckpoint : null;
             if (latest is null) throw new FileNotFoundException($"Nothing to resume: {run.Path} has no {Checkpoint.LatestFileName}.");
-            var header = Checkpoint.Load(latest, model, optimizer);
+            var header = Checkpoint.Load(latest, model, optimizer, average: average?.Model);
             position = header.Position;
             observer.Message($"Resumed from {latest} at epoch {position.Epoch + 1}, batch {position.Batch} (step {position.GlobalStep}).");
         }
@@ -86,7 +93,17 @@ public sealed class Trainer
         var train = config.Limit > 0 ? dataset.Train.Take(config.Limit) : dataset.Train;
         var test = config.TestLimit > 0 ? dataset.Test.Take(config.TestLimit) : dataset.Test;
         cancel.ThrowIfCancellationRequested();
-        observer.Message($"Data: {train.Count} training images, {test.Count} test images ({dataset.Name}).");
+        ImageSet? holdout = null;
+        if (config.Holdout > 0)
+        {
+            if (train is not ImageSet inMemory)
+                throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{dataset.Name}' is read from files.");
+            if (config.Holdout >= train.Count)
+                throw new ArgumentException($"--holdout {config.Holdout} leaves no images to train on (the training set has {train.Count}).");
+            holdout = inMemory.Slice(train.Count - config.Holdout, config.Holdout);
+            train = inMemory.Take(train.Count - config.Holdout);
+        }
+        observer.Message($"Data: {train.Count} training images, {test.Count} test images{(holdout is null ? "" : $", {holdout.Count} held out")} ({dataset.Name}).");
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
         int outputs = ClassCount.Outputs(model, channels, size, device);
         string modelName = resume ? $"the checkpoint's {config.Model}" : config.Model;
@@ -96,114 +113,157 @@ public sealed class Trainer
         if (!resume) run.ClearRun();
         AtomicFile.WriteAllText(run.Config, config.ToJson());
         var normalization = config.Normalization!.ToNormalization();
-        var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size));
+        var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size, config.CropPadding));
         var testLoader = test.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
+        var holdoutLoader = holdout?.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
+        var schedule = LearningRateSchedule.For(config, trainLoader.BatchesPerEpoch);
+        var evaluated = average?.Model ?? model;
 
         using var metrics = new MetricsLog(run.Metrics, position.GlobalStep);
         var board = torch.utils.tensorboard.SummaryWriter(run.TensorBoard, createRunName: false);
+        using var pending = new PendingSteps();
         EvaluationResult? last = null;
+        long ImagesSeen() => position.GlobalStep / trainLoader.BatchesPerEpoch * train.Count
+                             + Math.Min(position.GlobalStep % trainLoader.BatchesPerEpoch * config.BatchSize, train.Count);
+        TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, position, last, message, ImagesSeen(), train.Count);
 
-        for (int epoch = position.Epoch; epoch < config.Epochs; epoch++)
+        for (int epoch = position.Epoch; epoch < schedule.EpochCount; epoch++)
         {
-            double lr = LearningRateAt(epoch);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             int startBatch = epoch == position.Epoch ? position.Batch : 0;
-            observer.EpochStarted(epoch, config.Epochs, trainLoader.BatchesPerEpoch, startBatch);
+            int endBatch = schedule.BatchesIn(epoch); // short in a last, fractional epoch
+            observer.EpochStarted(epoch, schedule.EpochCount, endBatch, startBatch);
 
             model.train();
             if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
             var clock = Stopwatch.StartNew();
             // An epoch resumed in its middle starts from the sums its checkpoint carries.
             var carried = startBatch > 0 ? position.Totals : null;
-            double lossSum = carried?.LossSum ?? 0;
+            double lossSum = carried?.LossSum ?? 0, lr = schedule.At(position.GlobalStep);
             long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
             int batchIndex = startBatch;
-            foreach (var batch in trainLoader.Epoch(epoch, startBatch))
+
+            // Reads the pending steps' figures back (one synchronization), logs them; a diverged step ends the run.
+            TrainingResult? Flush()
             {
-                double loss;
-                long batchCorrect;
+                var steps = pending.Read();
+                double rss = steps.Count > 0 ? ResourceUsage.ResidentMiB() : double.NaN;
+                foreach (var (s, loss, stepCorrect) in steps)
+                {
+                    if (!double.IsFinite(loss))
+                        return Diverged($"the loss became {loss} at epoch {s.Epoch + 1}, batch {s.Batch - 1} (step {s.GlobalStep})", position, last);
+                    lossSum += loss * s.Images;
+                    correct += stepCorrect;
+                    seen += s.Images;
+                    seenHere += s.Images;
+                    var step = new StepReport(s.Epoch, s.Batch, endBatch, s.GlobalStep, loss, 100.0 * stepCorrect / s.Images,
+                        lossSum / seen, 100.0 * correct / seen, seenHere / clock.Elapsed.TotalSeconds, s.LearningRate, rss);
+                    metrics.Step(step);
+                    board.add_scalar("train/loss", (float)loss, (int)s.GlobalStep);
+                    observer.StepCompleted(step);
+                }
+                return null;
+            }
+
+            foreach (var batch in startBatch < endBatch ? trainLoader.Epoch(epoch, startBatch) : [])
+            {
+                lr = schedule.At(position.GlobalStep);
+                Optimizers.SetLearningRate(optimizer, lr);
                 using (batch)
                 using (torch.NewDisposeScope())
                 {
                     optimizer.zero_grad();
                     var logits = model.forward(batch.Images);
-                    var lossTensor = nn.functional.cross_entropy(logits, batch.Labels);
-                    loss = lossTensor.item<float>();
-                    if (!double.IsFinite(loss))
-                        return Diverged($"the loss became {loss} at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep + 1})", position, last);
+                    var lossTensor = TrainingLoss.Compute(logits, batch.Labels, config.LabelSmoothing);
                     lossTensor.backward();
                     optimizer.step();
-                    batchCorrect = logits.argmax(1).eq(batch.Labels).sum().item<long>();
+                    using (torch.no_grad())
+                        pending.Add(new PendingSteps.Step(epoch, batchIndex + 1, position.GlobalStep + 1, batch.Count, lr), lossTensor, logits.argmax(1).eq(batch.Labels).sum());
                 }
 
                 batchIndex++;
-                lossSum += loss * batch.Count;
-                correct += batchCorrect;
-                seen += batch.Count;
-                seenHere += batch.Count;
-                position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1, new EpochTotals(lossSum, correct, seen));
-                var step = new StepReport(epoch, batchIndex, trainLoader.BatchesPerEpoch, position.GlobalStep, loss, 100.0 * batchCorrect / batch.Count,
-                    lossSum / seen, 100.0 * correct / seen, seenHere / clock.Elapsed.TotalSeconds, lr);
-                metrics.Step(step);
-                board.add_scalar("train/loss", (float)loss, (int)position.GlobalStep);
-                observer.StepCompleted(step);
+                position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1);
+                average?.Update(position.GlobalStep);
+                StepGarbage.Release();
+
+                bool checkpointDue = config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0;
+                if (pending.Count >= config.LogEvery || batchIndex == endBatch || checkpointDue || cancel.IsCancellationRequested)
+                {
+                    if (Flush() is { } diverged) return diverged;
+                }
+                // Once flushed, the sums cover every step so far, so a checkpoint (written only then) carries them.
+                if (pending.Count == 0) position = position with { Totals = new EpochTotals(lossSum, correct, seen) };
 
                 if (cancel.IsCancellationRequested)
                 {
-                    SaveCheckpoint(model, optimizer, position, epochEnd: false);
-                    return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+                    SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
+                    return Result(TrainingOutcome.Interrupted,
                         $"Interrupted at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep}); checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
                 }
-                if (config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0)
-                    SaveCheckpoint(model, optimizer, position, epochEnd: false);
+                if (checkpointDue)
+                    SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
+                if (batchIndex == endBatch) break;
             }
 
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            observer.EvaluationStarted(epoch, test.Count);
+            double rssAfterTraining = ResourceUsage.ResidentMiB(), peakRss = ResourceUsage.PeakResidentMiB();
+            EvaluationResult? validation = null, tested = null;
             try
             {
-                last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel);
+                if (holdoutLoader is not null)
+                {
+                    observer.EvaluationStarted(epoch, holdout!.Count);
+                    validation = Evaluator.Evaluate(evaluated, holdoutLoader, holdout.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
+                    board.add_scalar("validation/accuracy", (float)validation.Accuracy, (int)position.GlobalStep);
+                }
+                bool lastEpoch = epoch + 1 == schedule.EpochCount;
+                if ((config.Evaluate == "epoch" && holdoutLoader is null) || (lastEpoch && config.Evaluate != "none"))
+                {
+                    observer.EvaluationStarted(epoch, test.Count);
+                    tested = last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
+                    board.add_scalar("test/accuracy", (float)tested.Accuracy, (int)position.GlobalStep);
+                    board.add_scalar("test/loss", (float)tested.MeanLoss, (int)position.GlobalStep);
+                }
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {
                 // The epoch's training is done: keep it; --resume evaluates it.
-                SaveCheckpoint(model, optimizer, position, epochEnd: false);
-                return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+                SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
+                return Result(TrainingOutcome.Interrupted,
                     $"Interrupted during the evaluation of epoch {epoch + 1} (step {position.GlobalStep}); checkpoint of its training written to {run.LatestCheckpoint}. Continue with --resume.");
             }
             var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                last.MeanLoss, last.Accuracy, trainSeconds, seenHere / Math.Max(trainSeconds, 1e-9), lr, last);
-            if (!double.IsFinite(last.MeanLoss) && last.Total > 0)
-                return Diverged($"the test loss after epoch {epoch + 1} is {last.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
+                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, seenHere / Math.Max(trainSeconds, 1e-9), lr, tested,
+                validation, rssAfterTraining, peakRss);
+            if (tested is { } t && !double.IsFinite(t.MeanLoss) && t.Total > 0)
+                return Diverged($"the test loss after epoch {epoch + 1} is {t.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
             metrics.Epoch(report);
-            board.add_scalar("test/accuracy", (float)last.Accuracy, (int)position.GlobalStep);
-            board.add_scalar("test/loss", (float)last.MeanLoss, (int)position.GlobalStep);
+            board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)position.GlobalStep);
             observer.EpochCompleted(report);
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
-            SaveCheckpoint(model, optimizer, position, epochEnd: true);
-            if (cancel.IsCancellationRequested && epoch + 1 < config.Epochs)
-                return new TrainingResult(TrainingOutcome.Interrupted, position, last,
+            SaveCheckpoint(model, optimizer, average, position, epochEnd: true);
+            if (cancel.IsCancellationRequested && epoch + 1 < schedule.EpochCount)
+                return Result(TrainingOutcome.Interrupted,
                     $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
         }
 
-        if (last is null)
+        if (last is null && config.Evaluate != "none")
         {
             // Resumed a run that had already finished: evaluate what it holds.
-            last = Evaluator.Evaluate(model, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel);
+            last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
         }
-        return new TrainingResult(TrainingOutcome.Completed, position, last, "Finished Training");
+        return Result(TrainingOutcome.Completed, "Finished Training");
     }
 
-    /// <summary>Adam at 0.001 (the reference exercise) or SGD with momentum 0.9, nesterov and weight decay 5e-4 (kuangliu).</summary>
-    OptimizerHelper CreateOptimizer(nn.Module model) => config.IsSgd
-        ? optim.SGD(FineTuning.Trainable(model), config.ResolvedLearningRate, momentum: 0.9, weight_decay: 5e-4, nesterov: true)
-        : optim.Adam(FineTuning.Trainable(model), config.ResolvedLearningRate);
-
-    /// <summary>Adam: constant. SGD: cosine annealing over the epochs, stepped per epoch as in kuangliu's recipe.</summary>
-    double LearningRateAt(int epoch) => config.IsSgd
-        ? config.ResolvedLearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / config.Epochs))
-        : config.ResolvedLearningRate;
+    /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
+    WeightAverage CreateAverage(CatalogEntry entry, nn.Module<Tensor, Tensor> model, Device device)
+    {
+        using var rng = torch.random.get_rng_state();
+        var copy = entry.Create(classNames.Count);
+        torch.random.set_rng_state(rng);
+        copy.to(device);
+        return new WeightAverage(model, copy, config.Ema);
+    }
 
     // Whether last.ckpt holds the end of an epoch (whose losses were finite) rather than a point inside one.
     bool latestIsEpochEnd;
@@ -212,7 +272,7 @@ public sealed class Trainer
     /// Writes last.ckpt. Before a checkpoint from inside an epoch replaces one from an epoch's end, that one is kept
     /// as last-epoch.ckpt (the weights inside an epoch are not yet checked by an evaluation; see <see cref="Diverged"/>).
     /// </summary>
-    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, TrainingPosition position, bool epochEnd)
+    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, WeightAverage? average, TrainingPosition position, bool epochEnd)
     {
         if (!epochEnd && latestIsEpochEnd && File.Exists(run.LatestCheckpoint))
             AtomicFile.Write(run.LastEpochCheckpoint, copy =>
@@ -221,7 +281,7 @@ public sealed class Trainer
                 source.CopyTo(copy);
             });
         var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O")) { ClassNames = classNames };
-        Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer);
+        Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer, average?.Model);
         if (epochEnd && File.Exists(run.LastEpochCheckpoint)) File.Delete(run.LastEpochCheckpoint);
         latestIsEpochEnd = epochEnd;
         observer.CheckpointWritten(run.LatestCheckpoint, position);

@@ -113,6 +113,31 @@ public class BatchLoaderTests
         AssertClose(Reference(set, plan, norm, augment: true), Values(batch.Images));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void CropPaddingBoundsTheShiftAndZeroMeansFlipsOnly(int padding)
+    {
+        var loader = new BatchLoader(Colour, Normalization.Cifar10, 37, train: true, seed: 1, CPU, 3, cropPadding: padding);
+        var plans = Enumerable.Range(0, 20).Select(e => loader.Plan(e, 0)).ToArray();
+        Assert.Equal(Enumerable.Range(0, 2 * padding + 1), plans.SelectMany(p => p.OffsetY).Distinct().Order());
+        Assert.Equal(Enumerable.Range(0, 2 * padding + 1), plans.SelectMany(p => p.OffsetX).Distinct().Order());
+        Assert.Equal([false, true], plans.SelectMany(p => p.Flip).Distinct().Order());
+        if (padding != 0) return;
+
+        // Without a crop, a training image is the evaluation image or its mirror.
+        var evaluation = new BatchLoader(Colour, Normalization.Cifar10, 37, train: false, seed: 1, CPU, 3);
+        var plan = loader.Plan(3, 0);
+        using var trained = loader.Build(plan);
+        var centre = Enumerable.Repeat(BatchLoader.Padding, plan.Count).ToArray();
+        using var plain = evaluation.Build(new BatchPlan(3, 0, plan.Indices, centre, centre, new bool[plan.Count]));
+        for (int i = 0; i < plan.Count; i++)
+        {
+            using var expected = plan.Flip[i] ? plain.Images[i].flip(2) : plain.Images[i].alias();
+            Assert.True(trained.Images[i].equal(expected).all().item<bool>(), $"image {i}");
+        }
+    }
+
     [Fact]
     public void PlansUseEveryCropOffsetAndBothFlips()
     {

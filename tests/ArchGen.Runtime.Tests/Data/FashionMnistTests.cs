@@ -34,6 +34,34 @@ public class FashionMnistTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ReadsThePublished28x28ImagesUnpaddedWhenAsked()
+    {
+        using var dir = new TempDir();
+        var (images, labels) = TestFiles.WriteFashionSplit(dir.Path, "train", 3, gzip: true, seed: 5);
+        var set = FashionMnist.Read(dir.Path, "train", size: 28);
+        Assert.Equal((1, 28, 28), (set.Channels, set.Height, set.Width));
+        Assert.Equal(labels, set.Labels);
+        Assert.Equal(images, set.Pixels);
+        Assert.Throws<ArgumentOutOfRangeException>(() => FashionMnist.Read(dir.Path, "train", size: 30));
+    }
+
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(32, 32)]
+    [InlineData(224, 32)]
+    [InlineData(null, 32)]
+    public void OpenServesTheModelsInputSizeWhenItCan(int? modelSize, int served)
+    {
+        using var dir = new TempDir();
+        TestFiles.WriteFashionSplit(dir.Path, "train", 2, false, 1);
+        TestFiles.WriteFashionSplit(dir.Path, "t10k", 2, false, 2);
+        var ds = Datasets.Open("fashion-mnist", new DataOptions(DataDir: dir.Path, ImageSize: modelSize));
+        Assert.Equal(served, ((ImageSet)ds.Train).Height);
+        Assert.Equal(served, ((ImageSet)ds.Test).Width);
+        Assert.Same(served == 28 ? FashionMnist.NativeNormalization : FashionMnist.PaddedNormalization, ds.Normalization);
+    }
+
+    [Fact]
     public void OpenUsesDataDirAndThePaddedStatistics()
     {
         using var dir = new TempDir();
@@ -184,5 +212,10 @@ public class FashionMnistTests(ITestOutputHelper output)
         Assert.Equal(0.2860 * 784 / 1024, n.Mean[0], 3);
         Assert.Equal(FashionMnist.PaddedNormalization.Mean[0], n.Mean[0], 4);
         Assert.Equal(FashionMnist.PaddedNormalization.Std[0], n.Std[0], 4);
+
+        var native = Normalization.Compute(FashionMnist.Read(FashionMnist.SystemFolder, "train", size: 28));
+        output.WriteLine($"28x28 train statistics: mean {native.Mean[0]:F4}, std {native.Std[0]:F4}");
+        Assert.Equal(FashionMnist.NativeNormalization.Mean[0], native.Mean[0], 4);
+        Assert.Equal(FashionMnist.NativeNormalization.Std[0], native.Std[0], 4);
     }
 }

@@ -66,4 +66,37 @@ public class MemoryLayoutTests
         using var expected = x.detach() * 2;
         Assert.True(x.grad!.allclose(expected));
     }
+
+    /// <summary>
+    /// A 1-channel image (Fashion-MNIST at 28x28) is stored the same way in both orders, and permuting it keeps the plain
+    /// strides, which LibTorch reads as the plain layout: then the first convolution's output, and with it the whole
+    /// network, ran in the plain layout. The conversion must give the canonical channels-last strides.
+    /// </summary>
+    [Fact]
+    public void OneChannelImagesGetChannelsLastStridesThatTheNextConvolutionKeeps()
+    {
+        using var x = torch.randn(2, 1, 5, 6);
+        using var y = MemoryLayout.ChannelsLast(x);
+        Assert.Equal(new long[] { 30, 1, 6, 1 }, y.stride());
+        Assert.True(y.equal(x).all().item<bool>());
+        Assert.True(MemoryLayout.IsChannelsLast(y));
+        Assert.False(MemoryLayout.IsChannelsLast(x));
+
+        using var conv = nn.Conv2d(1, 4, 3, padding: 1, bias: false);
+        using var z = conv.call(y);
+        Assert.True(MemoryLayout.IsChannelsLast(z), $"the convolution's output has strides {string.Join(",", z.stride())}");
+        using var plain = conv.call(x);
+        Assert.True(z.allclose(plain, 1e-5, 1e-6));
+    }
+
+    [Fact]
+    public void OneChannelGradientsFlowThroughTheConversion()
+    {
+        using var x = torch.randn(2, 1, 4, 4, requires_grad: true);
+        using var y = MemoryLayout.ChannelsLast(x);
+        using var loss = (y * y).sum();
+        loss.backward();
+        using var expected = x.detach() * 2;
+        Assert.True(x.grad!.allclose(expected));
+    }
 }
