@@ -109,16 +109,19 @@ public class RunFolderTests(FinishedRun finished) : IClassFixture<FinishedRun>
         finished.CopyTo(dir["r"]);
         File.WriteAllText(dir["r/config.json"], "{ this is not json"); // the checkpoint holds the settings
 
-        var refused = AppProcess.Run(dir.Path, "train", "--out", "r", "--resume", "--epochs", "2", "--dataset", "cifar10", "--seed", "9", "--batch-size", "32", "--device", "cpu", "--threads", "2");
+        var refused = AppProcess.Run(dir.Path, "train", "--out", "r", "--resume", "--epochs", "2", "--dataset", "cifar10", "--seed", "9", "--batch-size", "32", "--device", "cpu", "--threads", "2",
+            "--label-smoothing", "0.2", "--decay-norm-bias", "false", "--recipe", "reference");
         Assert.True(refused.ExitCode == 2, $"exit {refused.ExitCode}\n{refused.Out}\n{refused.Err}");
         EndToEndTests.AssertOneLineError(refused.Err);
-        foreach (string option in new[] { "--dataset cifar10", "--seed 9", "--batch-size 32" }) Assert.Contains(option, refused.Err);
+        foreach (string option in new[] { "--dataset cifar10", "--seed 9", "--batch-size 32", "--label-smoothing 0.2", "--decay-norm-bias False", "--recipe reference" })
+            Assert.Contains(option, refused.Err);
         Assert.DoesNotContain("--epochs 2 (the run has", refused.Err);
 
-        var accepted = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--out", "r", "--resume", "--epochs", "2", "--lr", "0.0005", "--seed", "1"));
+        var accepted = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--out", "r", "--resume", "--epochs", "2", "--lr", "0.0005", "--seed", "1", "--flip-tta", "--log-every", "3"));
         Assert.True(accepted.ExitCode == 0, accepted.Out + accepted.Err);
         Assert.Contains("Settings from the checkpoint: model CifarMobileNetV2, dataset synthetic, batch size 16", accepted.Out);
-        Assert.Contains("--lr 0.0005 (was (default))", accepted.Out);
+        Assert.Contains("--lr 0.0005 (was 0.001)", accepted.Out); // a new run records the rate its default resolved to
+        Assert.Contains("--flip-tta True (was False)", accepted.Out); // evaluation settings may change
         Assert.Contains("--epochs 2 (was 1)", accepted.Out);
         Assert.Contains("\"learningRate\": 0.0005", File.ReadAllText(dir["r/config.json"]));
         Assert.Equal(8, EndToEndTests.StepRows(dir["r"]));

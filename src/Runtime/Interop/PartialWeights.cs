@@ -45,7 +45,8 @@ public static class PartialWeights
 
     /// <summary>
     /// Reads the tensors of <paramref name="path"/>: a PyTorch/safetensors state_dict, or an ArchGen checkpoint (its
-    /// model is rebuilt from the catalog with the class count it was trained for). The caller disposes them.
+    /// model is rebuilt from the catalog with the class count it was trained for; the moving average of its weights
+    /// when the run kept one, as <c>test</c> and <c>export</c> use). The caller disposes them.
     /// </summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
@@ -55,7 +56,7 @@ public static class PartialWeights
         if (!ModelCatalog.TryGet(header.Model, out var entry))
             throw new InvalidDataException($"{file} holds a {header.Model}, which is not in this build's model catalog.");
         using var model = entry.Create(header.ClassNames?.Count ?? entry.Facts.Classes);
-        Checkpoint.Load(file, model, optimizer: null, restoreRng: false);
+        Checkpoint.LoadInferenceWeights(file, model);
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
     }
 
