@@ -108,6 +108,17 @@ public class PhotoFolderTests
     }
 
     [Fact]
+    public void AHoldoutFromAPhotoFolderIsRefusedWithOneLineBeforeAnythingIsWritten()
+    {
+        using var dir = new TempDir();
+        string photos = WritePhotos(dir["photos"], train: 2, test: 1);
+        var refused = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--holdout", "2", "--out", "run", .. Quick]);
+        Assert.True(refused.ExitCode == 2, $"exit {refused.ExitCode}\n{refused.Out}\n{refused.Err}");
+        AssertOneLine(refused.Err, "error: --holdout needs an in-memory dataset");
+        Assert.False(File.Exists(dir["run/config.json"]));
+    }
+
+    [Fact]
     public void BadPhotosStopWithOneLineOrAreSkippedWithOneWarning()
     {
         using var dir = new TempDir();

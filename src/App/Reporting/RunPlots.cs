@@ -18,32 +18,23 @@ public static class RunPlots
         var steps = MetricsLog.Read(run.Metrics, "step");
         var epochs = MetricsLog.Read(run.Metrics, "epoch");
 
-        var loss = new Plot();
-        Line(loss, steps, "step", "loss", "train loss (step)");
-        Line(loss, epochs, "step", "val_loss", "held-out loss (epoch)");
-        Line(loss, epochs, "step", "test_loss", "test loss (epoch)");
-        loss.Title("Loss");
-        loss.XLabel("step");
-        loss.ShowLegend();
-        SavePng(loss, run.LossPlot, 800, 500);
+        Chart("Loss", run.LossPlot,
+            (steps, "loss", "train loss (step)"), (epochs, "val_loss", "held-out loss (epoch)"), (epochs, "test_loss", "test loss (epoch)"));
+        Chart("Accuracy per epoch", run.AccuracyPlot,
+            (epochs, "accuracy", "train accuracy %"), (epochs, "val_accuracy", "held-out accuracy %"), (epochs, "test_accuracy", "test accuracy %"));
+        Chart("Resident memory", run.MemoryPlot,
+            (steps, "rss_mb", "resident memory, MiB (step)"), (epochs, "rss_mb", "after each epoch's training, MiB"), (epochs, "peak_rss_mb", "peak so far, MiB"));
+    }
 
-        var accuracy = new Plot();
-        Line(accuracy, epochs, "step", "accuracy", "train accuracy %");
-        Line(accuracy, epochs, "step", "val_accuracy", "held-out accuracy %");
-        Line(accuracy, epochs, "step", "test_accuracy", "test accuracy %");
-        accuracy.Title("Accuracy per epoch");
-        accuracy.XLabel("step");
-        accuracy.ShowLegend();
-        SavePng(accuracy, run.AccuracyPlot, 800, 500);
-
-        var memory = new Plot();
-        Line(memory, steps, "step", "rss_mb", "resident memory, MiB (step)");
-        Line(memory, epochs, "step", "rss_mb", "after each epoch's training, MiB");
-        Line(memory, epochs, "step", "peak_rss_mb", "peak so far, MiB");
-        memory.Title("Resident memory");
-        memory.XLabel("step");
-        memory.ShowLegend();
-        SavePng(memory, run.MemoryPlot, 800, 500);
+    /// <summary>One PNG of curves over the training step, a line per (rows, column, legend).</summary>
+    static void Chart(string title, string path, params (IReadOnlyList<IReadOnlyDictionary<string, double>> Rows, string Column, string Legend)[] lines)
+    {
+        var plot = new Plot();
+        foreach (var (rows, column, legend) in lines) Line(plot, rows, "step", column, legend);
+        plot.Title(title);
+        plot.XLabel("step");
+        plot.ShowLegend();
+        SavePng(plot, path, 800, 500);
     }
 
     /// <summary>Adds the rows' (x, y) points where both are numbers (a column may be empty in some rows, or missing from an older file).</summary>

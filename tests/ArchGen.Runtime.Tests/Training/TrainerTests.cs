@@ -58,7 +58,8 @@ public class TrainerTests
             var observer = new StopAfter(3, stop);
             var first = new Trainer(config, new RunFolder(dir.Sub("split")), observer).Run(data, resume: false, stop.Token);
             Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
-            Assert.Equal(new TrainingPosition(0, 3, 3), first.Position);
+            Assert.Equal((0, 3, 3L), (first.Position.Epoch, first.Position.Batch, first.Position.GlobalStep));
+            Assert.Equal(24, first.Position.Totals!.Seen); // the epoch's sums so far travel with the checkpoint
         }
         var resumed = new Trainer(config, new RunFolder(dir.Sub("split"))).Run(data, resume: true);
         Assert.Equal(TrainingOutcome.Completed, resumed.Outcome);
