@@ -25,7 +25,7 @@ public static class TrainCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints, metrics and plots (default: runs/<model>-<dataset>-<time>)." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit, with the settings it was started with (--lr, --epochs and where the data is may change)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit, with the settings it was started with (--lr, --epochs, where the data is and the evaluation settings may change)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, a folder that holds a run is refused)." };
         var limit = CommonOptions.Checked(new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 }, OptionRules.Limit);
         var testLimit = CommonOptions.TestLimit();
