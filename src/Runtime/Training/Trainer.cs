@@ -105,10 +105,10 @@ public sealed class Trainer
         }
         observer.Message($"Data: {train.Count} training images, {test.Count} test images{(holdout is null ? "" : $", {holdout.Count} held out")} ({dataset.Name}).");
         int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
-        int outputs = ClassCount.Outputs(model, channels, size, device);
+        // The classifier was built for the training split's classes (a checkpoint's weights were checked against it
+        // when loaded); the test split must have as many.
         string modelName = resume ? $"the checkpoint's {config.Model}" : config.Model;
-        ClassCount.Check(outputs, modelName, dataset.Train.ClassNames, $"'{dataset.Name}'");
-        ClassCount.Check(outputs, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
+        ClassCount.Check(classNames.Count, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
 
         if (!resume) run.ClearRun();
         AtomicFile.WriteAllText(run.Config, config.ToJson());
