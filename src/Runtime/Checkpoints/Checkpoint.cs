@@ -15,8 +15,11 @@ namespace ArchGen.Checkpoints;
 /// </summary>
 public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep, EpochTotals? Totals = null);
 
-/// <summary>The running sums of an epoch so far: summed loss (per image), correct predictions and images seen.</summary>
-public sealed record EpochTotals(double LossSum, long Correct, long Seen);
+/// <summary>
+/// The running sums of an epoch so far: summed loss (per image), correct predictions, images seen and the seconds
+/// spent training them (0 in checkpoints that predate it).
+/// </summary>
+public sealed record EpochTotals(double LossSum, long Correct, long Seen, double Seconds = 0);
 
 /// <summary>What a checkpoint holds besides the tensors.</summary>
 public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc)

@@ -60,6 +60,7 @@ public class TrainerTests
             Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
             Assert.Equal((0, 3, 3L), (first.Position.Epoch, first.Position.Batch, first.Position.GlobalStep));
             Assert.Equal(24, first.Position.Totals!.Seen); // the epoch's sums so far travel with the checkpoint
+            Assert.True(first.Position.Totals.Seconds > 0); // and so does its training time
         }
         var resumed = new Trainer(config, new RunFolder(dir.Sub("split"))).Run(data, resume: true);
         Assert.Equal(TrainingOutcome.Completed, resumed.Outcome);
@@ -67,6 +68,33 @@ public class TrainerTests
         AssertSameCheckpoints(config, dir.Sub("straight"), dir.Sub("split"));
         Assert.Equal(MetricColumns(dir.Sub("straight")), MetricColumns(dir.Sub("split")));
         Assert.Equal(straight.LastEvaluation!.Accuracy, resumed.LastEvaluation!.Accuracy);
+    }
+
+    [Fact]
+    public void AnEpochResumedAtItsEvaluationReportsTheTrainingTimeOfItsFirstSittingAndNoOtherProcesssMemory()
+    {
+        using var dir = new TempDir();
+        var config = EveryOption("adamw") with { Holdout = 0, Epochs = 2 };
+        var data = TinyData.Dataset();
+        using (var stop = new CancellationTokenSource())
+        {
+            var first = new Trainer(config, new RunFolder(dir.Path), new StopAtEvaluation(stop)).Run(data, resume: false, stop.Token);
+            Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
+            Assert.Equal((0, 6), (first.Position.Epoch, first.Position.Batch));
+        }
+        var epochs = new List<EpochReport>();
+        var resumed = new Trainer(config, new RunFolder(dir.Path), new Recorder(epochs)).Run(data, resume: true);
+        Assert.Equal(TrainingOutcome.Completed, resumed.Outcome);
+
+        var rows = MetricsLog.Read(new RunFolder(dir.Path).Metrics, "epoch");
+        Assert.Equal(2, rows.Count);
+        // Epoch 1 was trained by the first process: its time and throughput are that sitting's, and the resumed
+        // process, which trained none of it, does not pass its own memory off as the epoch's.
+        Assert.True(rows[0]["seconds"] > 0.001, $"seconds {rows[0]["seconds"]}");
+        Assert.Equal(48 / rows[0]["seconds"], rows[0]["images_per_second"], 2);
+        Assert.True(double.IsNaN(rows[0]["rss_mb"]) && double.IsNaN(rows[0]["peak_rss_mb"]));
+        Assert.True(rows[1]["rss_mb"] > 0);
+        Assert.True(double.IsNaN(epochs[0].ResidentMiB));
     }
 
     [Fact]
@@ -201,6 +229,11 @@ public class TrainerTests
         {
             if (s.GlobalStep >= step) stop.Cancel();
         }
+    }
+
+    sealed class StopAtEvaluation(CancellationTokenSource stop) : ITrainingObserver
+    {
+        public void EvaluationStarted(int epoch, int images) => stop.Cancel();
     }
 
     sealed class Recorder(List<EpochReport> epochs) : ITrainingObserver
