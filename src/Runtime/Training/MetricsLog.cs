@@ -6,8 +6,10 @@ namespace ArchGen.Training;
 /// <c>metrics.csv</c>: one row per logged step and per epoch. On resume, rows past the checkpoint's step are dropped
 /// first, so the file reads as if the run had never stopped (rows of a file written before a column was added get it
 /// empty). Test columns are empty for epochs without a test evaluation; <c>val_*</c> are the held-out images'
-/// figures (<c>--holdout</c>); <c>rss_mb</c> is the process's resident memory when the row was written (after the
-/// epoch's training for epoch rows) and <c>peak_rss_mb</c> its peak so far.
+/// figures (<c>--holdout</c>); an epoch row's <c>seconds</c> and <c>images_per_second</c> cover the epoch's training
+/// over every sitting (a step row's throughput is its sitting's); <c>rss_mb</c> is the process's resident memory when
+/// the row was written (after the epoch's training for epoch rows) and <c>peak_rss_mb</c> its peak so far, both
+/// empty in the row of an epoch the process trained no step of (resumed at its evaluation).
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {

@@ -136,9 +136,9 @@ public sealed class Trainer
             model.train();
             if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
             var clock = Stopwatch.StartNew();
-            // An epoch resumed in its middle starts from the sums its checkpoint carries.
+            // An epoch resumed in its middle starts from the sums (and training time) its checkpoint carries.
             var carried = startBatch > 0 ? position.Totals : null;
-            double lossSum = carried?.LossSum ?? 0, lr = schedule.At(position.GlobalStep);
+            double lossSum = carried?.LossSum ?? 0, carriedSeconds = carried?.Seconds ?? 0, lr = schedule.At(position.GlobalStep);
             long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
             int batchIndex = startBatch;
 
@@ -191,7 +191,7 @@ public sealed class Trainer
                     if (Flush() is { } diverged) return diverged;
                 }
                 // Once flushed, the sums cover every step so far, so a checkpoint (written only then) carries them.
-                if (pending.Count == 0) position = position with { Totals = new EpochTotals(lossSum, correct, seen) };
+                if (pending.Count == 0) position = position with { Totals = new EpochTotals(lossSum, correct, seen, carriedSeconds + clock.Elapsed.TotalSeconds) };
 
                 if (cancel.IsCancellationRequested)
                 {
@@ -204,8 +204,12 @@ public sealed class Trainer
                 if (batchIndex == endBatch) break;
             }
 
-            double trainSeconds = clock.Elapsed.TotalSeconds;
-            double rssAfterTraining = ResourceUsage.ResidentMiB(), peakRss = ResourceUsage.PeakResidentMiB();
+            // Over all sittings: a checkpoint carries the seconds of the epoch's earlier steps, recorded with them.
+            double trainSeconds = startBatch == endBatch ? carriedSeconds : carriedSeconds + clock.Elapsed.TotalSeconds;
+            // Memory is this process's: an epoch it trained no step of (resumed at its evaluation) has no figure.
+            bool trainedHere = seenHere > 0;
+            double rssAfterTraining = trainedHere ? ResourceUsage.ResidentMiB() : double.NaN;
+            double peakRss = trainedHere ? ResourceUsage.PeakResidentMiB() : double.NaN;
             EvaluationResult? validation = null, tested = null;
             try
             {
@@ -232,12 +236,12 @@ public sealed class Trainer
                     $"Interrupted during the evaluation of epoch {epoch + 1} (step {position.GlobalStep}); checkpoint of its training written to {run.LatestCheckpoint}. Continue with --resume.");
             }
             var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, seenHere / Math.Max(trainSeconds, 1e-9), lr, tested,
+                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, trainSeconds > 0 ? seen / trainSeconds : double.NaN, lr, tested,
                 validation, rssAfterTraining, peakRss);
             if (tested is { } t && !double.IsFinite(t.MeanLoss) && t.Total > 0)
                 return Diverged($"the test loss after epoch {epoch + 1} is {t.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
             metrics.Epoch(report);
-            board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)position.GlobalStep);
+            if (trainedHere) board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)position.GlobalStep);
             observer.EpochCompleted(report);
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);

@@ -211,17 +211,10 @@ public class TrainerTests
         return sa.Count == sb.Count && sa.All(kv => sb.TryGetValue(kv.Key, out var other) && kv.Value.Equals(other));
     }
 
-    /// <summary>
-    /// metrics.csv without the columns that measure time or memory, nor an epoch row's training loss and accuracy
-    /// (averages over the steps of the epoch run in the last sitting, until checkpoints carry the running sums).
-    /// </summary>
+    /// <summary>metrics.csv without the columns that measure time or memory.</summary>
     static string[] MetricColumns(string run) =>
         File.ReadAllLines(new RunFolder(run).Metrics).Select(line =>
-        {
-            var cells = line.Split(',');
-            bool epoch = cells[0] == "epoch";
-            return string.Join(',', cells.Where((_, i) => i is not (8 or 9 or 12 or 13) && !(epoch && i is 3 or 4)));
-        }).ToArray();
+            string.Join(',', line.Split(',').Where((_, i) => i is not (8 or 9 or 12 or 13)))).ToArray();
 
     sealed class StopAfter(long step, CancellationTokenSource stop) : ITrainingObserver
     {
