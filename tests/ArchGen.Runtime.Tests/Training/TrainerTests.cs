@@ -71,7 +71,7 @@ public class TrainerTests
     }
 
     [Fact]
-    public void AnEpochResumedAtItsEvaluationReportsTheTrainingTimeOfItsFirstSittingAndNoOtherProcesssMemory()
+    public void AnEpochResumedAtItsEvaluationReportsTheTrainingTimeOfItsFirstSittingAndNoMemoryFigureOfAnotherProcess()
     {
         using var dir = new TempDir();
         var config = EveryOption("adamw") with { Holdout = 0, Epochs = 2 };
