@@ -17,12 +17,22 @@ public class DeployTests
             })
             .ToArray();
 
+    static double[] Probabilities(string output) =>
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith('{'))
+            .Select(l =>
+            {
+                using var json = JsonDocument.Parse(l);
+                return json.RootElement.GetProperty("probability").GetDouble();
+            })
+            .ToArray();
+
     [Fact]
     public void AnExportedOnnxModelTestsAndPredictsAsItsCheckpointDoes()
     {
         using var dir = new TempDir();
         string photos = PhotoFolderTests.WritePhotos(dir["photos"], train: 4, test: 3);
-        var train = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--epochs", "2", "--batch-size", "4", "--out", "run", .. Quick]);
+        var train = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--epochs", "2", "--batch-size", "4", "--flip-tta", "--out", "run", .. Quick]);
         Assert.True(train.ExitCode == 0, train.Out + train.Err);
 
         var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", "model.onnx");
@@ -38,6 +48,9 @@ public class DeployTests
         string Accuracy(string output) => output.Split('\n').Single(l => l.StartsWith("Accuracy of the network", StringComparison.Ordinal));
         Assert.Equal(Accuracy(fromCheckpoint.Out), Accuracy(fromOnnx.Out));
         Assert.Contains("model.onnx", fromOnnx.Out);
+        // The run evaluated with flip TTA; the ONNX model records it, so both evaluate as the run did.
+        Assert.Contains("(flip test-time augmentation)", fromCheckpoint.Out);
+        Assert.Contains("(flip test-time augmentation)", fromOnnx.Out);
 
         // predict reads the class names and the preprocessing from the ONNX model's metadata.
         string test = Path.Combine(photos, "test");
@@ -47,6 +60,13 @@ public class DeployTests
         Assert.Equal(9, Top1(actual.Out).Length);
         Assert.Equal(Top1(expected.Out), Top1(actual.Out));
         Assert.Contains("\"label\":\"coffee\"", actual.Out.Replace(" ", ""), StringComparison.Ordinal); // class names came along
+
+        // predict evaluates as test does: the mirror image's logits averaged in, unless told otherwise.
+        var (withFlip, fromCheckpointWithFlip) = (Probabilities(actual.Out), Probabilities(expected.Out));
+        Assert.All(withFlip.Zip(fromCheckpointWithFlip), p => Assert.True(Math.Abs(p.First - p.Second) < 1e-4, $"{p.First} vs {p.Second}"));
+        var plain = AppProcess.Run(dir.Path, ["predict", "--model-file", "model.onnx", "--json", "--flip-tta", "false", test, .. Quick]);
+        Assert.True(plain.ExitCode == 0, plain.Out + plain.Err);
+        Assert.NotEqual(withFlip, Probabilities(plain.Out));
     }
 
     [Theory]

@@ -115,6 +115,31 @@ public class ExportTests(ITestOutputHelper output)
 
     const long CifarMobileNetV2Parameters = 2_296_922;
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheMetadataRecordsWhetherTheRunUsedFlipTestTimeAugmentation(bool flip)
+    {
+        using var dir = new TempDir();
+        var (entry, model, metadata) = Prepare("CifarW05OneChannelAt28C5");
+        using (model)
+        {
+            string path = dir["m.onnx"];
+            OnnxExporter.Save(entry, model, metadata with { FlipTta = flip }, path);
+            using var onnx = OnnxClassifier.Load(path, new OnnxSessionSettings(Threads: 1));
+            Assert.Equal(flip, onnx.Metadata.FlipTta);
+        }
+
+        // A model exported before the key was written reads as without; a value that is not a boolean is named.
+        var properties = metadata.ToProperties().ToDictionary(p => p.Key, p => p.Value);
+        properties.Remove(OnnxMetadata.Keys.FlipTta);
+        Assert.False(OnnxMetadata.FromProperties(properties, "old.onnx").FlipTta);
+        properties[OnnxMetadata.Keys.FlipTta] = "yes";
+        var e = Assert.Throws<InvalidDataException>(() => OnnxMetadata.FromProperties(properties, "odd.onnx"));
+        Assert.Contains("odd.onnx", e.Message);
+        Assert.Contains(OnnxMetadata.Keys.FlipTta, e.Message);
+    }
+
     [Fact]
     public void MetadataThatDoesNotFitTheModelIsRefused()
     {

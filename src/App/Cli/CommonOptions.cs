@@ -68,6 +68,15 @@ public static class CommonOptions
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, int? imageSize = null, Data.Images.ImageFolderOptions? images = null) =>
         Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images, ImageSize: imageSize, CancellationToken: Interruption.Token));
 
+    public static Option<bool> FlipTta() => new("--flip-tta")
+    {
+        Description = "Average each image's logits with its mirror image's (default: as the model's run evaluated it, recorded in its checkpoint or ONNX model).",
+    };
+
+    /// <summary>Flip test-time augmentation as given on the command line, else as the model's run evaluated it.</summary>
+    public static bool FlipTta(ParseResult parse, Option<bool> option, ModelSource source) =>
+        parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : source.FlipTta;
+
     public static Option<bool> SkipBadImages() => new("--skip-bad-images")
     {
         Description = "Leave out image files that cannot be read (corrupt, truncated, unsupported, too large) with one warning line, instead of stopping at the first.",

@@ -24,9 +24,10 @@ namespace ArchGen.App.Cli;
 /// The statistics it expects its inputs normalized with, where known: recorded in a checkpoint or an ONNX model,
 /// ImageNet's for PyTorch weights; null for a checkpoint that does not record them (its dataset's apply).
 /// </param>
+/// <param name="FlipTta">Whether its run evaluated it with flip test-time augmentation (recorded in a checkpoint or an ONNX model).</param>
 public sealed record ModelSource(
     string Name, int InputChannels, int InputSize, CatalogEntry? Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path,
-    string? RunFolderPath, IReadOnlyList<string> ClassNames, Normalization? Normalization)
+    string? RunFolderPath, IReadOnlyList<string> ClassNames, Normalization? Normalization, bool FlipTta)
 {
     /// <param name="location">Checkpoint file, run folder, .pt/.pth/.safetensors file or .onnx file.</param>
     /// <param name="model">Model name; required for PyTorch files, optional (checked) for checkpoints and ONNX models.</param>
@@ -44,7 +45,7 @@ public sealed record ModelSource(
             }
             ModelCatalog.TryGet(m.Model, out var known);
             return new ModelSource(m.Model, m.InputChannels, m.InputSize, known, new OnnxModule(onnx), null, location, null, m.ClassNames,
-                new Normalization(m.Mean.ToArray(), m.Std.ToArray()));
+                new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.FlipTta);
         }
 
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location))
@@ -53,7 +54,7 @@ public sealed record ModelSource(
             var module = entry.Create();
             PyTorchWeights.Load(module, location);
             return new ModelSource(entry.Facts.Name, entry.Facts.InputChannels, entry.Facts.InputSize, entry, module, null, location, null,
-                Indices(entry.Facts.Classes), Normalization.ImageNet);
+                Indices(entry.Facts.Classes), Normalization.ImageNet, FlipTta: false);
         }
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
@@ -68,7 +69,7 @@ public sealed record ModelSource(
         string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         var facts = fromCheckpoint.Facts;
         return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, runFolder, classNames,
-            header.Config.Normalization?.ToNormalization());
+            header.Config.Normalization?.ToNormalization(), header.Config.FlipTta);
     }
 
     /// <summary>True for an ONNX model file (<c>.onnx</c>).</summary>

@@ -53,7 +53,7 @@ public static class ExportCommand
             if (onnx)
             {
                 var normalization = PredictCommand.NormalizationOf(source);
-                var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels);
+                var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels, source.FlipTta);
                 OnnxExporter.Save(source.Entry!, module, metadata, target);
             }
             else

@@ -23,10 +23,11 @@ public static class PredictCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var skipBadImages = CommonOptions.SkipBadImages();
+        var flipTta = CommonOptions.FlipTta();
         var paths = new Argument<string[]>("PATH") { Description = "Image files (JPEG, PNG, WebP, BMP, GIF) or folders of them.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify photos with a trained model (the evaluation transform: resize, center crop, normalize).")
         {
-            checkpoint, model, top, json, batchSize, device, threads, skipBadImages, paths,
+            checkpoint, model, top, json, batchSize, device, threads, skipBadImages, flipTta, paths,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
@@ -39,7 +40,8 @@ public static class PredictCommand
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model), usedThreads);
             using var module = source.Module;
             module.to(dev);
-            var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), source.InputChannels, source.InputSize, dev);
+            var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), source.InputChannels, source.InputSize, dev,
+                CommonOptions.FlipTta(parse, flipTta, source));
             bool skip = parse.GetValue(skipBadImages);
 
             int count = 0;
@@ -62,7 +64,7 @@ public static class PredictCommand
                     table.AddRow(cells.ToArray());
                     count++;
                 }
-                table.Title($"{Markup.Escape(source.Name)} from {Markup.Escape(source.Path)}");
+                table.Title($"{Markup.Escape(source.Name)} from {Markup.Escape(source.Path)}{(predictor.FlipTta ? " (flip test-time augmentation)" : "")}");
                 AnsiConsole.Write(table);
             }
             if (predictor.Skipped.Count > 0)

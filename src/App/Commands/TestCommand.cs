@@ -25,7 +25,7 @@ public static class TestCommand
         var threads = CommonOptions.Threads();
         var testLimit = CommonOptions.TestLimit();
         var skipBadImages = CommonOptions.SkipBadImages();
-        var flipTta = new Option<bool>("--flip-tta") { Description = "Average each image's logits with its mirror image's (default: as the run was trained with --flip-tta)." };
+        var flipTta = CommonOptions.FlipTta();
         var command = new Command("test", "Evaluate a trained model on a test set (a run's moving average of the weights when it kept one).")
         {
             checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages, flipTta,
@@ -50,7 +50,7 @@ public static class TestCommand
             var normalization = source.Normalization ?? set.Normalization;
             var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, source.InputChannels, source.InputSize));
 
-            bool flip = parse.GetResult(flipTta) is { Implicit: false } ? parse.GetValue(flipTta) : source.SavedConfig?.FlipTta ?? false;
+            bool flip = CommonOptions.FlipTta(parse, flipTta, source);
             var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token, flip: flip);
             Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}");
             AnsiConsole.Write(PerClassTable(result));

@@ -5,8 +5,8 @@ namespace ArchGen.Onnx.Export;
 
 /// <summary>
 /// What a consumer needs to preprocess an image and read the logits without ArchGen, stored in the ONNX model's
-/// <c>metadata_props</c>: the class names, the normalization (per-channel mean and std of pixels in [0, 1]) and the
-/// input size and channels.
+/// <c>metadata_props</c>: the class names, the normalization (per-channel mean and std of pixels in [0, 1]), the
+/// input size and channels, and whether the model's accuracy was measured with flip test-time augmentation.
 /// </summary>
 /// <param name="Model">The catalog model that was exported.</param>
 /// <param name="ClassNames">One name per logit.</param>
@@ -14,7 +14,11 @@ namespace ArchGen.Onnx.Export;
 /// <param name="Std">Per-channel standard deviation pixels are divided by.</param>
 /// <param name="InputSize">Side of the square input.</param>
 /// <param name="InputChannels">Channels of the input.</param>
-public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, int InputSize, int InputChannels)
+/// <param name="FlipTta">
+/// Whether the run evaluated the model with flip test-time augmentation (the mean of an image's logits and its mirror
+/// image's); <c>archgen test</c> and <c>predict</c> do so by default. Absent (false) in models exported before it was recorded.
+/// </param>
+public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, int InputSize, int InputChannels, bool FlipTta = false)
 {
     /// <summary>The metadata keys, as written.</summary>
     public static class Keys
@@ -25,6 +29,7 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
         public const string Std = "archgen.std";
         public const string InputSize = "archgen.input_size";
         public const string InputChannels = "archgen.input_channels";
+        public const string FlipTta = "archgen.flip_tta";
     }
 
     /// <summary>The entries of <c>metadata_props</c>: lists as JSON arrays, numbers in the invariant culture.</summary>
@@ -36,6 +41,7 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
         yield return new(Keys.Std, JsonSerializer.Serialize(Std));
         yield return new(Keys.InputSize, InputSize.ToString(CultureInfo.InvariantCulture));
         yield return new(Keys.InputChannels, InputChannels.ToString(CultureInfo.InvariantCulture));
+        yield return new(Keys.FlipTta, FlipTta ? "true" : "false");
     }
 
     /// <summary>Reads what <see cref="ToProperties"/> wrote; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> when an entry is missing or malformed.</summary>
@@ -62,7 +68,8 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
             Parse(Keys.Mean, v => JsonSerializer.Deserialize<float[]>(v) ?? throw new FormatException("null")),
             Parse(Keys.Std, v => JsonSerializer.Deserialize<float[]>(v) ?? throw new FormatException("null")),
             Parse(Keys.InputSize, v => int.Parse(v, CultureInfo.InvariantCulture)),
-            Parse(Keys.InputChannels, v => int.Parse(v, CultureInfo.InvariantCulture)));
+            Parse(Keys.InputChannels, v => int.Parse(v, CultureInfo.InvariantCulture)),
+            properties.ContainsKey(Keys.FlipTta) && Parse(Keys.FlipTta, v => v switch { "true" => true, "false" => false, _ => throw new FormatException($"'{v}' is neither true nor false") }));
         metadata.Validate(source);
         return metadata;
     }

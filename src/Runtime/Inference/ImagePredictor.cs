@@ -1,5 +1,6 @@
 using ArchGen.Data;
 using ArchGen.Data.Images;
+using ArchGen.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,8 @@ public sealed record Prediction(string Path, IReadOnlyList<ClassScore> Top)
 /// <summary>
 /// Classifies image files with a trained model: each image goes through the evaluation transform
 /// (<see cref="ImageNetTransforms"/>: resize the shorter side to size / 0.875, center crop), is normalized with the
-/// statistics the model was trained with, and the model's softmax gives the top classes. Batches are decoded by
+/// statistics the model was trained with, and the softmax of the model's logits (with flip test-time augmentation, the
+/// mean of the image's and its mirror image's, as <c>archgen test</c> evaluates) gives the top classes. Batches are decoded by
 /// <see cref="ImageFileLoader"/> while the model runs.
 /// </summary>
 public sealed class ImagePredictor
@@ -33,7 +35,8 @@ public sealed class ImagePredictor
     /// <param name="channels">Its input channels.</param>
     /// <param name="size">Its input side.</param>
     /// <param name="device">Where it runs.</param>
-    public ImagePredictor(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, Normalization normalization, int channels, int size, Device device)
+    /// <param name="flipTta">Average each image's logits with its mirror image's.</param>
+    public ImagePredictor(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, Normalization normalization, int channels, int size, Device device, bool flipTta = false)
     {
         this.model = model;
         ClassNames = classNames;
@@ -41,6 +44,7 @@ public sealed class ImagePredictor
         Channels = channels;
         Size = size;
         Device = device;
+        FlipTta = flipTta;
     }
 
     /// <summary>The classes, in output order.</summary>
@@ -57,6 +61,9 @@ public sealed class ImagePredictor
 
     /// <summary>Where the model runs.</summary>
     public Device Device { get; }
+
+    /// <summary>Whether each image's logits are averaged with its mirror image's.</summary>
+    public bool FlipTta { get; }
 
     /// <summary>Files left out by the last <see cref="Predict"/> (when skipping bad images), each with why.</summary>
     public IReadOnlyList<string> Skipped { get; private set; } = [];
@@ -84,7 +91,8 @@ public sealed class ImagePredictor
                 using (torch.NewDisposeScope())
                 using (torch.no_grad())
                 {
-                    probabilities = nn.functional.softmax(model.forward(batch.Images), 1).cpu().data<float>().ToArray();
+                    var logits = FlipTta ? Evaluator.FlipAveraged(model, batch.Images) : model.forward(batch.Images);
+                    probabilities = nn.functional.softmax(logits, 1).cpu().data<float>().ToArray();
                 }
                 int classes = ClassNames.Count;
                 for (int i = 0; i < batch.Count; i++)
