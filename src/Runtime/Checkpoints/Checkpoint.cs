@@ -17,9 +17,9 @@ public sealed record TrainingPosition(int Epoch, int Batch, long GlobalStep, Epo
 
 /// <summary>
 /// The running sums of an epoch so far: summed loss (per image), correct predictions, images seen and the seconds
-/// spent training them (0 in checkpoints that predate it).
+/// spent training them (null in checkpoints that predate it: the epoch's time is then unknown).
 /// </summary>
-public sealed record EpochTotals(double LossSum, long Correct, long Seen, double Seconds = 0);
+public sealed record EpochTotals(double LossSum, long Correct, long Seen, double? Seconds = null);
 
 /// <summary>What a checkpoint holds besides the tensors.</summary>
 public sealed record CheckpointHeader(string Model, TrainingPosition Position, TrainConfig Config, string CreatedUtc)

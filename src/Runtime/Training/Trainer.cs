@@ -138,7 +138,8 @@ public sealed class Trainer
             var clock = Stopwatch.StartNew();
             // An epoch resumed in its middle starts from the sums (and training time) its checkpoint carries.
             var carried = startBatch > 0 ? position.Totals : null;
-            double lossSum = carried?.LossSum ?? 0, carriedSeconds = carried?.Seconds ?? 0, lr = schedule.At(position.GlobalStep);
+            // (A checkpoint written before the time was carried leaves the epoch's time unknown: NaN.)
+            double lossSum = carried?.LossSum ?? 0, carriedSeconds = carried is null ? 0 : carried.Seconds ?? double.NaN, lr = schedule.At(position.GlobalStep);
             long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
             int batchIndex = startBatch;
 
@@ -191,7 +192,11 @@ public sealed class Trainer
                     if (Flush() is { } diverged) return diverged;
                 }
                 // Once flushed, the sums cover every step so far, so a checkpoint (written only then) carries them.
-                if (pending.Count == 0) position = position with { Totals = new EpochTotals(lossSum, correct, seen, carriedSeconds + clock.Elapsed.TotalSeconds) };
+                if (pending.Count == 0)
+                {
+                    double seconds = carriedSeconds + clock.Elapsed.TotalSeconds;
+                    position = position with { Totals = new EpochTotals(lossSum, correct, seen, double.IsNaN(seconds) ? null : seconds) };
+                }
 
                 if (cancel.IsCancellationRequested)
                 {
@@ -206,6 +211,7 @@ public sealed class Trainer
 
             // Over all sittings: a checkpoint carries the seconds of the epoch's earlier steps, recorded with them.
             double trainSeconds = startBatch == endBatch ? carriedSeconds : carriedSeconds + clock.Elapsed.TotalSeconds;
+            double imagesPerSecond = trainSeconds > 0 ? seen / trainSeconds : double.NaN;
             // Memory is this process's: an epoch it trained no step of (resumed at its evaluation) has no figure.
             bool trainedHere = seenHere > 0;
             double rssAfterTraining = trainedHere ? ResourceUsage.ResidentMiB() : double.NaN;
@@ -236,7 +242,7 @@ public sealed class Trainer
                     $"Interrupted during the evaluation of epoch {epoch + 1} (step {position.GlobalStep}); checkpoint of its training written to {run.LatestCheckpoint}. Continue with --resume.");
             }
             var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, trainSeconds > 0 ? seen / trainSeconds : double.NaN, lr, tested,
+                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, imagesPerSecond, lr, tested,
                 validation, rssAfterTraining, peakRss);
             if (tested is { } t && !double.IsFinite(t.MeanLoss) && t.Total > 0)
                 return Diverged($"the test loss after epoch {epoch + 1} is {t.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
@@ -246,6 +252,9 @@ public sealed class Trainer
 
             position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
             SaveCheckpoint(model, optimizer, average, position, epochEnd: true);
+            // The evaluation and the checkpoint allocate blocks of other sizes than a training step; give the pages
+            // they leave free back to the system, or the heap (never trimmed: AllocatorPolicy) keeps them resident.
+            AllocatorPolicy.ReleaseFreeMemory();
             if (cancel.IsCancellationRequested && epoch + 1 < schedule.EpochCount)
                 return Result(TrainingOutcome.Interrupted,
                     $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");

@@ -38,6 +38,16 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void AnEpochsRunningSumsFromBeforeTheTimeWasCarriedReadAsOfUnknownTime()
+    {
+        var old = System.Text.Json.JsonSerializer.Deserialize<TrainingPosition>(
+            """{ "epoch": 3, "batch": 5, "globalStep": 29, "totals": { "lossSum": 1.5, "correct": 2, "seen": 40 } }""", TrainConfig.Json)!;
+        Assert.Equal(new EpochTotals(1.5, 2, 40, Seconds: null), old.Totals);
+        var now = new TrainingPosition(3, 5, 29, new EpochTotals(1.5, 2, 40, 12.25));
+        Assert.Equal(now, System.Text.Json.JsonSerializer.Deserialize<TrainingPosition>(System.Text.Json.JsonSerializer.Serialize(now, TrainConfig.Json), TrainConfig.Json));
+    }
+
+    [Fact]
     public void OneFlippedByteInTheModelNameIsDamageNotAnUnknownModel()
     {
         using var dir = new TempDir();
