@@ -7,25 +7,21 @@ public class DeployTests
 {
     static readonly string[] Quick = ["--device", "cpu", "--threads", "2"];
 
-    static string[] Top1(string output) =>
+    /// <summary>One value per JSON line of <c>predict --json</c>'s output.</summary>
+    static T[] JsonLines<T>(string output, Func<JsonElement, T> select) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => l.StartsWith('{'))
             .Select(l =>
             {
                 using var json = JsonDocument.Parse(l);
-                return $"{Path.GetFileName(json.RootElement.GetProperty("path").GetString())}={json.RootElement.GetProperty("label").GetString()}";
+                return select(json.RootElement);
             })
             .ToArray();
 
-    static double[] Probabilities(string output) =>
-        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(l => l.StartsWith('{'))
-            .Select(l =>
-            {
-                using var json = JsonDocument.Parse(l);
-                return json.RootElement.GetProperty("probability").GetDouble();
-            })
-            .ToArray();
+    static string[] Top1(string output) =>
+        JsonLines(output, e => $"{Path.GetFileName(e.GetProperty("path").GetString())}={e.GetProperty("label").GetString()}");
+
+    static double[] Probabilities(string output) => JsonLines(output, e => e.GetProperty("probability").GetDouble());
 
     [Fact]
     public void AnExportedOnnxModelTestsAndPredictsAsItsCheckpointDoes()

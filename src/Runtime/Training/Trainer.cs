@@ -142,6 +142,7 @@ public sealed class Trainer
             double lossSum = carried?.LossSum ?? 0, carriedSeconds = carried is null ? 0 : carried.Seconds ?? double.NaN, lr = schedule.At(position.GlobalStep);
             long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
             int batchIndex = startBatch;
+            double SecondsSoFar() => carriedSeconds + clock.Elapsed.TotalSeconds;
 
             // Reads the pending steps' figures back (one synchronization), logs them; a diverged step ends the run.
             TrainingResult? Flush()
@@ -194,7 +195,7 @@ public sealed class Trainer
                 // Once flushed, the sums cover every step so far, so a checkpoint (written only then) carries them.
                 if (pending.Count == 0)
                 {
-                    double seconds = carriedSeconds + clock.Elapsed.TotalSeconds;
+                    double seconds = SecondsSoFar();
                     position = position with { Totals = new EpochTotals(lossSum, correct, seen, double.IsNaN(seconds) ? null : seconds) };
                 }
 
@@ -210,7 +211,7 @@ public sealed class Trainer
             }
 
             // Over all sittings: a checkpoint carries the seconds of the epoch's earlier steps, recorded with them.
-            double trainSeconds = startBatch == endBatch ? carriedSeconds : carriedSeconds + clock.Elapsed.TotalSeconds;
+            double trainSeconds = startBatch == endBatch ? carriedSeconds : SecondsSoFar();
             double imagesPerSecond = trainSeconds > 0 ? seen / trainSeconds : double.NaN;
             // Memory is this process's: an epoch it trained no step of (resumed at its evaluation) has no figure.
             bool trainedHere = seenHere > 0;
