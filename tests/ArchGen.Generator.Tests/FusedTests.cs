@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace ArchGen.Generator.Tests;
 
 /// <summary>The fused inference form (BatchNorm folded into the convolutions) computes the same logits as the model in eval mode.</summary>
+[Trait("Category", "Parity")]
 public class FusedTests
 {
     /// <summary>Randomizes every BatchNorm's affine parameters and running statistics so folding mistakes show.</summary>

@@ -1,3 +1,4 @@
+using ArchGen.Blocks;
 using ArchGen.Generator.Tests.Models;
 using ArchGen.Performance;
 using TorchSharp;
@@ -5,7 +6,8 @@ using static TorchSharp.torch;
 
 namespace ArchGen.Generator.Tests;
 
-/// <summary>Generated forwards run their activations channels-last, whatever layout the caller's input has.</summary>
+/// <summary>Generated forwards run each layer in the layout verified for it on this machine, whatever layout the caller's input has.</summary>
+[Trait("Category", "Parity")]
 public class MemoryLayoutTests
 {
     /// <summary>Runs <paramref name="model"/> on a plain (NCHW) input and returns every convolution's input layout.</summary>
@@ -28,14 +30,24 @@ public class MemoryLayoutTests
         using (torch.no_grad())
         using (var output = model.forward(x)) { }
         foreach (var remove in hooks) remove();
+        // The first forward of a shape also runs each layer's layout check (on random data, in both layouts), whose
+        // convolutions fire the hooks too: keep the last call of each convolution, the forward's own.
+        seen = seen.GroupBy(s => s.Item1).Select(g => g.Last()).ToList();
         return seen;
     }
 
-    private static void AssertAllChannelsLast(nn.Module<Tensor, Tensor> model, Tensor x)
+    /// <summary>Every convolution ran in the layout its layer's verdict (<see cref="VerifiedLayout"/>) gives it, and, where all verdicts are channels-last, the whole network did.</summary>
+    private static void AssertEachLayerRunsInItsVerifiedLayout(GeneratedModel model, Tensor x)
     {
         var layouts = ConvolutionInputLayouts(model, x);
         Assert.NotEmpty(layouts);
-        Assert.All(layouts, l => Assert.True(l.ChannelsLast, $"{l.Name} received a plain NCHW input"));
+        var verdicts = VerifiedLayout.Report(model); // this model's first forward: one shape, one mode per layer
+        Assert.Equal(model.ForwardLayers.Count - 1, verdicts.Count);
+        foreach (var (name, channelsLast) in layouts)
+        {
+            var layer = verdicts.Single(v => name.StartsWith(v.Layer + ".", StringComparison.Ordinal) || v.Layer.Split(", ").Contains(name));
+            Assert.True(layer.Verdict.ChannelsLast == channelsLast, $"{name} received a {(channelsLast ? "channels-last" : "plain")} input against its verdict: {layer.Verdict.Why}");
+        }
         Assert.False(MemoryLayout.IsChannelsLast(x)); // the caller's tensor is left as it was
     }
 
@@ -43,15 +55,15 @@ public class MemoryLayoutTests
     [InlineData("TinyCifarNet", 16)]
     [InlineData("TinyPaperNet", 64)]
     [InlineData("FashionNet", 32)] // one input channel
-    public void ModelAndItsFusedFormConvolveChannelsLast(string name, int size)
+    public void ModelAndItsFusedFormConvolveInTheirVerifiedLayouts(string name, int size)
     {
         var entry = ModelCatalog.Get(name);
         using var model = entry.Create();
         model.eval();
         using var x = torch.randn(2, entry.Facts.InputChannels, size, size);
-        AssertAllChannelsLast(model, x);
+        AssertEachLayerRunsInItsVerifiedLayout((GeneratedModel)model, x);
         using var fused = entry.Fuse(model);
-        AssertAllChannelsLast(fused, x);
+        AssertEachLayerRunsInItsVerifiedLayout((GeneratedModel)fused, x);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ namespace ArchGen.Generator.Tests;
 /// PyTorch weights load into the generated models with no key map (strict), and the logits match PyTorch's.
 /// The PyTorch side is written by Expected/make_parity.py (torchvision mobilenet_v2 and the kuangliu model, small tables).
 /// </summary>
+[Trait("Category", "Parity")]
 public class ParityTests
 {
     private static string File(string name) => Path.Combine(AppContext.BaseDirectory, "Expected", "parity", name);

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace ArchGen.Generator.Tests;
 
 /// <summary>The generated models are made of runtime blocks that own their forward: hooks fire on every block and layer, and the backbone's stage outputs are reachable.</summary>
+[Trait("Category", "Parity")]
 public class StructureTests
 {
     /// <summary>Runs the model once with a forward hook on every registered module; returns the paths whose hook did not fire.</summary>

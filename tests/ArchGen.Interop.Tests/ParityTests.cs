@@ -11,6 +11,7 @@ namespace ArchGen.Interop.Tests;
 /// tools/reference/make_fixtures.py from torchvision's mobilenet_v2, mobilenetv3 and efficientnet, and the reference
 /// exercise's CIFAR MobileNetV2.
 /// </summary>
+[Trait("Category", "Parity")]
 public class ParityTests(ITestOutputHelper output)
 {
     public const double Tolerance = 1e-4;

@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace ArchGen.Onnx.Tests;
 
 /// <summary>Exported models run in ONNX Runtime to the TorchSharp model's logits, and ONNX's own checker accepts them.</summary>
+[Trait("Category", "Parity")]
 public class ExportTests(ITestOutputHelper output)
 {
     public const double Tolerance = 1e-4;

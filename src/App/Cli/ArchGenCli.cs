@@ -17,6 +17,7 @@ public static class ArchGenCli
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 

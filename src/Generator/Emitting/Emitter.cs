@@ -404,7 +404,7 @@ internal static class Emitter
             private {{Tensor}} Backbone({{Tensor}} input, {{Tensor}}[]? stages)
             """);
         w.Open();
-        Commented(w, "var x = ChannelsLast(input);", ShapeText(plan.Steps[0].Input) + " in channels-last order from here on: oneDNN convolves it without reordering");
+        Commented(w, "var x = input.alias();", ShapeText(plan.Steps[0].Input) + "; each layer runs in the memory layout verified for it on this CPU");
         int stage = 0;
         int last = plan.Stages[stageCount - 1].StepIndex;
         for (int i = 0; i <= last; i++)

@@ -56,14 +56,16 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     /// <summary>Initializes every layer as the original network does.</summary>
     protected void InitializeWeights(WeightInit init) => WeightInitialization.Apply(this, init);
 
-    /// <summary>A new handle to <paramref name="input"/> in channels-last order (see <see cref="MemoryLayout"/>); always safe to dispose.</summary>
-    protected static Tensor ChannelsLast(Tensor input) => MemoryLayout.ChannelsLast(input);
-
-    /// <summary>Runs <paramref name="layer"/> through <c>call</c> (its hooks fire) and disposes its input <paramref name="x"/>.</summary>
-    protected static Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor x)
+    /// <summary>
+    /// Runs <paramref name="layer"/> through <c>call</c> (its hooks fire) on <paramref name="x"/> in the memory layout
+    /// verified for it on this machine (see <see cref="VerifiedLayout"/>), and disposes <paramref name="x"/>.
+    /// </summary>
+    protected Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor x)
     {
-        var y = layer.call(x);
-        if (!ReferenceEquals(y, x)) x.Dispose();
+        var arranged = VerifiedLayout.Arrange(this, layer, x);
+        if (!ReferenceEquals(arranged, x)) x.Dispose();
+        var y = layer.call(arranged);
+        if (!ReferenceEquals(y, arranged)) arranged.Dispose();
         return y;
     }
 

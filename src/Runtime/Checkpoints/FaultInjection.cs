@@ -13,6 +13,8 @@ namespace ArchGen.Checkpoints;
 /// <item><c>fail</c>: an <see cref="IOException"/> as if the disk were full.</item>
 /// <item><c>stall</c>: blocks for good, as a read from a FIFO would (only a second signal ends the program).</item>
 /// <item><c>pause</c>: waits until the program is asked to stop (the first SIGINT/SIGTERM), as long work that checks for it would.</item>
+/// <item><c>disagree</c>: every check at the point fails (<see cref="Disagrees"/>; <c>#n</c> is ignored): <c>layout-check</c>
+/// makes every channels-last check of <see cref="Performance.VerifiedLayout"/> disagree.</item>
 /// </list>
 /// Points: <c>FILE:before-temp</c>, <c>FILE:after-write</c>, <c>FILE:after-fsync</c>, <c>FILE:before-rename</c>,
 /// <c>FILE:after-rename</c> for every atomic write of a file named FILE (e.g. <c>last.ckpt:after-fsync</c>);
@@ -55,6 +57,10 @@ public static class FaultInjection
         }
     }
 
+    /// <summary>Whether <see cref="Variable"/> asks every check at <paramref name="point"/> to fail (<c>disagree@point</c>).</summary>
+    public static bool Disagrees(string point) =>
+        Plan.Value is { Action: "disagree" } plan && string.Equals(plan.Point, point, StringComparison.Ordinal);
+
     static (string, string, int)? Parse()
     {
         if (Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } value) return null;
@@ -68,8 +74,8 @@ public static class FaultInjection
             occurrence = int.Parse(point[(hash + 1)..], CultureInfo.InvariantCulture);
             point = point[..hash];
         }
-        if (action is not ("kill" or "fail" or "stall" or "pause"))
-            throw new ArgumentException($"{Variable}: unknown action '{action}' (kill, fail, stall or pause).");
+        if (action is not ("kill" or "fail" or "stall" or "pause" or "disagree"))
+            throw new ArgumentException($"{Variable}: unknown action '{action}' (kill, fail, stall, pause or disagree).");
         return (action, point, occurrence);
     }
 }

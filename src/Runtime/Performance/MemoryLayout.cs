@@ -39,6 +39,21 @@ public static class MemoryLayout
     }
 
     /// <summary>
+    /// A handle to <paramref name="input"/> in the plain (NCHW) layout: a copy when its memory is in another order, the
+    /// same memory under the plain strides when it is dense in both orders (one channel, or 1x1 maps, with
+    /// channels-last strides: LibTorch would take those for channels-last), else the same data. Gradients flow through
+    /// it, and it is always safe to dispose.
+    /// </summary>
+    public static Tensor Plain(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!input.is_contiguous()) return input.contiguous();
+        if (input.dim() != 4 || !IsChannelsLast(input)) return input.alias();
+        long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+        return input.as_strided([n, c, h, w], [c * h * w, h * w, w, 1], input.storage_offset());
+    }
+
+    /// <summary>
     /// Whether <paramref name="tensor"/> is a 4-D tensor whose strides LibTorch takes for channels-last order (its own
     /// rule, <c>is_channels_last_strides_2d</c>: channels innermost, then width, height and batch, with the plain
     /// layout winning where the strides fit both).

@@ -111,7 +111,8 @@ public sealed class Trainer
         ClassCount.Check(classNames.Count, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
 
         if (!resume) run.ClearRun();
-        AtomicFile.WriteAllText(run.Config, config.ToJson());
+        var layouts = CheckLayouts(model, average?.Model, [Math.Max(1, Math.Min(config.BatchSize, train.Count)), channels, size, size]);
+        AtomicFile.WriteAllText(run.Config, LayoutRecord.AddTo(config.ToJson(), layouts));
         var normalization = config.Normalization!.ToNormalization();
         var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size, config.CropPadding));
         var testLoader = test.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
@@ -267,6 +268,23 @@ public sealed class Trainer
             last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
         }
         return Result(TrainingOutcome.Completed, "Finished Training");
+    }
+
+    /// <summary>
+    /// The memory layout of every layer for the run's batches, checked now (<see cref="VerifiedLayout"/>): the model
+    /// training (with gradients) and the evaluated model (the average, when there is one) under evaluation.
+    /// </summary>
+    IReadOnlyList<LayoutEntry> CheckLayouts(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor>? average, long[] batch)
+    {
+        if (model is not Blocks.GeneratedModel generated) return [];
+        model.train();
+        if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
+        var entries = VerifiedLayout.Verify(generated, batch, withGradients: true).ToList();
+        var evaluated = average as Blocks.GeneratedModel ?? generated;
+        evaluated.eval();
+        entries.AddRange(VerifiedLayout.Verify(evaluated, batch, withGradients: false));
+        model.train();
+        return entries;
     }
 
     /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>

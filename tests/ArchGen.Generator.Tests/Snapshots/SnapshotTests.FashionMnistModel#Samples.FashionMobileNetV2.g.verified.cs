@@ -188,7 +188,7 @@ namespace Samples
         /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
         private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
         {
-            var x = ChannelsLast(input);    // 1x32x32 in channels-last order from here on: oneDNN convolves it without reordering
+            var x = input.alias();          // 1x32x32; each layer runs in the memory layout verified for it on this CPU
             x = Apply(Stem, x);             // conv1, bn1: 32x32x32
             x = Apply(Block0, x);           // layers.0: 16x32x32
             x = Apply(Block1, x);           // layers.1: 24x32x32
@@ -398,7 +398,7 @@ namespace Samples
             /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
             private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
             {
-                var x = ChannelsLast(input);    // 1x32x32 in channels-last order from here on: oneDNN convolves it without reordering
+                var x = input.alias();          // 1x32x32; each layer runs in the memory layout verified for it on this CPU
                 x = Apply(Stem, x);             // conv1, bn1: 32x32x32
                 x = Apply(Block0, x);           // layers.0: 16x32x32
                 x = Apply(Block1, x);           // layers.1: 24x32x32

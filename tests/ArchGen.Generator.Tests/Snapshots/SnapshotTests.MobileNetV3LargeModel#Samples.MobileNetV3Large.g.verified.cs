@@ -178,7 +178,7 @@ namespace Samples
         /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
         private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
         {
-            var x = ChannelsLast(input);    // 3x224x224 in channels-last order from here on: oneDNN convolves it without reordering
+            var x = input.alias();          // 3x224x224; each layer runs in the memory layout verified for it on this CPU
             x = Apply(Stem, x);             // features.0: 16x112x112
             x = Apply(Block1, x);           // features.1: 16x112x112
             Keep(stages, 0, x);             // the stride-2 stage ends here
@@ -383,7 +383,7 @@ namespace Samples
             /// <summary>Every layer before the pooling, in order; keeps the output of each resolution stage but the last in <paramref name="stages"/> when it is given.</summary>
             private global::TorchSharp.torch.Tensor Backbone(global::TorchSharp.torch.Tensor input, global::TorchSharp.torch.Tensor[]? stages)
             {
-                var x = ChannelsLast(input);    // 3x224x224 in channels-last order from here on: oneDNN convolves it without reordering
+                var x = input.alias();          // 3x224x224; each layer runs in the memory layout verified for it on this CPU
                 x = Apply(Stem, x);             // features.0: 16x112x112
                 x = Apply(Block1, x);           // features.1: 16x112x112
                 Keep(stages, 0, x);             // the stride-2 stage ends here

@@ -1,0 +1,74 @@
+using System.Text.Json;
+
+namespace ArchGen.App.Tests;
+
+/// <summary><c>archgen doctor</c> and the run's record of its memory layouts (config.json).</summary>
+public class DoctorTests
+{
+    [Fact]
+    public void DoctorReportsTheMachineAndPassesOnlyWhenEveryCheckIsExact()
+    {
+        using var dir = new TempDir();
+        var result = AppProcess.Run(dir.Path, "doctor", "--model", "CifarMobileNetV2", "--batch-sizes", "1,2");
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Out}\n{result.Err}");
+        foreach (string row in new[] { "CPU", "vector extensions", "LibTorch", "oneDNN", "threads", "allocator policy", "memory layout" })
+            Assert.Contains(row, result.Out);
+        Assert.Matches(@"oneDNN\s+v\d+\.\d+", result.Out); // read from LibTorch's own build description
+        Assert.Contains("1x3x32x32", result.Out);
+        Assert.Contains("2x3x32x32", result.Out);
+        Assert.Contains("All 2 checks exact", result.Out);
+    }
+
+    [Fact]
+    public void DoctorRefusesABadBatchSizeWithOneLine()
+    {
+        using var dir = new TempDir();
+        var result = AppProcess.Run(dir.Path, "doctor", "--batch-sizes", "2,x");
+        Assert.Equal(2, result.ExitCode);
+        EndToEndTests.AssertOneLineError(result.Err);
+        Assert.Contains("--batch-sizes", result.Err);
+    }
+
+    /// <summary>
+    /// With every channels-last check made to disagree (as on a CPU whose kernels are wrong), training runs every layer
+    /// plain, finishes, and its config.json says so and why; without the fault the same run records its verdicts too.
+    /// </summary>
+    [Fact]
+    public void ARunRecordsWhichLayoutEachLayerRanInAndWhy()
+    {
+        using var dir = new TempDir();
+        string[] Train(string run) => EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "32", "--batch-size", "16", "--seed", "3", "--out", run);
+
+        var faulty = AppProcess.Run(dir.Path, new Dictionary<string, string> { ["ARCHGEN_FAULT"] = "disagree@layout-check" }, 600, Train("faulty"));
+        Assert.True(faulty.ExitCode == 0, faulty.Out + faulty.Err);
+        var checks = Checks(dir["faulty/config.json"]);
+        Assert.Equal(new[] { "train+grad", "eval" }, checks.Select(c => c.GetProperty("mode").GetString()!).ToArray());
+        foreach (var check in checks)
+        {
+            Assert.Equal("16x3x32x32", check.GetProperty("input").GetString());
+            Assert.Equal(0, check.GetProperty("channelsLast").GetInt32());
+            var layers = check.GetProperty("layers").EnumerateArray().ToList();
+            Assert.True(layers.Count >= 10);
+            Assert.All(layers, l => Assert.Equal("plain", l.GetProperty("layout").GetString()));
+            Assert.All(layers, l => Assert.Contains("fault injection", l.GetProperty("why").GetString()));
+        }
+
+        var healthy = AppProcess.Run(dir.Path, Train("healthy"));
+        Assert.True(healthy.ExitCode == 0, healthy.Out + healthy.Err);
+        foreach (var check in Checks(dir["healthy/config.json"]))
+        {
+            var layers = check.GetProperty("layers").EnumerateArray().ToList();
+            Assert.Equal(layers.Count, check.GetProperty("channelsLast").GetInt32() + check.GetProperty("plain").GetInt32());
+            Assert.All(layers, l => Assert.DoesNotContain("fault injection", l.GetProperty("why").GetString()));
+            Assert.All(layers, l => Assert.Matches("^(channels-last: .* within|plain: the channels-last .* is off by)", l.GetProperty("why").GetString()));
+        }
+    }
+
+    static List<JsonElement> Checks(string configPath)
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(configPath));
+        var layout = config.RootElement.GetProperty("memoryLayout");
+        Assert.Equal("verified", layout.GetProperty("policy").GetString());
+        return layout.GetProperty("checks").EnumerateArray().Select(c => c.Clone()).ToList();
+    }
+}
