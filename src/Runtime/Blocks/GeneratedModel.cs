@@ -60,9 +60,9 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     /// Runs <paramref name="layer"/> through <c>call</c> (its hooks fire) on <paramref name="x"/> in the memory layout
     /// verified for it on this machine (see <see cref="VerifiedLayout"/>), and disposes <paramref name="x"/>.
     /// </summary>
-    protected Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor x)
+    protected static Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor x)
     {
-        var arranged = VerifiedLayout.Arrange(this, layer, x);
+        var arranged = VerifiedLayout.Arrange(layer, x);
         if (!ReferenceEquals(arranged, x)) x.Dispose();
         var y = layer.call(arranged);
         if (!ReferenceEquals(y, arranged)) arranged.Dispose();

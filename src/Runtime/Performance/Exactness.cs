@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace ArchGen.Performance;
 
 /// <summary>
-/// How far a model's float32 logits and gradients are from the same model's in float64, in the layouts it runs in
-/// (see <see cref="VerifiedLayout"/>), against float32's own error in the plain layout.
+/// How far a model's float32 logits (as inference computes them) and gradients (as training does) are from the same
+/// model's in float64, in the layouts it runs in (see <see cref="VerifiedLayout"/>), against float32's own error in
+/// the plain layout.
 /// </summary>
 /// <param name="LogitError">Max |logit - float64 logit|.</param>
 /// <param name="LogitBound">What <paramref name="LogitError"/> may reach: max(1e-4, 20x the plain float32 logits' error).</param>
@@ -41,13 +42,16 @@ public static class Exactness
         var names = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
 
         Tensor? r = null; // drawn at the first run, shared by all three
+        // The logits as inference computes them (no gradients: the verified layouts), the gradients as training does.
         (Tensor Logits, IList<Tensor> Grads) Run(Tensor input)
         {
+            Tensor inferred;
+            using (torch.no_grad()) inferred = model.forward(input);
             var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (Tensor)p.parameter).ToList();
             var logits = model.forward(input);
             r ??= torch.randn(logits.shape, generator: random);
             var loss = (logits * r.to_type(logits.dtype)).sum();
-            return (logits.detach(), torch.autograd.grad([loss], parameters));
+            return (inferred, torch.autograd.grad([loss], parameters));
         }
 
         var (logits, grads) = Run(x);

@@ -9,40 +9,40 @@ public static class LayoutRecord
     /// <summary>The property of <c>config.json</c> that holds the record.</summary>
     public const string Property = "memoryLayout";
 
-    /// <summary><paramref name="configJson"/> (a JSON object) with the <see cref="Property"/> record of <paramref name="entries"/> added.</summary>
-    public static string AddTo(string configJson, IReadOnlyList<LayoutEntry> entries)
+    /// <summary><paramref name="configJson"/> (a JSON object) with the <see cref="Property"/> record of <paramref name="checks"/> added.</summary>
+    public static string AddTo(string configJson, IReadOnlyList<LayoutCheck> checks)
     {
         var root = JsonNode.Parse(configJson)!.AsObject();
-        root[Property] = ToJson(entries);
+        root[Property] = ToJson(checks);
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
     /// <summary>
-    /// <c>{ "policy": "verified", "checks": [ { "input", "mode", "threads", "channelsLast", "plain", "layers": [ { "layer", "layout", "why" } ] } ] }</c>:
-    /// one check per input shape and mode, each with the count of layers in either layout and every layer's verdict.
+    /// <c>{ "policy": "verified", "checks": [ { "input", "mode", "threads", "channelsLast", "plain", "layers": [ { "layer", "input", "layout", "why" } ] } ] }</c>:
+    /// one check per model input and mode, with the count of layers in either layout and every layer's verdict.
     /// </summary>
-    public static JsonObject ToJson(IReadOnlyList<LayoutEntry> entries)
+    public static JsonObject ToJson(IReadOnlyList<LayoutCheck> checks)
     {
-        var checks = new JsonArray();
-        foreach (var group in entries.GroupBy(e => (e.Input, e.Mode, e.Threads)))
+        var array = new JsonArray();
+        foreach (var check in checks)
         {
             var layers = new JsonArray();
-            foreach (var e in group)
-                layers.Add(new JsonObject { ["layer"] = e.Layer, ["layout"] = e.Verdict.ChannelsLast ? "channels-last" : "plain", ["why"] = e.Verdict.Why });
-            checks.Add(new JsonObject
+            foreach (var e in check.Layers)
+                layers.Add(new JsonObject { ["layer"] = e.Layer, ["input"] = e.Input, ["layout"] = e.Verdict.ChannelsLast ? "channels-last" : "plain", ["why"] = e.Verdict.Why });
+            array.Add(new JsonObject
             {
-                ["input"] = group.Key.Input,
-                ["mode"] = group.Key.Mode,
-                ["threads"] = group.Key.Threads,
-                ["channelsLast"] = group.Count(e => e.Verdict.ChannelsLast),
-                ["plain"] = group.Count(e => !e.Verdict.ChannelsLast),
+                ["input"] = check.Input,
+                ["mode"] = check.Mode,
+                ["threads"] = check.Threads,
+                ["channelsLast"] = check.ChannelsLast,
+                ["plain"] = check.Layers.Count - check.ChannelsLast,
                 ["layers"] = layers,
             });
         }
         return new JsonObject
         {
             ["policy"] = VerifiedLayout.Policy switch { LayoutPolicy.Plain => "plain", LayoutPolicy.ChannelsLast => "channels-last", _ => "verified" },
-            ["checks"] = checks,
+            ["checks"] = array,
         };
     }
 }

@@ -274,17 +274,17 @@ public sealed class Trainer
     /// The memory layout of every layer for the run's batches, checked now (<see cref="VerifiedLayout"/>): the model
     /// training (with gradients) and the evaluated model (the average, when there is one) under evaluation.
     /// </summary>
-    IReadOnlyList<LayoutEntry> CheckLayouts(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor>? average, long[] batch)
+    IReadOnlyList<LayoutCheck> CheckLayouts(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor>? average, long[] batch)
     {
         if (model is not Blocks.GeneratedModel generated) return [];
         model.train();
         if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
-        var entries = VerifiedLayout.Verify(generated, batch, withGradients: true).ToList();
+        var training = VerifiedLayout.Verify(generated, batch, withGradients: true);
         var evaluated = average as Blocks.GeneratedModel ?? generated;
         evaluated.eval();
-        entries.AddRange(VerifiedLayout.Verify(evaluated, batch, withGradients: false));
+        var evaluation = VerifiedLayout.Verify(evaluated, batch, withGradients: false);
         model.train();
-        return entries;
+        return [training, evaluation];
     }
 
     /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
