@@ -3,6 +3,7 @@ using System.Text.Json;
 using ArchGen.App.Tests;
 using ArchGen.Blocks;
 using ArchGen.Interop;
+using ArchGen.Performance;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -10,8 +11,8 @@ using static TorchSharp.torch;
 namespace ArchGen.Interop.Tests;
 
 /// <summary>
-/// Float32 logits and every parameter's gradient, as the models run on this machine (the verified memory layouts),
-/// against PyTorch computing the same model in float64 (tools/reference/grad_parity.py): eval-mode BatchNorm on
+/// Float32 logits (as training and as inference compute them) and every parameter's gradient, as the models run on
+/// this machine (the memory layouts verified here), against PyTorch computing the same model in float64 (tools/reference/grad_parity.py): eval-mode BatchNorm on
 /// randomized statistics, so the problem is well conditioned, and loss = sum(logits x R) for a fixed random R, so every
 /// logit's gradient counts. Bounds: logits within max(1e-4, 20x PyTorch's own float32 error), each gradient within
 /// max(1e-4, 20x PyTorch's float32 relative L2 error for it). The five catalog models (with the Fashion-MNIST form of
@@ -53,7 +54,7 @@ public class GradientParityTests(ITestOutputHelper output)
         var facts = entry.Facts;
         using var random = new Generator(0xA11CE);
         using var model = entry.Create();
-        RandomizeBatchNorm(model, random);
+        Exactness.RandomizeBatchNorm(model, random);
         model.eval();
 
         using var dir = new TempDir();
@@ -81,15 +82,19 @@ public class GradientParityTests(ITestOutputHelper output)
             var logits = model.forward(inputs[n].X);
             var grads = torch.autograd.grad([(logits * inputs[n].R).sum()], parameters.Select(p => (Tensor)p.parameter).ToList());
 
-            double logitError = MaxAbs(logits, truth["logits"]);
-            double logitBound = Math.Max(1e-4, 20 * MaxAbs(truth["f32/logits"], truth["logits"]));
+            // The logits twice: as training computes them (gradients recorded) and as inference does (no gradients:
+            // the layouts verified for inference on this machine).
+            Tensor inferred;
+            using (torch.no_grad()) inferred = model.forward(inputs[n].X);
+            double logitBound = Math.Max(1e-4, 20 * Exactness.MaxAbsError(truth["f32/logits"], truth["logits"]));
+            double logitError = Math.Max(Exactness.MaxAbsError(logits, truth["logits"]), Exactness.MaxAbsError(inferred, truth["logits"]));
             if (!(logitError <= logitBound)) failures.Add($"batch {n}: max |Δlogit| {logitError:E2} > {logitBound:E2}");
             double worst = 0;
             string worstName = "";
             for (int i = 0; i < parameters.Count; i++)
             {
                 string key = "grad/" + parameters[i].name;
-                double error = Relative(grads[i], truth[key]), bound = Math.Max(1e-4, 20 * Relative(truth["f32/" + key], truth[key]));
+                double error = Exactness.RelativeError(grads[i], truth[key]), bound = Math.Max(1e-4, 20 * Exactness.RelativeError(truth["f32/" + key], truth[key]));
                 if (!(error <= bound)) failures.Add($"batch {n}: {parameters[i].name} gradient off by {error:E2} relative L2 > {bound:E2}");
                 if (error / bound > worst) (worst, worstName) = (error / bound, parameters[i].name);
             }
@@ -99,37 +104,9 @@ public class GradientParityTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, $"{name}: {failures.Count} of {BatchSizes.Length * (model.parameters().Count() + 1)} checks fail:\n" + string.Join("\n", failures.Take(20)));
     }
 
-    /// <summary>BatchNorm running statistics and affine parameters away from their fresh values, so that eval mode is not the identity.</summary>
-    static void RandomizeBatchNorm(nn.Module model, Generator random)
-    {
-        using var noGrad = torch.no_grad();
-        foreach (var (_, module) in model.named_modules())
-        {
-            if (module is not TorchSharp.Modules.BatchNorm2d bn) continue;
-            long c = bn.weight!.shape[0];
-            bn.running_mean!.copy_(torch.randn(c, generator: random) * 0.1);
-            bn.running_var!.copy_(torch.rand(c, generator: random) + 0.5);
-            bn.weight.copy_(torch.rand(c, generator: random) + 0.5);
-            bn.bias!.copy_(torch.randn(c, generator: random) * 0.1);
-        }
-    }
-
     static void WriteFloats(string path, Tensor t)
     {
         var data = t.contiguous().data<float>().ToArray();
         File.WriteAllBytes(path, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
-    }
-
-    static double MaxAbs(Tensor a, Tensor b)
-    {
-        double value = (a.to_type(ScalarType.Float64) - b.to_type(ScalarType.Float64)).abs().max().item<double>();
-        return double.IsNaN(value) ? double.PositiveInfinity : value;
-    }
-
-    static double Relative(Tensor a, Tensor b)
-    {
-        var b64 = b.to_type(ScalarType.Float64);
-        double reference = b64.norm().item<double>(), difference = (a.to_type(ScalarType.Float64) - b64).norm().item<double>();
-        return difference == 0 ? 0 : reference == 0 || double.IsNaN(difference) ? double.PositiveInfinity : difference / reference;
     }
 }

@@ -161,17 +161,21 @@ public static class VerifiedLayout
             case LayoutPolicy.ChannelsLast: return UncheckedByPolicy;
         }
 
-        bool grad = torch.is_grad_enabled() && (x.requires_grad || layer.parameters().Any(p => p.requires_grad));
-        var key = new Key(x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.dtype, layer.training, grad, torch.get_num_threads());
+        var key = KeyFor(layer, x);
         lock (Gate)
         {
             var state = States.GetOrCreateValue(layer);
             if (state.Verdicts.TryGetValue(key, out var known)) return known;
-            var verdict = grad ? PlainForGradients : Check(layer, x, state.InjectedDisagreement || FaultInjection.Disagrees(FaultPoint));
+            var verdict = key.Grad ? PlainForGradients : Check(layer, x, state.InjectedDisagreement || FaultInjection.Disagrees(FaultPoint));
             state.Verdicts[key] = verdict;
             return verdict;
         }
     }
+
+    /// <summary>What a verdict is cached under: the input's shape and dtype, the layer's mode, whether gradients are recorded through it, and LibTorch's thread count.</summary>
+    static Key KeyFor(nn.Module<Tensor, Tensor> layer, Tensor x) =>
+        new(x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.dtype, layer.training,
+            torch.is_grad_enabled() && (x.requires_grad || layer.parameters().Any(p => p.requires_grad)), torch.get_num_threads());
 
     static readonly LayoutVerdict PlainByPolicy = new(false, double.NaN, $"plain: {Variable}=plain");
     static readonly LayoutVerdict UncheckedByPolicy = new(true, double.NaN, $"channels-last, unchecked: {Variable}=channels-last");
@@ -209,7 +213,7 @@ public static class VerifiedLayout
 
             var plain = Run(x);
             var channelsLast = Run(MemoryLayout.ChannelsLast(x));
-            double worst = RelativeDifference(channelsLast, plain);
+            double worst = Exactness.RelativeError(channelsLast, plain);
             string input = Shape(like.shape);
             if (injected)
                 return new LayoutVerdict(false, worst, $"plain: the check was made to disagree (fault injection) at {input}");
@@ -236,20 +240,6 @@ public static class VerifiedLayout
             return torch.rand(like.shape, like.dtype, like.device, generator: random) + 0.5;
         var noise = torch.randn(like.shape, like.dtype, like.device, generator: random) * 0.1;
         return name.EndsWith("weight", StringComparison.Ordinal) ? noise + 1 : noise;
-    }
-
-    /// <summary>||a - b|| / ||b|| in float64 (0 when both are zero; infinite when they differ and b is zero; NaN counts as a difference).</summary>
-    internal static double RelativeDifference(Tensor a, Tensor b)
-    {
-        if (a.IsInvalid != b.IsInvalid) return double.PositiveInfinity;
-        if (a.IsInvalid) return 0;
-        using var a64 = a.to_type(ScalarType.Float64);
-        using var b64 = b.to_type(ScalarType.Float64);
-        using var delta = a64 - b64;
-        double difference = delta.norm().item<double>(), reference = b64.norm().item<double>();
-        if (double.IsNaN(difference)) return double.PositiveInfinity;
-        if (difference == 0) return 0;
-        return reference == 0 ? double.PositiveInfinity : difference / reference;
     }
 
     /// <summary>
@@ -295,10 +285,9 @@ public static class VerifiedLayout
         foreach (var layer in layers.Take(layers.Count - 1)) // the classifier after the pooling takes the flattened features
         {
             x = x.detach().requires_grad_(withGradients && flowing);
-            var verdict = Decide(layer, x);
-            bool grad = withGradients && (flowing || layer.parameters().Any(p => p.requires_grad));
-            entries.Add(Entry(names[layer], new Key(x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.dtype, layer.training, grad, torch.get_num_threads()), verdict));
-            flowing = grad;
+            var key = KeyFor(layer, x);
+            entries.Add(Entry(names[layer], key, Decide(layer, x)));
+            flowing = key.Grad;
             // The next layer's input shape: the plain layout's output on these random data, BatchNorm statistics kept.
             var buffers = layer.buffers().ToList();
             var saved = buffers.Select(b => b.clone()).ToList();
