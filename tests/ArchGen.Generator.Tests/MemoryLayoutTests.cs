@@ -10,36 +10,11 @@ namespace ArchGen.Generator.Tests;
 [Trait("Category", "Parity")]
 public class MemoryLayoutTests
 {
-    /// <summary>Runs <paramref name="model"/> on a plain (NCHW) input and returns every convolution's input layout.</summary>
-    private static List<(string Name, bool ChannelsLast)> ConvolutionInputLayouts(nn.Module<Tensor, Tensor> model, Tensor x)
-    {
-        var seen = new List<(string, bool)>();
-        var hooks = new List<Action>();
-        foreach (var (name, module) in model.named_modules())
-        {
-            if (module is TorchSharp.Modules.Conv2d conv)
-            {
-                var remover = conv.register_forward_pre_hook((_, input) =>
-                {
-                    seen.Add((name, MemoryLayout.IsChannelsLast(input)));
-                    return input;
-                });
-                hooks.Add(remover.remove);
-            }
-        }
-        using (torch.no_grad())
-        using (var output = model.forward(x)) { }
-        foreach (var remove in hooks) remove();
-        // The first forward of a shape also runs each layer's layout check (on random data, in both layouts), whose
-        // convolutions fire the hooks too: keep the last call of each convolution, the forward's own.
-        seen = seen.GroupBy(s => s.Item1).Select(g => g.Last()).ToList();
-        return seen;
-    }
-
     /// <summary>Every convolution ran in the layout its layer's verdict (<see cref="VerifiedLayout"/>) gives it, and, where all verdicts are channels-last, the whole network did.</summary>
     private static void AssertEachLayerRunsInItsVerifiedLayout(GeneratedModel model, Tensor x)
     {
-        var layouts = ConvolutionInputLayouts(model, x);
+        Dictionary<string, bool> layouts;
+        using (torch.no_grad()) layouts = VerifiedLayoutTests.ConvolutionLayouts(model, () => model.forward(x));
         Assert.NotEmpty(layouts);
         var verdicts = VerifiedLayout.Report(model); // this model's first forward: one shape, one mode per layer
         Assert.Equal(model.ForwardLayers.Count - 1, verdicts.Count);

@@ -26,8 +26,12 @@ public class VerifiedLayoutTests
         }
     }
 
-    /// <summary>Every convolution's input layout during a forward, by the state_dict name of the convolution.</summary>
-    static Dictionary<string, bool> ConvolutionLayouts(nn.Module<Tensor, Tensor> model, Func<Tensor> forward)
+    /// <summary>
+    /// Every convolution's input layout during <paramref name="forward"/>, by the state_dict name of the convolution.
+    /// A shape's first forward also runs each layer's layout check, whose convolutions fire the hooks too: the last call
+    /// of each convolution, the forward's own, is the one kept.
+    /// </summary>
+    internal static Dictionary<string, bool> ConvolutionLayouts(nn.Module<Tensor, Tensor> model, Func<Tensor> forward)
     {
         var seen = new Dictionary<string, bool>();
         var removers = new List<Action>();
