@@ -15,7 +15,7 @@ namespace ArchGen.Interop.Tests;
 /// this machine (the memory layouts verified here), against PyTorch computing the same model in float64 (tools/reference/grad_parity.py): eval-mode BatchNorm on
 /// randomized statistics, so the problem is well conditioned, and loss = sum(logits x R) for a fixed random R, so every
 /// logit's gradient counts. Bounds: logits within max(1e-4, 20x PyTorch's own float32 error), each gradient within
-/// max(1e-4, 20x PyTorch's float32 relative L2 error for it). The five catalog models (with the Fashion-MNIST form of
+/// max(<see cref="GradientFloor"/>, 20x PyTorch's float32 relative L2 error for it). The five catalog models (with the Fashion-MNIST form of
 /// the exercise's network) and six other configurations of the three families, at batch sizes 1, 2, 5 and 8: the sizes
 /// at which LibTorch's channels-last kernels were found wrong on AVX-512 machines (docs/upstream/channels-last.md),
 /// where the one-step SGD fixtures, in float64, could not see it.
@@ -24,6 +24,15 @@ namespace ArchGen.Interop.Tests;
 public class GradientParityTests(ITestOutputHelper output)
 {
     static readonly int[] BatchSizes = [1, 2, 5, 8];
+
+    /// <summary>
+    /// The least relative L2 error a float32 gradient is allowed. LibTorch 2.10's backward kernels under
+    /// ONEDNN_MAX_CPU_ISA=AVX2 now and then land 1e-4 to 5e-4 from float64 on some parameters, in either layout (the
+    /// plain layout once in CI, at 1.3e-4 to 1.5e-4 on features.0-2 of PaperW05At160 at batch 1, where the usual
+    /// figure is about 2e-6): docs/upstream/channels-last.md. The floor is twice the largest such deviation seen and a
+    /// tenth of what `archgen doctor` allows (Exactness.GradientBound).
+    /// </summary>
+    const double GradientFloor = 1e-3;
 
     /// <summary>Model name, its PyTorch counterpart (grad_parity.py's spec), input channels and size.</summary>
     public static TheoryData<string> Models => new()
@@ -94,7 +103,7 @@ public class GradientParityTests(ITestOutputHelper output)
             for (int i = 0; i < parameters.Count; i++)
             {
                 string key = "grad/" + parameters[i].name;
-                double error = Exactness.RelativeError(grads[i], truth[key]), bound = Math.Max(1e-4, 20 * Exactness.RelativeError(truth["f32/" + key], truth[key]));
+                double error = Exactness.RelativeError(grads[i], truth[key]), bound = Math.Max(GradientFloor, 20 * Exactness.RelativeError(truth["f32/" + key], truth[key]));
                 if (!(error <= bound)) failures.Add($"batch {n}: {parameters[i].name} gradient off by {error:E2} relative L2 > {bound:E2}");
                 if (error / bound > worst) (worst, worstName) = (error / bound, parameters[i].name);
             }
