@@ -69,7 +69,7 @@ public class ExportTests(ITestOutputHelper output)
         {
             string path = dir[name + ".onnx"];
             OnnxExporter.Save(entry, model, metadata, path);
-            Assert.False(File.Exists(path + ".tmp"));
+            Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
             using var onnx = OnnxClassifier.Load(path, new OnnxSessionSettings(Threads: 2));
             Assert.Equal(metadata.ClassNames, onnx.Metadata.ClassNames);
             Assert.Equal(metadata.Mean, onnx.Metadata.Mean);

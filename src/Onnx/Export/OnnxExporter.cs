@@ -90,26 +90,11 @@ public static class OnnxExporter
         return proto;
     }
 
-    /// <summary>Writes the ONNX model to <paramref name="path"/> atomically: a temporary file beside it, flushed to disk, then renamed over it.</summary>
+    /// <summary>Writes the ONNX model to <paramref name="path"/> atomically (<see cref="ArchGen.Checkpoints.AtomicFile"/>).</summary>
     public static void Save(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata, string path)
     {
         var proto = Build(entry, model, metadata);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + ".tmp";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                proto.WriteTo(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        ArchGen.Checkpoints.AtomicFile.Write(path, file => proto.WriteTo(file));
     }
 
     static string ConvBnAct(GraphBuilder g, string x, ConvBnAct layer, string name)

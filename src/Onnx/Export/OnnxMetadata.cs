@@ -32,6 +32,21 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
         public const string FlipTta = "archgen.flip_tta";
     }
 
+    /// <summary>The largest input side a model may declare (a 4096 x 4096 image; the catalog's largest is 224).</summary>
+    public const int MaxInputSize = 4096;
+
+    /// <summary>The most input channels a model may declare.</summary>
+    public const int MaxInputChannels = 64;
+
+    /// <summary>The most classes a model may name.</summary>
+    public const int MaxClasses = 100_000;
+
+    /// <summary>The longest class name, in characters.</summary>
+    public const int MaxClassNameLength = 1_000;
+
+    /// <summary>The longest metadata value read, in characters (100,000 names of 100 characters fit).</summary>
+    public const int MaxValueLength = 16 << 20;
+
     /// <summary>The entries of <c>metadata_props</c>: lists as JSON arrays, numbers in the invariant culture.</summary>
     public IEnumerable<KeyValuePair<string, string>> ToProperties()
     {
@@ -47,9 +62,15 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     /// <summary>Reads what <see cref="ToProperties"/> wrote; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> when an entry is missing or malformed.</summary>
     public static OnnxMetadata FromProperties(IReadOnlyDictionary<string, string> properties, string source)
     {
-        string Get(string key) => properties.TryGetValue(key, out var value)
-            ? value
-            : throw new InvalidDataException($"{source}: the ONNX model has no '{key}' metadata; export it with 'archgen export --to model.onnx'.");
+        string Get(string key)
+        {
+            if (!properties.TryGetValue(key, out var value))
+                throw new InvalidDataException($"{source}: the ONNX model has no '{key}' metadata; export it with 'archgen export --to model.onnx'.");
+            if (value.Length > MaxValueLength)
+                throw new InvalidDataException($"{source}: the ONNX model's '{key}' metadata is {value.Length:N0} characters long; over {MaxValueLength:N0} is refused.");
+            return value;
+        }
+
         T Parse<T>(string key, Func<string, T> parse)
         {
             try
@@ -79,9 +100,17 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     {
         if (InputSize < 1 || InputChannels < 1 || ClassNames.Count < 1)
             throw new InvalidDataException($"{source}: the ONNX metadata needs an input size, input channels and class names (got {InputSize}, {InputChannels}, {ClassNames.Count} names).");
+        if (InputSize > MaxInputSize)
+            throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.InputSize}' is {InputSize}; over {MaxInputSize} is refused.");
+        if (InputChannels > MaxInputChannels)
+            throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.InputChannels}' is {InputChannels}; over {MaxInputChannels} is refused.");
+        if (ClassNames.Count > MaxClasses)
+            throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.ClassNames}' holds {ClassNames.Count:N0} names; over {MaxClasses:N0} is refused.");
+        if (ClassNames.Any(n => n is null || n.Length > MaxClassNameLength))
+            throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.ClassNames}' has a name that is null or over {MaxClassNameLength:N0} characters long.");
         if (Mean.Count != InputChannels || Std.Count != InputChannels)
             throw new InvalidDataException($"{source}: the ONNX metadata has {Mean.Count} means and {Std.Count} stds for {InputChannels} input channels.");
-        if (Std.Any(s => !(s > 0)))
-            throw new InvalidDataException($"{source}: the ONNX metadata's std values must be positive.");
+        if (Std.Any(s => !(s > 0) || !float.IsFinite(s)) || Mean.Any(m => !float.IsFinite(m)))
+            throw new InvalidDataException($"{source}: the ONNX metadata's mean values must be finite and its std values positive and finite.");
     }
 }

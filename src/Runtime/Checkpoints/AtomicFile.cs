@@ -5,7 +5,8 @@ namespace ArchGen.Checkpoints;
 
 /// <summary>
 /// Writes a file so that readers (and a later run) see either its previous content or the complete new one, never a
-/// part: the content goes to <c>NAME.tmp</c> beside it, is flushed to disk (fsync), and only then renamed over the
+/// part: the content goes to a temporary file beside it (<c>NAME.RANDOM.tmp</c>, unique to the writer, so two writers
+/// of one path never share one), is flushed to disk (fsync), and only then renamed over the
 /// target. When writing fails (a full disk, an exception) the temporary file is removed; when the process is killed
 /// in the middle, <see cref="RemoveLeftovers"/> removes it on the next start; on a forced exit (a second Ctrl+C)
 /// <see cref="RemoveInFlight"/> removes the ones being written.
@@ -24,12 +25,12 @@ public static class AtomicFile
         string full = Path.GetFullPath(path);
         string name = Path.GetFileName(full);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temp = full + TempSuffix;
+        string temp = full + "." + Guid.NewGuid().ToString("N")[..8] + TempSuffix;
         FaultInjection.Reach($"{name}:before-temp");
         InFlight[temp] = 0;
         try
         {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 write(file);
                 FaultInjection.Reach($"{name}:after-write");
@@ -38,6 +39,13 @@ public static class AtomicFile
             }
             FaultInjection.Reach($"{name}:before-rename");
             File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e.Message.Contains(temp, StringComparison.Ordinal))
+        {
+            // The user knows the file they asked for, not our temporary name.
+            TryDelete(temp);
+            string message = e.Message.Replace(temp, full, StringComparison.Ordinal);
+            throw e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
         }
         catch
         {
