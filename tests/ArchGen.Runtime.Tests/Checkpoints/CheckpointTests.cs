@@ -137,4 +137,25 @@ public class CheckpointTests
         p.WaitForExit();
         return p.ExitCode == 0;
     }
+
+    [Fact]
+    public void ANonFiniteWeightOrStatisticIsRefusedWhenTheCheckpointIsRead()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("nan.ckpt");
+        using (var model = TinyModel())
+        {
+            using (torch.no_grad()) model.state_dict()["bn.running_var"][1].fill_(float.NaN);
+            var header = new CheckpointHeader("CifarMobileNetV2", new TrainingPosition(1, 2, 3), new TrainConfig { Model = "CifarMobileNetV2" }, "2025-01-01T00:00:00Z");
+            Checkpoint.Save(path, header, model, optimizer: null);
+        }
+
+        using var target = TinyModel();
+        var e = Assert.Throws<DataException>(() => Checkpoint.LoadInferenceWeights(path, target));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("bn.running_var", e.Message);
+        Assert.Contains("not finite", e.Message);
+        e = Assert.Throws<DataException>(() => Checkpoint.Load(path, target, optimizer: null, restoreRng: false));
+        Assert.Contains("bn.running_var", e.Message);
+    }
 }

@@ -46,4 +46,39 @@ public class ImagePredictorTests
         Assert.True(Left(flip: false) > 0.99, $"without: {Left(false)}"); // the left half is brighter
         Assert.Equal(0.5, Left(flip: true), 6);                              // with its mirror averaged in, both halves weigh the same
     }
+
+    /// <summary>Logits that are NaN for every image (a model with damaged weights).</summary>
+    sealed class Broken() : nn.Module<Tensor, Tensor>(nameof(Broken))
+    {
+        public override Tensor forward(Tensor x) => torch.full(x.shape[0], 2, float.NaN);
+    }
+
+    [Fact]
+    public void NonFiniteLogitsAreAnErrorNotAProbability()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("gray.png");
+        using (var bitmap = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            bitmap.Erase(new SKColor(128, 128, 128));
+            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(path, data.ToArray());
+        }
+
+        using var model = new Broken();
+        var predictor = new ImagePredictor(model, ["a", "b"], new Normalization([0f], [1f]), 1, 8, torch.CPU);
+        var e = Assert.Throws<DataException>(() => predictor.Predict([path]).ToList());
+        Assert.Contains(path, e.Message);
+        Assert.Contains("not finite", e.Message);
+    }
+
+    [Fact]
+    public void AnEvaluationCountsImagesWhoseLogitsAreNotFinite()
+    {
+        using var model = new Broken();
+        var set = new ImageSet(new byte[6 * 8 * 8], [0, 1, 0, 1, 0, 1], 1, 8, 8, ["a", "b"]);
+        var loader = set.CreateLoader(new LoaderOptions(new Normalization([0f], [1f]), 4, Train: false, Seed: 0, torch.CPU, 1, 8));
+        var result = ArchGen.Training.Evaluator.Evaluate(model, loader, ["a", "b"]);
+        Assert.Equal(6, result.NonFinite);
+    }
 }
