@@ -210,7 +210,7 @@ public static class Checkpoint
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
             throw new DataException($"the weights do not fit model '{header.Model}': {e.Message}", path, weights, e);
-        }
+        }        Interop.WeightFileCheck.RequireFinite(model.state_dict(), path);
     }
 
     /// <summary>

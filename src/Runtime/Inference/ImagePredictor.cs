@@ -92,6 +92,13 @@ public sealed class ImagePredictor
                 using (torch.no_grad())
                 {
                     var logits = FlipTta ? Evaluator.FlipAveraged(model, batch.Images) : model.forward(batch.Images);
+                    if (Evaluator.NonFiniteRows(logits) > 0)
+                    {
+                        using var finite = torch.isfinite(logits).all(1).cpu();
+                        bool[] ok = finite.data<bool>().ToArray();
+                        string first = files[batch.Indices[Array.IndexOf(ok, false)]];
+                        throw new DataException("the model's logits for it are not finite (NaN or infinite), so it has no probabilities; the model's weights are damaged", first);
+                    }
                     probabilities = nn.functional.softmax(logits, 1).cpu().data<float>().ToArray();
                 }
                 int classes = ClassNames.Count;

@@ -98,6 +98,7 @@ public static class PartialWeights
             if (unexpected.Count > 0) parts.Add($"unexpected keys: {string.Join(", ", unexpected)}");
             throw new InvalidDataException($"{path} does not fit the model (only the classifier may differ): {string.Join("; ", parts)}.");
         }
+        WeightFileCheck.RequireFinite(loaded.Select(key => KeyValuePair.Create(key, source[key])), path);
         using (torch.no_grad())
         {
             foreach (var key in loaded) target[key].copy_(source[key]);

@@ -44,6 +44,7 @@ public static class PyTorchWeights
         var source = ReadChecked(path, stored);
         try
         {
+            WeightFileCheck.RequireFinite(source, path);
             using var noGrad = torch.no_grad();
             foreach (var (key, tensor) in source)
                 target[key].copy_(tensor);

@@ -165,13 +165,40 @@ internal static class WeightFileCheck
             .Where(k => !model[k].shape.SequenceEqual(byKey[k].Shape))
             .Select(k => $"{k} (file [{string.Join(",", byKey[k].Shape)}], model [{string.Join(",", model[k].shape)}])")
             .ToList();
-        if (missing.Count == 0 && unexpected.Count == 0 && shapes.Count == 0 && repeated.Count == 0) return;
+        // A float parameter takes any floating-point tensor (float64 is narrowed), never integers or booleans.
+        var kinds = model.Keys.Where(byKey.ContainsKey)
+            .Where(k => model[k].is_floating_point() != IsFloatingPoint(byKey[k].DType) || byKey[k].DType == ScalarType.Bool != (model[k].dtype == ScalarType.Bool))
+            .Select(k => $"{k} (file {byKey[k].DType}, model {model[k].dtype})")
+            .ToList();
+        if (missing.Count == 0 && unexpected.Count == 0 && shapes.Count == 0 && repeated.Count == 0 && kinds.Count == 0) return;
         var parts = new List<string>();
         if (missing.Count > 0) parts.Add($"missing keys: {Some(missing)}");
         if (unexpected.Count > 0) parts.Add($"unexpected keys: {Some(unexpected)}");
         if (repeated.Count > 0) parts.Add($"repeated keys: {Some(repeated.Select(Short).ToList())}");
         if (shapes.Count > 0) parts.Add($"shape mismatches: {Some(shapes)}");
+        if (kinds.Count > 0) parts.Add($"dtype mismatches: {Some(kinds)}");
         throw new DataException($"does not fit the model: {string.Join("; ", parts)}", path);
+    }
+
+    static bool IsFloatingPoint(ScalarType type) => type is ScalarType.Float64 or ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16;
+
+    /// <summary>
+    /// A <see cref="DataException"/> naming <paramref name="path"/> and the first tensors holding NaN or an infinity;
+    /// nothing when every floating-point tensor is finite. Weights are checked when they are read, so a damaged
+    /// file is refused before it trains, tests or exports anything.
+    /// </summary>
+    public static void RequireFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors, string path)
+    {
+        var bad = new List<string>();
+        foreach (var (key, t) in tensors)
+        {
+            if (!t.is_floating_point()) continue;
+            using var finite = isfinite(t);
+            long notFinite = t.NumberOfElements - finite.sum().item<long>();
+            if (notFinite > 0) bad.Add($"{Short(key)} ({notFinite:N0} of {t.NumberOfElements:N0} values)");
+        }
+        if (bad.Count > 0)
+            throw new DataException($"weights that are not finite (NaN or infinite): {Some(bad)}", path);
     }
 
     /// <summary>Bytes of a model's state_dict: the most a weights file for it may claim.</summary>

@@ -22,6 +22,9 @@ public sealed class EvaluationResult
     public long Total { get; }
     public long Correct { get; }
 
+    /// <summary>Images whose logits held NaN or an infinity: their "prediction" means nothing (the weights are damaged).</summary>
+    public long NonFinite { get; init; }
+
     /// <summary>Accuracy in percent.</summary>
     public double Accuracy => Total == 0 ? 0 : 100.0 * Correct / Total;
 

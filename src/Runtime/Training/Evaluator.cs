@@ -14,7 +14,7 @@ public static class Evaluator
         int k = classNames.Count;
         var confusion = new long[k, k];
         double lossSum = 0;
-        long seen = 0;
+        long seen = 0, nonFinite = 0;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -26,6 +26,7 @@ public static class Evaluator
                 using (torch.NewDisposeScope())
                 {
                     var logits = flip ? FlipAveraged(model, batch.Images) : model.forward(batch.Images);
+                    nonFinite += NonFiniteRows(logits);
                     lossSum += nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.Sum).item<float>();
                     long[] predicted = logits.argmax(1).cpu().data<long>().ToArray();
                     long[] truth = batch.Labels.cpu().data<long>().ToArray();
@@ -41,7 +42,14 @@ public static class Evaluator
         {
             model.train(wasTraining);
         }
-        return new EvaluationResult(classNames, confusion, seen == 0 ? double.NaN : lossSum / seen);
+        return new EvaluationResult(classNames, confusion, seen == 0 ? double.NaN : lossSum / seen) { NonFinite = nonFinite };
+    }
+
+    /// <summary>How many rows (images) of a batch's logits hold NaN or an infinity.</summary>
+    public static long NonFiniteRows(Tensor logits)
+    {
+        using var finite = torch.isfinite(logits).all(1);
+        return logits.shape[0] - finite.sum().item<long>();
     }
 
     /// <summary>The mean of the logits of <paramref name="images"/> and of their mirror images (flipped left-right).</summary>
