@@ -5,6 +5,9 @@ using ArchGen.Performance;
 // This must run before libtorch's first allocation.
 AllocatorPolicy.Apply();
 
+// LibTorch's own warnings (NNPACK's, once per convolution on some CPUs) off unless ARCHGEN_DEBUG=1 (see LibTorchLog).
+LibTorchLog.Apply();
+
 // Tables keep their width when the output goes to a file or a pipe.
 if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 200;
 

@@ -66,6 +66,9 @@ public static class DoctorCommand
         system.AddRow("oneDNN", Markup.Escape(Or(MachineInfo.OneDnnVersion)));
         system.AddRow("threads", threads.ToString(CultureInfo.InvariantCulture));
         system.AddRow("allocator policy", Markup.Escape(AllocatorPolicy.Status));
+        system.AddRow("LibTorch log", Markup.Escape(LibTorchLog.Level is { } level
+            ? $"{level}{(Environment.GetEnvironmentVariable(LibTorchLog.Variable) is { } set ? $" ({LibTorchLog.Variable}={set})" : Environment.GetEnvironmentVariable("ARCHGEN_DEBUG") == "1" ? " (ARCHGEN_DEBUG=1)" : " (its warnings silenced; ARCHGEN_DEBUG=1 shows them)")}"
+            : "unknown"));
         system.AddRow("memory layout", Markup.Escape(VerifiedLayout.Policy switch
         {
             LayoutPolicy.Plain => $"plain everywhere ({VerifiedLayout.Variable}=plain)",
