@@ -46,6 +46,35 @@ public class ImageFolderTests
     static float[] Values(Tensor t) => t.contiguous().data<float>().ToArray();
 
     [Fact]
+    public void AnEmptyTrainingClassFolderIsRefusedUnlessAllowed()
+    {
+        using var dir = new TempDir();
+        Folder(dir);
+        Directory.CreateDirectory(dir.Sub("train/zebra"));
+        var e = Assert.Throws<DataException>(() => Open(dir));
+        Assert.Contains(dir.Sub("train/zebra"), e.Message);
+        Assert.Contains("no images", e.Message);
+
+        // Hidden files do not count as images.
+        File.WriteAllText(dir.Sub("train/zebra/.DS_Store"), "finder");
+        Assert.Throws<DataException>(() => Open(dir));
+
+        var allowed = Open(dir, new ImageFolderOptions(Size, AllowEmptyClasses: true));
+        Assert.Equal(["ant", "cat", "zebra"], allowed.Train.ClassNames);
+    }
+
+    [Fact]
+    public void ImagesAtAnyDepthAreListed()
+    {
+        using var dir = new TempDir();
+        Folder(dir);
+        string deep = dir.Sub("train/cat/" + string.Join("/", Enumerable.Range(0, 20).Select(i => "d" + i)) + "/deep.png");
+        Photo(deep, 20, 20, 200, SKEncodedImageFormat.Png);
+        var split = Assert.IsType<ImageFileSplit>(Open(dir).Train);
+        Assert.Contains(deep, split.Files);
+    }
+
+    [Fact]
     public void ListsClassFoldersSubfoldersIncludedHiddenEntriesLeftOut()
     {
         using var dir = new TempDir();
