@@ -77,6 +77,16 @@ public static class CommonOptions
     public static bool FlipTta(ParseResult parse, Option<bool> option, ModelSource source) =>
         parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : source.FlipTta;
 
+    public static Option<bool> OverwriteRunFile() => new("--overwrite")
+    {
+        Description = "Replace a file of the training run in the target's folder (its checkpoint, config.json, metrics or plots); without it that is refused.",
+    };
+
+    public static Option<bool> AllowEmptyClasses() => new("--allow-empty-classes")
+    {
+        Description = "Accept a train/<class>/ folder without images as a class (by default it is refused: no image would teach it).",
+    };
+
     public static Option<bool> SkipBadImages() => new("--skip-bad-images")
     {
         Description = "Leave out image files that cannot be read (corrupt, truncated, unsupported, too large) with one warning line, instead of stopping at the first.",

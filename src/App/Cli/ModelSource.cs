@@ -18,16 +18,17 @@ namespace ArchGen.App.Cli;
 /// <param name="Module">The model, ready to evaluate.</param>
 /// <param name="SavedConfig">The configuration of the run that made a checkpoint, or null.</param>
 /// <param name="Path">The file it was read from.</param>
-/// <param name="RunFolderPath">The run folder of a checkpoint, or null.</param>
+/// <param name="RunFolderPath">The run folder whose own checkpoint this is (see <see cref="RunFolder.Of"/>), or null.</param>
 /// <param name="ClassNames">The names of its outputs: recorded in a checkpoint or an ONNX model, else the class indices.</param>
 /// <param name="Normalization">
 /// The statistics it expects its inputs normalized with, where known: recorded in a checkpoint or an ONNX model,
 /// ImageNet's for PyTorch weights; null for a checkpoint that does not record them (its dataset's apply).
 /// </param>
 /// <param name="FlipTta">Whether its run evaluated it with flip test-time augmentation (recorded in a checkpoint or an ONNX model).</param>
+/// <param name="ClassNamesRecorded">Whether <paramref name="ClassNames"/> were recorded with the model (else they are the class indices).</param>
 public sealed record ModelSource(
     string Name, int InputChannels, int InputSize, CatalogEntry? Entry, nn.Module<Tensor, Tensor> Module, TrainConfig? SavedConfig, string Path,
-    string? RunFolderPath, IReadOnlyList<string> ClassNames, Normalization? Normalization, bool FlipTta)
+    string? RunFolderPath, IReadOnlyList<string> ClassNames, Normalization? Normalization, bool FlipTta, bool ClassNamesRecorded)
 {
     /// <param name="location">Checkpoint file, run folder, .pt/.pth/.safetensors file or .onnx file.</param>
     /// <param name="model">Model name; required for PyTorch files, optional (checked) for checkpoints and ONNX models.</param>
@@ -45,7 +46,7 @@ public sealed record ModelSource(
             }
             ModelCatalog.TryGet(m.Model, out var known);
             return new ModelSource(m.Model, m.InputChannels, m.InputSize, known, new OnnxModule(onnx), null, location, null, m.ClassNames,
-                new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.FlipTta);
+                new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.FlipTta, ClassNamesRecorded: true);
         }
 
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location))
@@ -54,7 +55,7 @@ public sealed record ModelSource(
             var module = entry.Create();
             PyTorchWeights.Load(module, location);
             return new ModelSource(entry.Facts.Name, entry.Facts.InputChannels, entry.Facts.InputSize, entry, module, null, location, null,
-                Indices(entry.Facts.Classes), Normalization.ImageNet, FlipTta: false);
+                Indices(entry.Facts.Classes), Normalization.ImageNet, FlipTta: false, ClassNamesRecorded: false);
         }
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
@@ -66,10 +67,9 @@ public sealed record ModelSource(
         var classNames = header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes);
         var built = fromCheckpoint.Create(classNames.Count);
         Checkpoint.LoadInferenceWeights(path, built); // the moving average of the weights when the run kept one
-        string? runFolder = Directory.Exists(location) ? location : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         var facts = fromCheckpoint.Facts;
-        return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, runFolder, classNames,
-            header.Config.Normalization?.ToNormalization(), header.Config.FlipTta);
+        return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, RunFolder.Of(path)?.Path, classNames,
+            header.Config.Normalization?.ToNormalization(), header.Config.FlipTta, ClassNamesRecorded: header.ClassNames is not null);
     }
 
     /// <summary>True for an ONNX model file (<c>.onnx</c>).</summary>

@@ -15,7 +15,8 @@ public static class ImportCommand
         var model = CommonOptions.Model();
         var from = new Option<string>("--from") { Description = "PyTorch weights: .pt/.pth (torch.save(model.state_dict())) or .safetensors.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Checkpoint file to write.", Required = true };
-        var command = new Command("import", "Import PyTorch weights into an ArchGen checkpoint (strict: every key and shape must match).") { model, from, output };
+        var overwrite = CommonOptions.OverwriteRunFile();
+        var command = new Command("import", "Import PyTorch weights into an ArchGen checkpoint (strict: every key and shape must match).") { model, from, output, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             string path = parse.GetValue(from)!;
@@ -25,6 +26,7 @@ public static class ImportCommand
             PyTorchWeights.Load(module, path);
             var config = new TrainConfig { Model = entry.Facts.Name, Epochs = 1 };
             string target = parse.GetValue(output)!;
+            using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
             Checkpoint.Save(target, new CheckpointHeader(entry.Facts.Name, new TrainingPosition(0, 0, 0), config, DateTime.UtcNow.ToString("O")), module, optimizer: null);
             Console.WriteLine($"Imported {path} into {target} ({entry.Facts.Name}).");
             return ExitCodes.Success;
@@ -41,13 +43,15 @@ public static class ExportCommand
         var model = CommonOptions.Model(defaultModel: null);
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file, run folder, or PyTorch weights (with --model).", Required = true };
         var to = new Option<string>("--to") { Description = "Target file: .pt/.pth (PyTorch state_dict), .safetensors, or .onnx (the fused network for ONNX Runtime, with class names and normalization in its metadata).", Required = true };
-        var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to };
+        var overwrite = CommonOptions.OverwriteRunFile();
+        var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             string target = parse.GetValue(to)!;
             bool onnx = ModelSource.IsOnnx(target);
             if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");
             if (ModelSource.IsOnnx(parse.GetValue(checkpoint)!)) throw new ArgumentException($"--checkpoint is already an ONNX model ({parse.GetValue(checkpoint)}); export takes a checkpoint, run folder or PyTorch weights.");
+            using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
             using var module = source.Module;
             if (onnx)

@@ -26,9 +26,11 @@ public static class TestCommand
         var testLimit = CommonOptions.TestLimit();
         var skipBadImages = CommonOptions.SkipBadImages();
         var flipTta = CommonOptions.FlipTta();
+        var output = new Option<string?>("--out", "-o") { Description = "Folder to write the confusion matrix plot to (a run's own checkpoint writes it into its run folder; any other file writes no plot without --out)." };
+        var byIndex = new Option<bool>("--classes-by-index") { Description = "Test on a dataset whose class names differ from those the model was trained on, matching classes by position." };
         var command = new Command("test", "Evaluate a trained model on a test set (a run's moving average of the weights when it kept one).")
         {
-            checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages, flipTta,
+            checkpoint, model, dataset, data, download, batchSize, device, threads, testLimit, skipBadImages, flipTta, output, byIndex,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
@@ -41,11 +43,14 @@ public static class TestCommand
             // The dataset the model was trained on, unless the user names one.
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
-            var images = new ImageFolderOptions(Size: source.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true);
+            var images = new ImageFolderOptions(Size: source.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true,
+                AllowEmptyClasses: source.SavedConfig?.AllowEmptyClasses == true);
             var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, source.InputSize, images);
             int limit = parse.GetValue(testLimit);
             var test = limit > 0 ? set.Test.Take(limit) : set.Test;
             ClassCount.Check(ClassCount.Outputs(module, source.InputChannels, source.InputSize, dev), $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
+            if (source.ClassNamesRecorded)
+                ClassCount.CheckNames(source.ClassNames, $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'", parse.GetValue(byIndex));
             // The statistics the model was trained with, when its checkpoint or ONNX model records them.
             var normalization = source.Normalization ?? set.Normalization;
             var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, source.InputChannels, source.InputSize));
@@ -57,7 +62,17 @@ public static class TestCommand
             Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}");
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
-            if (source.RunFolderPath is not null)
+            if (parse.GetValue(output) is { } outDir)
+            {
+                string plot = Path.Combine(outDir, "confusion.png");
+                using (RunFolder.GuardWrite(plot, overwrite: true))
+                {
+                    Directory.CreateDirectory(outDir);
+                    RunPlots.Confusion(result, plot);
+                }
+                Console.WriteLine($"Confusion matrix: {plot}");
+            }
+            else if (source.RunFolderPath is not null)
             {
                 // The run folder has one writer at a time: while a training run holds it, its own plot is left alone.
                 var run = new RunFolder(source.RunFolderPath);

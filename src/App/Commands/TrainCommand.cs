@@ -33,12 +33,13 @@ public static class TrainCommand
         var init = FineTuneOptions.Init();
         var freezeFeatures = FineTuneOptions.FreezeFeatures();
         var skipBadImages = CommonOptions.SkipBadImages();
+        var allowEmptyClasses = CommonOptions.AllowEmptyClasses();
         var levers = new RecipeOptions();
 
         var command = new Command("train", "Train a model, evaluating on the test set after each epoch (or as --evaluate says).")
         {
             model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, overwrite, limit, testLimit, checkpointEvery,
-            init, freezeFeatures, skipBadImages,
+            init, freezeFeatures, skipBadImages, allowEmptyClasses,
         };
         levers.AddTo(command);
         command.SetAction(parse => CommandAction.Run(() =>
@@ -65,6 +66,7 @@ public static class TrainCommand
                 Init = parse.GetValue(init),
                 FreezeFeatures = parse.GetValue(freezeFeatures),
                 SkipBadImages = parse.GetValue(skipBadImages),
+                AllowEmptyClasses = parse.GetValue(allowEmptyClasses),
             });
             bool isResume = parse.GetValue(resume), replace = parse.GetValue(overwrite);
             string? outDir = parse.GetValue(output);
@@ -109,7 +111,7 @@ public static class TrainCommand
     {
         Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
         var facts = ModelCatalog.Get(config.Model).Facts;
-        var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: config.SkipBadImages);
+        var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
         var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
         Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
         var clock = System.Diagnostics.Stopwatch.StartNew();

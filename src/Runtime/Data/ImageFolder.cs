@@ -46,11 +46,14 @@ public static class ImageFolder
         {
             var dir = Path.Combine(splitFolder, classNames[c]);
             if (!Directory.Exists(dir)) continue;
-            foreach (var f in FilesUnder(dir, depth: 0))
+            int before = files.Count;
+            foreach (var f in FilesUnder(dir))
             {
                 files.Add(f);
                 labels.Add(c);
             }
+            if (files.Count == before && name == "train" && !options.AllowEmptyClasses)
+                throw new DataException("this class folder has no images, so no image would teach its class; add images, remove the folder, or pass --allow-empty-classes", dir);
         }
         if (files.Count == 0) throw new DataException("no images found", splitFolder);
         return new ImageFileSplit(name, files, labels, classNames, options, budget);
@@ -68,7 +71,7 @@ public static class ImageFolder
             if (Directory.Exists(path))
             {
                 int before = result.Count;
-                result.AddRange(FilesUnder(path, depth: 0));
+                result.AddRange(FilesUnder(path));
                 if (result.Count == before) throw new DataException("no files in this folder", path);
             }
             else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null) result.Add(path);
@@ -77,14 +80,12 @@ public static class ImageFolder
         return result;
     }
 
-    /// <summary>Deepest subfolder level read inside a class folder.</summary>
-    public const int MaxDepth = 16;
-
     /// <summary>
-    /// Every non-hidden file under <paramref name="dir"/>, subfolders included (as torchvision's ImageFolder), in
-    /// ordinal path order; links to folders are not followed (no cycles).
+    /// Every non-hidden file under <paramref name="dir"/>, subfolders included at any depth (as torchvision's
+    /// ImageFolder), in ordinal path order. Links to folders are not followed, so there are no cycles, and the
+    /// depth is bounded by the longest path the file system allows.
     /// </summary>
-    static IEnumerable<string> FilesUnder(string dir, int depth)
+    static IEnumerable<string> FilesUnder(string dir)
     {
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal))
         {
@@ -95,8 +96,8 @@ public static class ImageFolder
                 yield return entry; // a file, a link to one, or something that is not a regular file (refused when read)
                 continue;
             }
-            if (info.LinkTarget is not null || depth >= MaxDepth) continue;
-            foreach (var f in FilesUnder(entry, depth + 1)) yield return f;
+            if (info.LinkTarget is not null) continue;
+            foreach (var f in FilesUnder(entry)) yield return f;
         }
     }
 }

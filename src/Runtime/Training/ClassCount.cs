@@ -57,4 +57,23 @@ public static class ClassCount
             $"The dataset {dataset} has {classNames.Count} {(classNames.Count == 1 ? "class" : "classes")}{names} but {model} has {outputs} outputs; " +
             $"use a dataset with {outputs} classes, or a model declared with Classes = {classNames.Count}.");
     }
+
+    /// <summary>
+    /// An <see cref="ArgumentException"/> naming both lists when the classes a model was trained on (recorded in its
+    /// checkpoint or ONNX model) are not the dataset's, name for name and in order: its accuracy there would count
+    /// one class's answers for another's. <paramref name="byIndex"/> (<c>--classes-by-index</c>) compares them by
+    /// position anyway.
+    /// </summary>
+    public static void CheckNames(IReadOnlyList<string> trained, string model, IReadOnlyList<string> classNames, string dataset, bool byIndex)
+    {
+        ArgumentNullException.ThrowIfNull(trained);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (byIndex || trained.SequenceEqual(classNames, StringComparer.Ordinal)) return;
+        throw new ArgumentException(
+            $"{model} was trained on the classes {Some(trained)}, but the dataset {dataset} has {Some(classNames)}; " +
+            "pass --classes-by-index to compare them by position anyway.");
+    }
+
+    static string Some(IReadOnlyList<string> names) =>
+        "[" + string.Join(", ", names.Take(10)) + (names.Count > 10 ? $", and {names.Count - 10} more" : "") + "]";
 }

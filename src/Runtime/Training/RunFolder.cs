@@ -42,5 +42,33 @@ public sealed class RunFolder
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="checkpoint"/> is a run's own checkpoint (its latest or its last epoch's, in a folder
+    /// with the run's <c>config.json</c>): only then do commands that read it write run outputs (plots) beside it.
+    /// </summary>
+    public static RunFolder? Of(string checkpoint)
+    {
+        string full = System.IO.Path.GetFullPath(checkpoint);
+        var run = new RunFolder(System.IO.Path.GetDirectoryName(full)!);
+        bool own = string.Equals(full, run.LatestCheckpoint, StringComparison.Ordinal) || string.Equals(full, run.LastEpochCheckpoint, StringComparison.Ordinal);
+        return own && File.Exists(run.Config) ? run : null;
+    }
+
+    /// <summary>
+    /// Guards a write of <paramref name="target"/> by a command other than <c>train</c>. When the folder holds a
+    /// run, one of the run's own files (<see cref="RunFiles"/>) is replaced only with <paramref name="overwrite"/>,
+    /// and any write there happens under the run's lock (a <see cref="RunFolderInUseException"/> while another
+    /// process holds it). Returns the lock to hold until the file is written, or null when no run is there.
+    /// </summary>
+    public static RunFolderLock? GuardWrite(string target, bool overwrite)
+    {
+        string full = System.IO.Path.GetFullPath(target);
+        var run = new RunFolder(System.IO.Path.GetDirectoryName(full)!);
+        if (!Directory.Exists(run.Path) || run.PresentRunFiles.Count == 0) return null;
+        if (!overwrite && run.RunFiles.Contains(full, StringComparer.Ordinal))
+            throw new ArgumentException($"{run.Path} holds a training run ({string.Join(", ", run.PresentRunFiles)}); writing {System.IO.Path.GetFileName(full)} would replace one of its files. Pass --overwrite to replace it, or write elsewhere.");
+        return RunFolderLock.Acquire(run);
+    }
+
     string Combine(string name) => System.IO.Path.Combine(Path, name);
 }

@@ -53,6 +53,9 @@ public sealed partial record TrainConfig
     /// <summary>Leave out image files that cannot be read, with one warning, instead of stopping (<c>--skip-bad-images</c>).</summary>
     public bool SkipBadImages { get; init; }
 
+    /// <summary>Accept a training class folder without images as a class (<c>--allow-empty-classes</c>).</summary>
+    public bool AllowEmptyClasses { get; init; }
+
     /// <summary>The statistics inputs are normalized with and their source; chosen when the run starts (see <see cref="FineTuning.ChooseNormalization"/>).</summary>
     public NormalizationChoice? Normalization { get; init; }
 

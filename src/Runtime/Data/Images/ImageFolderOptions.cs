@@ -12,6 +12,10 @@ namespace ArchGen.Data.Images;
 /// memory (0 turns caching off). Larger splits are decoded on every use, so memory does not grow with the folder.
 /// </param>
 /// <param name="Cancel">Stops the one-time scan of a split (checking every file, summing the statistics) at a stop request.</param>
+/// <param name="AllowEmptyClasses">
+/// Accept a training class folder without images as a class (it never is the right answer in training). Without it
+/// such a folder is refused, as torchvision's ImageFolder refuses it: it would add an output that no image teaches.
+/// </param>
 public sealed record ImageFolderOptions(
     int Size = 224,
     bool SkipBadImages = false,
@@ -20,7 +24,8 @@ public sealed record ImageFolderOptions(
     int Workers = 0,
     int PrefetchBatches = 2,
     long CacheBytes = 512L << 20,
-    CancellationToken Cancel = default)
+    CancellationToken Cancel = default,
+    bool AllowEmptyClasses = false)
 {
     /// <summary>The worker count in effect.</summary>
     public int ResolvedWorkers => Workers > 0 ? Workers : Environment.ProcessorCount;
