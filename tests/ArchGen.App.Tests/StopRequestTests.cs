@@ -1,0 +1,50 @@
+using SkiaSharp;
+
+namespace ArchGen.App.Tests;
+
+/// <summary>
+/// The first Ctrl+C or SIGTERM stops predict and export at their next batch or step, with exit 130 (issue 24,
+/// item 8): before, both printed "Stopping at the next safe point…", then classified every image or wrote the file,
+/// and exited 0.
+/// </summary>
+public class StopRequestTests(FinishedRun finished) : IClassFixture<FinishedRun>
+{
+    static Dictionary<string, string> Fault(string value) => new() { ["ARCHGEN_FAULT"] = value };
+
+    [Fact]
+    public void PredictStopsAtTheNextBatch()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["photos"]);
+        for (int i = 0; i < 6; i++)
+        {
+            using var bitmap = new SKBitmap(new SKImageInfo(36, 36));
+            bitmap.Erase(new SKColor((byte)(40 * i), 90, 160));
+            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir[$"photos/{i}.png"], data.ToArray());
+        }
+
+        // Paused in its second batch (of one image each), as long work that checks for a stop request.
+        using var app = AppProcess.Start(dir.Path, Fault("pause@predict#2"), "predict", "--checkpoint", finished.Path, "--json", "--batch-size", "1", "photos");
+        app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at predict", StringComparison.Ordinal), "the second batch");
+        app.Signal("INT");
+        var (code, output, err) = app.WaitForExit(60);
+        Assert.True(code == 130, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("Interrupted", err);
+        int lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        Assert.True(lines <= 1, $"{lines} images were classified after the stop request:\n{output}");
+    }
+
+    [Fact]
+    public void ExportStopsBeforeWritingAndLeavesNoFile()
+    {
+        using var dir = new TempDir();
+        using var app = AppProcess.Start(dir.Path, Fault("pause@export"), "export", "--checkpoint", finished.Path, "--to", "model.onnx");
+        app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at export", StringComparison.Ordinal), "the export");
+        app.Signal("TERM");
+        var (code, output, err) = app.WaitForExit(60);
+        Assert.True(code == 130, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("nothing was written", err);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+}
