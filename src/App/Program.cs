@@ -1,6 +1,9 @@
 using ArchGen.App.Cli;
 using ArchGen.Performance;
 
+// A closed stdout or stderr (archgen ... >&-) becomes /dev/null before any file is opened (see StandardStreams).
+StandardStreams.KeepOpen();
+
 // Fast by default: keep glibc from returning large blocks to the OS between steps (see AllocatorPolicy).
 // This must run before libtorch's first allocation.
 AllocatorPolicy.Apply();

@@ -14,7 +14,7 @@ public static class CommandAction
         }
         catch (OperationCanceledException) when (Interruption.Token.IsCancellationRequested)
         {
-            Console.Error.WriteLine("Interrupted; nothing was written.");
+            Console.Error.WriteLine(Interruption.StoppedMessage);
             return ExitCodes.Interrupted;
         }
         catch (Exception e) when (e is ArgumentException or DataException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or RunFolderInUseException)

@@ -21,6 +21,9 @@ public static class Interruption
     /// <summary>What the first signal prints: the command says what stopping means for it.</summary>
     public static string StoppingMessage { get; set; } = "Stopping at the next safe point; press Ctrl+C again (or send SIGTERM again) to exit at once.";
 
+    /// <summary>What the command prints when it stops at a stop request: what it did and did not do.</summary>
+    public static string StoppedMessage { get; set; } = "Interrupted; nothing was written.";
+
     /// <summary>Takes over SIGINT and SIGTERM for the rest of the process.</summary>
     public static void Install()
     {

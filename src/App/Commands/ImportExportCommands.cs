@@ -54,6 +54,8 @@ public static class ExportCommand
             using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
             using var module = source.Module;
+            FaultInjection.Reach("export", Interruption.Token);
+            Interruption.Token.ThrowIfCancellationRequested();
             if (onnx)
             {
                 var normalization = PredictCommand.NormalizationOf(source);

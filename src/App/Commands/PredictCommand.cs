@@ -43,11 +43,13 @@ public static class PredictCommand
             var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), source.InputChannels, source.InputSize, dev,
                 CommonOptions.FlipTta(parse, flipTta, source));
             bool skip = parse.GetValue(skipBadImages);
+            Interruption.StoppingMessage = "Stopping after this batch; press Ctrl+C again to exit at once.";
+            Interruption.StoppedMessage = "Interrupted: the images listed were classified, the others were not.";
 
             int count = 0;
             if (parse.GetValue(json))
             {
-                foreach (var p in predictor.Predict(files, k, batch, skip))
+                foreach (var p in predictor.Predict(files, k, batch, skip, cancel: Interruption.Token))
                 {
                     Console.WriteLine(JsonLine(p));
                     count++;
@@ -57,7 +59,7 @@ public static class PredictCommand
             {
                 var table = new Table().AddColumns("Image", "Class", "Probability");
                 if (k > 1) table.AddColumn("Next");
-                foreach (var p in predictor.Predict(files, k, batch, skip))
+                foreach (var p in predictor.Predict(files, k, batch, skip, cancel: Interruption.Token))
                 {
                     var cells = new List<string> { Markup.Escape(p.Path), Markup.Escape(p.Best.Label), Percent(p.Best.Probability) };
                     if (k > 1) cells.Add(Markup.Escape(string.Join(", ", p.Top.Skip(1).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
@@ -71,7 +73,9 @@ public static class PredictCommand
             {
                 const int Named = 3;
                 string more = predictor.Skipped.Count > Named ? $"; and {predictor.Skipped.Count - Named} more" : "";
-                Console.Error.WriteLine($"warning: skipped {predictor.Skipped.Count} of {files.Count} files that cannot be read as images: {string.Join("; ", predictor.Skipped.Take(Named))}{more}");
+                string list = $"{string.Join("; ", predictor.Skipped.Take(Named))}{more}";
+                if (count == 0) throw new DataException($"none of the {files.Count} files could be read as an image: {list}");
+                Console.Error.WriteLine($"warning: skipped {predictor.Skipped.Count} of {files.Count} files that cannot be read as images: {list}");
             }
             return ExitCodes.Success;
         }));

@@ -18,7 +18,8 @@ namespace ArchGen.Checkpoints;
 /// </list>
 /// Points: <c>FILE:before-temp</c>, <c>FILE:after-write</c>, <c>FILE:after-fsync</c>, <c>FILE:before-rename</c>,
 /// <c>FILE:after-rename</c> for every atomic write of a file named FILE (e.g. <c>last.ckpt:after-fsync</c>);
-/// <c>load-data</c> before a dataset is read; <c>evaluate</c> in each evaluation batch. The program announces the
+/// <c>load-data</c> before a dataset is read; <c>evaluate</c> in each evaluation batch; <c>predict</c> before each
+/// batch <c>archgen predict</c> classifies; <c>export</c> after export has read the model, before it writes. The program announces the
 /// point on stderr (<c>ARCHGEN_FAULT: stall at …</c>) before it stalls, pauses or kills itself.
 /// </summary>
 public static class FaultInjection

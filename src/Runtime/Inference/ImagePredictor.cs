@@ -71,8 +71,9 @@ public sealed class ImagePredictor
     /// <summary>
     /// Predicts the <paramref name="top"/> classes of every file, in order, as batches finish. A file that cannot be
     /// read is a <see cref="DataException"/> naming it, or, with <paramref name="skipBadImages"/>, left out (see <see cref="Skipped"/>).
+    /// A stop request (<paramref name="cancel"/>) ends it before the next batch with an <see cref="OperationCanceledException"/>.
     /// </summary>
-    public IEnumerable<Prediction> Predict(IReadOnlyList<string> files, int top = 1, int batchSize = 32, bool skipBadImages = false, ImageLimits? limits = null)
+    public IEnumerable<Prediction> Predict(IReadOnlyList<string> files, int top = 1, int batchSize = 32, bool skipBadImages = false, ImageLimits? limits = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
@@ -86,6 +87,17 @@ public sealed class ImagePredictor
         {
             foreach (var batch in loader.Epoch(0))
             {
+                Checkpoints.FaultInjection.Reach("predict", cancel);
+                if (cancel.IsCancellationRequested)
+                {
+                    batch.Dispose();
+                    cancel.ThrowIfCancellationRequested();
+                }
+                if (batch.Count == 0)
+                {
+                    batch.Dispose(); // every file of the batch was bad and skipped
+                    continue;
+                }
                 float[] probabilities;
                 using (batch)
                 using (torch.NewDisposeScope())

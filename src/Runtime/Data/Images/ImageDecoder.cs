@@ -135,6 +135,17 @@ public sealed class ImageDecoder
     /// <summary>Whether <paramref name="path"/>'s ending is one of <see cref="Extensions"/> (any case).</summary>
     public static bool HasImageExtension(string path) => Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
+    /// <summary>
+    /// The one rule for which files are images, for training, testing and predict alike: a <see cref="DataException"/>
+    /// unless the name ends in one of <see cref="Extensions"/> (a photo saved as <c>.heic</c> that holds a JPEG is
+    /// refused everywhere, not read by one command and refused by another).
+    /// </summary>
+    public static void RequireImageExtension(string path)
+    {
+        if (!HasImageExtension(path))
+            throw new DataException($"not an image file name; expected {string.Join(", ", Extensions)}", path);
+    }
+
     const string Supported = "JPEG, PNG, WebP, BMP or GIF";
 
     /// <summary>Creates a decoder with the given bounds (defaults: <see cref="ImageLimits.Default"/>) sharing <paramref name="gate"/> with other decoders, if given.</summary>

@@ -24,6 +24,7 @@ public sealed class ImageFileLoader : IBatchLoader
 
     readonly string[] files;
     readonly int[] labels;
+    readonly bool unscanned;
     readonly IReadOnlyList<ResizedImage?>? cache;
     readonly ImageRenderer renderer;
     readonly float[] table; // [output channels, 256]: byte value -> normalized float
@@ -47,12 +48,14 @@ public sealed class ImageFileLoader : IBatchLoader
         var norm = options.Normalization;
         if (norm.Mean.Length != norm.Std.Length || norm.Mean.Length is not (1 or 3))
             throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; expected 3 (RGB) or 1.", nameof(options));
-        if (norm.Std.Any(s => !(s > 0))) throw new ArgumentException("Every std must be positive.", nameof(options));
+        if (norm.Std.Any(s => !(s > 0) || !float.IsFinite(s)) || norm.Mean.Any(m => !float.IsFinite(m)))
+            throw new ArgumentException($"The normalization must have finite means and positive, finite stds (mean [{string.Join(", ", norm.Mean)}], std [{string.Join(", ", norm.Std)}]).", nameof(options));
 
         Split = split;
         files = split.Files.ToArray();
         labels = split.Labels.ToArray();
         cache = scan is not null && scan.Size == options.Size ? scan.Cache : null;
+        unscanned = scan is null;
         renderer = new ImageRenderer(options.Size, new ImageDecoder(split.Options.Limits));
         Options = options;
         Workers = split.Options.ResolvedWorkers;
@@ -204,7 +207,9 @@ public sealed class ImageFileLoader : IBatchLoader
         }, _ => { });
         if (errors.FirstOrDefault(e => e is not null) is { } first)
         {
-            if (!Split.Options.SkipBadImages || first is not DataException || errors.All(e => e is not null)) ExceptionDispatchInfo.Throw(first);
+            // A batch of nothing but bad files is skipped whole only where no scan has checked the files (predict);
+            // after a scan, a file that went bad since is an error rather than an empty training or test batch.
+            if (!Split.Options.SkipBadImages || first is not DataException || (!unscanned && errors.All(e => e is not null))) ExceptionDispatchInfo.Throw(first);
             var keep = Enumerable.Range(0, count).Where(i => errors[i] is null).ToArray();
             for (int i = 0; i < count; i++)
                 if (errors[i] is { } e) skipped[indices[i]] = e.Message;
@@ -226,6 +231,7 @@ public sealed class ImageFileLoader : IBatchLoader
     {
         bool flip = false;
         var memory = cache?[index];
+        if (memory is null) ImageDecoder.RequireImageExtension(files[index]);
         if (Options.Train)
         {
             var random = SeededRandom.For(AugmentStream, Options.Seed, epoch, position);

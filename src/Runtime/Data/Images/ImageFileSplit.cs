@@ -106,8 +106,7 @@ public sealed class ImageFileSplit : IImageSplit
             {
                 try
                 {
-                    if (!ImageDecoder.HasImageExtension(current[i]))
-                        throw new DataException($"not an image file name; expected {string.Join(", ", ImageDecoder.Extensions)}", current[i]);
+                    ImageDecoder.RequireImageExtension(current[i]);
                     var image = renderer.Resized(current[i]);
                     local.Add(image);
                     if (!Volatile.Read(ref overflow))
