@@ -158,4 +158,22 @@ public class CheckpointTests
         e = Assert.Throws<DataException>(() => Checkpoint.Load(path, target, optimizer: null, restoreRng: false));
         Assert.Contains("bn.running_var", e.Message);
     }
+
+    [Fact]
+    public void ANullClassNameIsDamageNamingTheFile()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("names.ckpt");
+        using (var model = TinyModel())
+        {
+            var header = new CheckpointHeader("CifarMobileNetV2", new TrainingPosition(1, 2, 3), new TrainConfig { Model = "CifarMobileNetV2" }, "2025-01-01T00:00:00Z")
+            {
+                ClassNames = ["cat", null!, "dog"],
+            };
+            Checkpoint.Save(path, header, model, optimizer: null);
+        }
+        var e = Assert.Throws<DataException>(() => Checkpoint.ReadHeader(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("class name", e.Message);
+    }
 }

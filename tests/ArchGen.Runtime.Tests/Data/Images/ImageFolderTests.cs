@@ -63,6 +63,19 @@ public class ImageFolderTests
         Assert.Equal(["ant", "cat", "zebra"], allowed.Train.ClassNames);
     }
 
+    [Theory]
+    [InlineData(float.PositiveInfinity, 0.5f)]
+    [InlineData(0.25f, float.NaN)]
+    public void ANormalizationThatIsNotFiniteIsRefused(float std, float mean)
+    {
+        using var dir = new TempDir();
+        Folder(dir);
+        var split = Assert.IsType<ImageFileSplit>(Open(dir).Test);
+        var options = new LoaderOptions(new Normalization([mean, mean, mean], [std, std, std]), 4, Train: false, Seed: 0, CPU, 3, Size);
+        var e = Assert.Throws<ArgumentException>(() => new ImageFileLoader(split, scan: null, options));
+        Assert.Contains("finite", e.Message);
+    }
+
     [Fact]
     public void ImagesAtAnyDepthAreListed()
     {
