@@ -29,5 +29,5 @@ public static class CommandAction
         }
     }
 
-    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    static string OneLine(string message) => Printable.Text(message.ReplaceLineEndings(" ").Trim());
 }

@@ -61,12 +61,12 @@ public static class PredictCommand
                 if (k > 1) table.AddColumn("Next");
                 foreach (var p in predictor.Predict(files, k, batch, skip, cancel: Interruption.Token))
                 {
-                    var cells = new List<string> { Markup.Escape(p.Path), Markup.Escape(p.Best.Label), Percent(p.Best.Probability) };
-                    if (k > 1) cells.Add(Markup.Escape(string.Join(", ", p.Top.Skip(1).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
+                    var cells = new List<string> { Terminal.Markup(p.Path), Terminal.Markup(p.Best.Label), Percent(p.Best.Probability) };
+                    if (k > 1) cells.Add(Terminal.Markup(string.Join(", ", p.Top.Skip(1).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
                     table.AddRow(cells.ToArray());
                     count++;
                 }
-                table.Title($"{Markup.Escape(source.Name)} from {Markup.Escape(source.Path)}{(predictor.FlipTta ? " (flip test-time augmentation)" : "")}");
+                table.Title($"{Terminal.Markup(source.Name)} from {Terminal.Markup(source.Path)}{(predictor.FlipTta ? " (flip test-time augmentation)" : "")}");
                 AnsiConsole.Write(table);
             }
             if (predictor.Skipped.Count > 0)
@@ -75,7 +75,7 @@ public static class PredictCommand
                 string more = predictor.Skipped.Count > Named ? $"; and {predictor.Skipped.Count - Named} more" : "";
                 string list = $"{string.Join("; ", predictor.Skipped.Take(Named))}{more}";
                 if (count == 0) throw new DataException($"none of the {files.Count} files could be read as an image: {list}");
-                Console.Error.WriteLine($"warning: skipped {predictor.Skipped.Count} of {files.Count} files that cannot be read as images: {list}");
+                Console.Error.WriteLine(Printable.Text($"warning: skipped {predictor.Skipped.Count} of {files.Count} files that cannot be read as images: {list}"));
             }
             return ExitCodes.Success;
         }));

@@ -100,7 +100,7 @@ public static class TestCommand
         {
             long n = 0;
             for (int p = 0; p < r.ClassNames.Count; p++) n += r.Confusion[c, p];
-            table.AddRow(Markup.Escape(r.ClassNames[c]), n.ToString(CultureInfo.InvariantCulture), r.Confusion[c, c].ToString(CultureInfo.InvariantCulture),
+            table.AddRow(Terminal.Markup(r.ClassNames[c]), n.ToString(CultureInfo.InvariantCulture), r.Confusion[c, c].ToString(CultureInfo.InvariantCulture),
                 double.IsNaN(r.ClassAccuracy(c)) ? "-" : r.ClassAccuracy(c).ToString("F2", CultureInfo.InvariantCulture));
         }
         return table;
@@ -113,7 +113,7 @@ public static class TestCommand
         for (int p = 0; p < r.ClassNames.Count; p++) table.AddColumn(new TableColumn(p.ToString(CultureInfo.InvariantCulture)).RightAligned());
         for (int t = 0; t < r.ClassNames.Count; t++)
         {
-            var cells = new List<string> { $"{t} {Markup.Escape(r.ClassNames[t])}" };
+            var cells = new List<string> { $"{t} {Terminal.Markup(r.ClassNames[t])}" };
             for (int p = 0; p < r.ClassNames.Count; p++)
             {
                 string v = r.Confusion[t, p].ToString(CultureInfo.InvariantCulture);

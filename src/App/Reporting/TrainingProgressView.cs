@@ -1,4 +1,5 @@
 using System.Globalization;
+using ArchGen.App.Cli;
 using ArchGen.Checkpoints;
 using ArchGen.Training;
 using Spectre.Console;
@@ -81,7 +82,7 @@ public static class TrainingProgressView
             if (evaluation is not null) evaluation.Description = $"  Evaluation {e.Epoch + 1}: {Evaluations(e)}";
         }
 
-        public void Message(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
+        public void Message(string text) => AnsiConsole.MarkupLine(Terminal.Markup(text));
     }
 
     sealed class PlainObserver(List<EpochReport> epochs) : ITrainingObserver

@@ -258,6 +258,8 @@ public static class Checkpoint
             throw Damaged(path, "its header lacks the model, position or configuration", at);
         if (header.Position.Epoch < 0 || header.Position.Batch < 0 || header.Position.GlobalStep < 0)
             throw Damaged(path, $"its position (epoch {header.Position.Epoch}, batch {header.Position.Batch}, step {header.Position.GlobalStep}) is negative", at);
+        if (header.ClassNames is { } names && names.Any(n => n is null))
+            throw Damaged(path, "a class name in its header is null", at);
         return (header, version);
     }
 

@@ -68,6 +68,7 @@ public static class ImageFolder
         var result = new List<string>();
         foreach (var path in paths)
         {
+            if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException("PATH is empty; give image files or folders of them.");
             if (Directory.Exists(path))
             {
                 int before = result.Count;

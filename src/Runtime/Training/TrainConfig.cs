@@ -84,6 +84,8 @@ public sealed partial record TrainConfig
         OptionRules.Require(OptionRules.Limit(Limit));
         OptionRules.Require(OptionRules.TestLimit(TestLimit));
         OptionRules.Require(OptionRules.CheckpointEvery(CheckpointEvery));
+        if (FreezeFeatures && Init is null)
+            throw new ArgumentException("--freeze-features trains only the classifier on top of features learned elsewhere; give those weights with --init FILE (without them the features would stay random).");
         ValidateRecipe();
     }
 }

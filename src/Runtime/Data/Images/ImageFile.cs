@@ -93,6 +93,8 @@ public static partial class ImageFile
 
     static DataException StatFailed(string path, int errno) => errno switch
     {
+        // .NET reads file names as UTF-8 and shows bytes that are not as U+FFFD, so such a name cannot be opened.
+        2 when path.Contains('\uFFFD') => new DataException("the file name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it, or pass --skip-bad-images to leave it out", path),
         2 or 20 => new DataException("the file does not exist", path), // ENOENT, ENOTDIR
         13 => new DataException("permission denied", path),
         40 or 62 => new DataException("too many levels of symbolic links", path), // ELOOP (Linux, macOS)

@@ -157,7 +157,7 @@ public sealed class ImageFileSplit : IImageSplit
                 const int Named = 3;
                 var names = string.Join("; ", bad.Take(Named).Select(i => errors[i]!.Message.ReplaceLineEndings(" ")));
                 string more = bad.Length > Named ? $"; and {bad.Length - Named} more" : "";
-                (Options.Warning ?? Console.Error.WriteLine)($"warning: skipped {bad.Length} of {n} {Name} files that cannot be read as images: {names}{more}");
+                (Options.Warning ?? Console.Error.WriteLine)(Printable.Text($"warning: skipped {bad.Length} of {n} {Name} files that cannot be read as images: {names}{more}"));
             }
 
             scan = new SplitScan(size, cache, Statistics(sum, squares, pixels));

@@ -1,0 +1,29 @@
+using System.Globalization;
+using System.Text;
+
+namespace ArchGen.Data;
+
+/// <summary>
+/// Text from outside (file names, class names, messages that quote them) as it may reach a terminal: control
+/// characters (an ESC sequence could recolor, retitle or hide output; a bell rings) and the bidirectional overrides
+/// (which reorder what the user reads) are shown escaped, <c>\x1B</c> or <c>\u202E</c>, never sent raw.
+/// </summary>
+public static class Printable
+{
+    /// <summary><paramref name="text"/> with control and bidirectional-override characters escaped; "(null)" for null.</summary>
+    public static string Text(string? text)
+    {
+        if (text is null) return "(null)";
+        if (!text.Any(NeedsEscape)) return text;
+        var result = new StringBuilder(text.Length + 8);
+        foreach (char c in text)
+        {
+            if (!NeedsEscape(c)) result.Append(c);
+            else if (c < 0x100) result.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            else result.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+        }
+        return result.ToString();
+    }
+
+    static bool NeedsEscape(char c) => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+}
