@@ -65,6 +65,52 @@ public class DeployTests
         Assert.NotEqual(withFlip, Probabilities(plain.Out));
     }
 
+    /// <summary>
+    /// A fine-tuned model (3 classes where the catalog's has 10) exported as weights is read back by every command
+    /// (issue 24, item 7): a safetensors export carries its model, class names and normalization; a .pt file is read
+    /// with --model, its class count taken from its classifier's shape, and refused without --model.
+    /// </summary>
+    [Fact]
+    public void FineTunedWeightsExportsReadBackEverywhere()
+    {
+        using var dir = new TempDir();
+        string photos = PhotoFolderTests.WritePhotos(dir["photos"], train: 4, test: 3);
+        var train = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--epochs", "1", "--batch-size", "4", "--out", "run", .. Quick]);
+        Assert.True(train.ExitCode == 0, train.Out + train.Err);
+        string test = Path.Combine(photos, "test");
+        var expected = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "run", "--json", test, .. Quick]);
+        Assert.True(expected.ExitCode == 0, expected.Out + expected.Err);
+
+        foreach (var file in new[] { "model.safetensors", "model.pt" })
+        {
+            var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", file);
+            Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        }
+
+        // safetensors: no --model needed; the class names and the run's statistics came along.
+        var fromSafetensors = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "model.safetensors", "--json", test, .. Quick]);
+        Assert.True(fromSafetensors.ExitCode == 0, fromSafetensors.Out + fromSafetensors.Err);
+        Assert.Equal(Top1(expected.Out), Top1(fromSafetensors.Out));
+        Assert.All(Probabilities(fromSafetensors.Out).Zip(Probabilities(expected.Out)), p => Assert.True(Math.Abs(p.First - p.Second) < 1e-5, $"{p.First} vs {p.Second}"));
+        var tested = AppProcess.Run(dir.Path, ["test", "--checkpoint", "model.safetensors", "--dataset", "folder", "--data", photos, .. Quick]);
+        Assert.True(tested.ExitCode == 0, tested.Out + tested.Err);
+        var onnx = AppProcess.Run(dir.Path, "export", "--checkpoint", "model.safetensors", "--to", "again.onnx");
+        Assert.True(onnx.ExitCode == 0, onnx.Out + onnx.Err);
+        var imported = AppProcess.Run(dir.Path, "import", "--from", "model.safetensors", "--out", "imported.ckpt");
+        Assert.True(imported.ExitCode == 0, imported.Out + imported.Err);
+        var fromImport = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "imported.ckpt", "--json", test, .. Quick]);
+        Assert.Equal(Top1(expected.Out), Top1(fromImport.Out));
+
+        // .pt: refused without --model (it does not say which model it holds); with it, 3 classes from the classifier's shape.
+        var refused = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "model.pt", "--json", test, .. Quick]);
+        Assert.True(refused.ExitCode == 2, $"exit {refused.ExitCode}\n{refused.Out}\n{refused.Err}");
+        EndToEndTests.AssertOneLineError(refused.Err);
+        Assert.Contains("--model", refused.Err);
+        var fromPt = AppProcess.Run(dir.Path, ["predict", "--checkpoint", "model.pt", "--model", "CifarMobileNetV2", "--json", test, .. Quick]);
+        Assert.True(fromPt.ExitCode == 0, fromPt.Out + fromPt.Err);
+        Assert.Equal(9, Top1(fromPt.Out).Length);
+    }
+
     [Theory]
     [InlineData("MobileNetV3Small")]
     [InlineData("EfficientNetB0")]
