@@ -49,14 +49,7 @@ public sealed record ModelSource(
                 new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.FlipTta, ClassNamesRecorded: true);
         }
 
-        if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location))
-        {
-            var entry = ModelCatalog.Get(model ?? "CifarMobileNetV2");
-            var module = entry.Create();
-            PyTorchWeights.Load(module, location);
-            return new ModelSource(entry.Facts.Name, entry.Facts.InputChannels, entry.Facts.InputSize, entry, module, null, location, null,
-                Indices(entry.Facts.Classes), Normalization.ImageNet, FlipTta: false, ClassNamesRecorded: false);
-        }
+        if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location)) return OpenWeights(location, model);
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
         var header = Checkpoint.ReadHeader(path);
@@ -70,6 +63,30 @@ public sealed record ModelSource(
         var facts = fromCheckpoint.Facts;
         return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, RunFolder.Of(path)?.Path, classNames,
             header.Config.Normalization?.ToNormalization(), header.Config.FlipTta, ClassNamesRecorded: header.ClassNames is not null);
+    }
+
+    /// <summary>
+    /// A weights file: its model from <paramref name="model"/> or the file's own metadata (an ArchGen safetensors
+    /// export; else <c>--model</c> is required), its class count from its classifier's shape (a fine-tuned model's
+    /// differs from the catalog's), class names and normalization from the metadata (else the class indices and
+    /// ImageNet's statistics, which torchvision's weights expect).
+    /// </summary>
+    static ModelSource OpenWeights(string location, string? model)
+    {
+        var metadata = PyTorchWeights.ReadMetadata(location);
+        if (model is not null && metadata is not null && !string.Equals(model, metadata.Model, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"{location} holds a {metadata.Model}, not a {model}.");
+        string name = model ?? metadata?.Model
+            ?? throw new ArgumentException($"{location} does not say which model it holds (only ArchGen's .safetensors exports do); pass --model NAME ('archgen models' lists them).");
+        var entry = ModelCatalog.Get(name);
+        int classes = PartialWeights.ClassesIn(entry, PyTorchWeights.Inspect(location)) ?? entry.Facts.Classes;
+        if (metadata is not null && metadata.ClassNames.Count != classes)
+            throw new DataException($"names {metadata.ClassNames.Count} classes but its classifier has {classes} outputs", location);
+        var module = entry.Create(classes);
+        PyTorchWeights.Load(module, location);
+        var facts = entry.Facts;
+        return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, entry, module, null, location, null,
+            metadata?.ClassNames ?? Indices(classes), metadata?.Normalization ?? Normalization.ImageNet, metadata?.FlipTta ?? false, ClassNamesRecorded: metadata is not null);
     }
 
     /// <summary>True for an ONNX model file (<c>.onnx</c>).</summary>

@@ -12,8 +12,8 @@ public static class ImportCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
-        var from = new Option<string>("--from") { Description = "PyTorch weights: .pt/.pth (torch.save(model.state_dict())) or .safetensors.", Required = true };
+        var model = CommonOptions.Model(defaultModel: null);
+        var from = new Option<string>("--from") { Description = "PyTorch weights: .pt/.pth (torch.save(model.state_dict()), with --model) or .safetensors (an ArchGen export says its model; others need --model).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Checkpoint file to write.", Required = true };
         var overwrite = CommonOptions.OverwriteRunFile();
         var command = new Command("import", "Import PyTorch weights into an ArchGen checkpoint (strict: every key and shape must match).") { model, from, output, overwrite };
@@ -21,14 +21,22 @@ public static class ImportCommand
         {
             string path = parse.GetValue(from)!;
             if (!PyTorchWeights.IsWeightsFile(path)) throw new ArgumentException($"--from must be a .pt, .pth, .bin or .safetensors file (got '{path}').");
-            var entry = ModelCatalog.Get(parse.GetValue(model)!);
-            using var module = entry.Create();
-            PyTorchWeights.Load(module, path);
-            var config = new TrainConfig { Model = entry.Facts.Name, Epochs = 1 };
+            if (!File.Exists(path)) throw new FileNotFoundException($"No weights file at '{path}'.");
+            var source = ModelSource.Open(path, parse.GetValue(model));
+            using var module = source.Module;
+            var normalization = source.Normalization!;
+            var config = new TrainConfig
+            {
+                Model = source.Name,
+                Epochs = 1,
+                FlipTta = source.FlipTta,
+                Normalization = new NormalizationChoice(source.ClassNamesRecorded ? "checkpoint" : "imagenet", normalization.Mean, normalization.Std),
+            };
             string target = parse.GetValue(output)!;
             using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
-            Checkpoint.Save(target, new CheckpointHeader(entry.Facts.Name, new TrainingPosition(0, 0, 0), config, DateTime.UtcNow.ToString("O")), module, optimizer: null);
-            Console.WriteLine($"Imported {path} into {target} ({entry.Facts.Name}).");
+            var header = new CheckpointHeader(source.Name, new TrainingPosition(0, 0, 0), config, DateTime.UtcNow.ToString("O")) { ClassNames = source.ClassNames };
+            Checkpoint.Save(target, header, module, optimizer: null);
+            Console.WriteLine($"Imported {path} into {target} ({source.Name}, {source.ClassNames.Count} classes).");
             return ExitCodes.Success;
         }));
         return command;
@@ -64,7 +72,11 @@ public static class ExportCommand
             }
             else
             {
-                PyTorchWeights.Save(module, target);
+                // A safetensors file keeps what the model needs beyond its tensors; a .pt file has nowhere to.
+                var metadata = PyTorchWeights.IsSafetensors(target)
+                    ? new WeightsMetadata(source.Name, source.ClassNames, PredictCommand.NormalizationOf(source), source.FlipTta)
+                    : null;
+                PyTorchWeights.Save(module, target, metadata);
             }
             Console.WriteLine($"Exported {source.Name} from {source.Path} to {target}.");
             return ExitCodes.Success;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ArchGen.Interop;
 
 namespace ArchGen.Onnx.Export;
 
@@ -23,13 +24,13 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     /// <summary>The metadata keys, as written.</summary>
     public static class Keys
     {
-        public const string Model = "archgen.model";
-        public const string ClassNames = "archgen.class_names";
-        public const string Mean = "archgen.mean";
-        public const string Std = "archgen.std";
+        public const string Model = WeightsMetadata.Keys.Model;
+        public const string ClassNames = WeightsMetadata.Keys.ClassNames;
+        public const string Mean = WeightsMetadata.Keys.Mean;
+        public const string Std = WeightsMetadata.Keys.Std;
+        public const string FlipTta = WeightsMetadata.Keys.FlipTta;
         public const string InputSize = "archgen.input_size";
         public const string InputChannels = "archgen.input_channels";
-        public const string FlipTta = "archgen.flip_tta";
     }
 
     /// <summary>The largest input side a model may declare (a 4096 x 4096 image; the catalog's largest is 224).</summary>
@@ -39,10 +40,10 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     public const int MaxInputChannels = 64;
 
     /// <summary>The most classes a model may name.</summary>
-    public const int MaxClasses = 100_000;
+    public const int MaxClasses = WeightsMetadata.MaxClasses;
 
     /// <summary>The longest class name, in characters.</summary>
-    public const int MaxClassNameLength = 1_000;
+    public const int MaxClassNameLength = WeightsMetadata.MaxClassNameLength;
 
     /// <summary>The longest metadata value read, in characters (100,000 names of 100 characters fit).</summary>
     public const int MaxValueLength = 16 << 20;

@@ -60,6 +60,19 @@ public static class PartialWeights
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// The classes of the <paramref name="entry"/> model whose weights <paramref name="stored"/> holds, read off its
+    /// classifier's output weight (the tensor whose first dimension is the class count); null when the file has no
+    /// such tensor (it holds another model: loading it then lists the keys that do not fit).
+    /// </summary>
+    public static int? ClassesIn(CatalogEntry entry, IReadOnlyList<StoredTensor> stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var keys = ClassifierKeys(entry);
+        var output = stored.FirstOrDefault(t => keys.Contains(t.Key) && t.Shape.Length == 2);
+        return output is null || output.Shape[0] is < 1 or > WeightsMetadata.MaxClasses ? null : (int)output.Shape[0];
+    }
+
     /// <summary>Loads the matching tensors of <paramref name="path"/> into <paramref name="model"/>, a <paramref name="entry"/> model, and reports key by key.</summary>
     public static PartialLoadReport Load(nn.Module model, CatalogEntry entry, string path)
     {

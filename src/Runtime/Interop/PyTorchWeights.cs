@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Collections;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -20,7 +23,8 @@ public static class PyTorchWeights
     public static bool IsWeightsFile(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin" or ".safetensors";
 
-    static bool IsSafetensors(string path) => Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase);
+    /// <summary>True for a <c>.safetensors</c> file name.</summary>
+    public static bool IsSafetensors(string path) => Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Reads a state_dict file into tensors by key (the caller disposes them). The file is checked first (see
@@ -55,15 +59,59 @@ public static class PyTorchWeights
         }
     }
 
-    /// <summary>Saves the model's state_dict as .pt/.pth (PyTorch pickle, loadable with <c>load_state_dict(strict=True)</c>) or .safetensors, atomically.</summary>
-    public static void Save(nn.Module model, string path)
+    /// <summary>
+    /// Saves the model's state_dict as .pt/.pth (PyTorch pickle, loadable with <c>load_state_dict(strict=True)</c>) or
+    /// .safetensors, atomically; a safetensors file also keeps <paramref name="metadata"/> in its header.
+    /// </summary>
+    public static void Save(nn.Module model, string path, WeightsMetadata? metadata = null)
     {
         var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().contiguous());
         AtomicFile.Write(path, file =>
         {
-            if (IsSafetensors(path)) Safetensors.SaveStateDict(file, state, leaveOpen: true);
-            else PyTorchPickler.PickleStateDict(file, state, leaveOpen: true);
+            if (!IsSafetensors(path)) PyTorchPickler.PickleStateDict(file, state, leaveOpen: true);
+            else if (metadata is null) Safetensors.SaveStateDict(file, state, leaveOpen: true);
+            else WriteSafetensors(file, state, metadata);
         });
+    }
+
+    /// <summary>What a safetensors file written by ArchGen says about its model; null for a .pt/.pth file or a file from elsewhere.</summary>
+    public static WeightsMetadata? ReadMetadata(string path)
+    {
+        if (!IsSafetensors(path)) return null;
+        WeightFileCheck.Safetensors(path, out var properties);
+        return WeightsMetadata.FromProperties(properties, path);
+    }
+
+    /// <summary>The keys, dtypes and shapes a weights file holds, checked, without reading the tensors.</summary>
+    public static IReadOnlyList<StoredTensor> Inspect(string path) =>
+        Check(path, budget: Math.Min(long.MaxValue / 2, 16 * InputFile.Length(path, what: "weights file") + (64L << 20)));
+
+    // The state_dict as PyBridge writes it, with the metadata added to the header (data offsets are relative to the
+    // end of the header, so the data is copied as it is; the header is padded to 8 bytes with spaces, as the format allows).
+    static void WriteSafetensors(Stream file, Dictionary<string, Tensor> state, WeightsMetadata metadata)
+    {
+        using var buffer = new MemoryStream();
+        Safetensors.SaveStateDict(buffer, state, leaveOpen: true);
+        var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        int length = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+        var header = JsonNode.Parse(bytes.Slice(8, length))!.AsObject();
+        var properties = header["__metadata__"] as JsonObject ?? new JsonObject();
+        header.Remove("__metadata__");
+        foreach (var (key, value) in metadata.ToProperties()) properties[key] = value;
+        var ordered = new JsonObject { ["__metadata__"] = properties };
+        foreach (var (key, value) in header.ToList())
+        {
+            header.Remove(key);
+            ordered[key] = value;
+        }
+        byte[] json = Encoding.UTF8.GetBytes(ordered.ToJsonString());
+        int padded = (json.Length + 7) / 8 * 8;
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)padded);
+        file.Write(prefix);
+        file.Write(json);
+        for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
+        file.Write(bytes[(8 + length)..]);
     }
 
     static IReadOnlyList<StoredTensor> Check(string path, long budget) =>

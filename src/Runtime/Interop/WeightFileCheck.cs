@@ -89,8 +89,15 @@ internal static class WeightFileCheck
     }
 
     /// <summary>The tensors a safetensors file holds, after checking its header against the file's size.</summary>
-    public static IReadOnlyList<StoredTensor> Safetensors(string path)
+    public static IReadOnlyList<StoredTensor> Safetensors(string path) => Safetensors(path, out _);
+
+    /// <summary>
+    /// The tensors a safetensors file holds, after checking its header against the file's size, and the header's
+    /// <c>__metadata__</c> (string to string; null when it has none).
+    /// </summary>
+    public static IReadOnlyList<StoredTensor> Safetensors(string path, out IReadOnlyDictionary<string, string>? metadata)
     {
+        metadata = null;
         using var file = InputFile.Open(path, what: "safetensors file");
         long length = file.Length;
         if (length < 8) throw new DataException($"the file is {length} bytes; a safetensors file starts with an 8-byte header length", path, 0);
@@ -120,7 +127,13 @@ internal static class WeightFileCheck
             var ranges = new List<(long Begin, long End, string Key)>();
             foreach (var property in json.RootElement.EnumerateObject())
             {
-                if (property.Name == "__metadata__") continue;
+                if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind != JsonValueKind.Object || property.Value.EnumerateObject().Any(p => p.Value.ValueKind != JsonValueKind.String))
+                        throw new DataException("its __metadata__ is not an object of strings", path, 8);
+                    metadata = property.Value.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+                    continue;
+                }
                 string key = property.Name;
                 var t = property.Value;
                 if (t.ValueKind != JsonValueKind.Object

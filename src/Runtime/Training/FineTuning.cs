@@ -35,7 +35,13 @@ public static class FineTuning
         if (config.Normalization is { } recorded) return recorded;
         if (config.Init is { } init)
         {
-            if (PyTorchWeights.IsWeightsFile(init)) return new("imagenet", Normalization.ImageNet.Mean, Normalization.ImageNet.Std);
+            if (PyTorchWeights.IsWeightsFile(init))
+            {
+                // An ArchGen safetensors export records the statistics its run used; other weights are torchvision's.
+                return PyTorchWeights.ReadMetadata(init) is { } exported
+                    ? new("checkpoint", exported.Normalization.Mean, exported.Normalization.Std)
+                    : new("imagenet", Normalization.ImageNet.Mean, Normalization.ImageNet.Std);
+            }
             string? file = Checkpoint.Resolve(init);
             if (file is not null && Checkpoint.ReadHeader(file).Config.Normalization is { } inherited) return inherited with { Source = "checkpoint" };
         }
