@@ -17,37 +17,7 @@ namespace ArchGen.Generator;
 public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
 {
     /// <inheritdoc/>
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
-        Diagnostics.ExpansionOutOfRange,
-        Diagnostics.ChannelsOutOfRange,
-        Diagnostics.RepeatsOutOfRange,
-        Diagnostics.StrideOutOfRange,
-        Diagnostics.WidthOutOfRange,
-        Diagnostics.ClassesOutOfRange,
-        Diagnostics.InputSizeOutOfRange,
-        Diagnostics.InputChannelsOutOfRange,
-        Diagnostics.StrideOnOneByOneMap,
-        Diagnostics.StemChannelsOutOfRange,
-        Diagnostics.HeadChannelsOutOfRange,
-        Diagnostics.DropoutOutOfRange,
-        Diagnostics.NotPartial,
-        Diagnostics.Nested,
-        Diagnostics.Generic,
-        Diagnostics.NoRows,
-        Diagnostics.RowsWithoutModel,
-        Diagnostics.TorchSharpMissing,
-        Diagnostics.HasBaseClass,
-        Diagnostics.TooLarge,
-        Diagnostics.NotPlainClass,
-        Diagnostics.FlavorOutOfRange,
-        Diagnostics.AttributeErrors,
-        Diagnostics.RowsOnAnotherDeclaration,
-        Diagnostics.ReservedName,
-        Diagnostics.KernelOutOfRange,
-        Diagnostics.DepthOutOfRange,
-        Diagnostics.StochasticDepthOutOfRange,
-        Diagnostics.MixedFamilies,
-        Diagnostics.NonlinearityOutOfRange);
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = Diagnostics.All;
 
     /// <inheritdoc/>
     public override void Initialize(AnalysisContext context)

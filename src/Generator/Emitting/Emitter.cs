@@ -3,14 +3,14 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using ArchGen.Generator.Planning;
-using Microsoft.CodeAnalysis.CSharp;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Emitting;
 
 /// <summary>
 /// Writes a <see cref="LayerPlan"/> as C#: one file per model class. Each part of the file (fields, constructor,
-/// registration, forward, fused form, facts) is one loop over the plan's steps that switches on the step's kind; what
-/// every model shares lives in the runtime (<c>ArchGen.Blocks</c>).
+/// registration, forward, fused form, facts) is one loop over the plan's steps, each of which says how it is written
+/// (<see cref="Step"/>); what every model shares lives in the runtime (<c>ArchGen.Blocks</c>).
 /// </summary>
 internal static class Emitter
 {
@@ -19,7 +19,6 @@ internal static class Emitter
     public static readonly string GeneratorVersion = typeof(Emitter).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
     private const string Tensor = "global::TorchSharp.torch.Tensor";
-    private const string Blocks = "global::ArchGen.Blocks.";
 
     /// <summary>Members and nested types the emitted part declares, besides the plan's fields; a class cannot have a member with its own name.</summary>
     private static readonly string[] FixedMembers =
@@ -73,13 +72,13 @@ internal static class Emitter
         EmitFields(w, plan, fused: false);
         w.Lines($$"""
 
-            /// <summary>Builds the model with freshly initialized weights ({{InitDoc(plan.Init)}}) and the declared {{N(spec.Classes)}} classes.</summary>
+            /// <summary>Builds the model with freshly initialized weights ({{InitDoc(plan.WeightInit)}}) and the declared {{N(spec.Classes)}} classes.</summary>
             public {{name}}()
                 : this({{N(spec.Classes)}})
             {
             }
 
-            /// <summary>Builds the model with freshly initialized weights ({{InitDoc(plan.Init)}}) and a classifier for <paramref name="classes"/> classes instead of the declared {{N(spec.Classes)}}.</summary>
+            /// <summary>Builds the model with freshly initialized weights ({{InitDoc(plan.WeightInit)}}) and a classifier for <paramref name="classes"/> classes instead of the declared {{N(spec.Classes)}}.</summary>
             /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="classes"/> is less than 1.</exception>
             public {{name}}(int classes)
                 : base(nameof({{name}}))
@@ -88,12 +87,12 @@ internal static class Emitter
         w.Line("global::System.ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);");
         foreach (var step in plan.Steps)
         {
-            w.Line(step.Field + " = " + Construct(step) + ";");
+            w.Line(step.Field + " = " + step.Construct() + ";");
         }
 
         w.Line();
         EmitRegistration(w, plan);
-        w.Line("InitializeWeights(" + Blocks + "WeightInit." + plan.Init + ");");
+        w.Line("InitializeWeights(" + Blocks + "WeightInit." + plan.WeightInit + ");");
         w.Close();
         EmitForward(w, plan, fused: false);
         w.Lines($$"""
@@ -147,7 +146,7 @@ internal static class Emitter
         w.Indent += 2;
         foreach (var step in plan.Steps)
         {
-            w.Line("new(" + Str(step.Placement.Display) + ", " + Str(Kind(step)) + ", " + Str(ShapeText(step.Input)) + ", " + Str(ShapeText(step.Output)) + ", "
+            w.Line("new(" + Str(step.Placement.Display) + ", " + Str(step.Kind) + ", " + Str(ShapeText(step.Input)) + ", " + Str(ShapeText(step.Output)) + ", "
                 + N(step.Parameters) + "L, " + N(step.MultiplyAdds) + "L),");
         }
 
@@ -166,21 +165,6 @@ internal static class Emitter
         w.Indent--;
     }
 
-    /// <summary>What the layer table says a step is.</summary>
-    private static string Kind(Step step) => step switch
-    {
-        ConvStep c => "ConvBnAct " + KernelText(c.Kernel, c.Stride) + ActText(c.Act),
-        BlockStep b => "InvertedResidual " + N(b.Input.Channels) + (b.Expand ? "->" + N(b.Expanded) : string.Empty) + "->" + N(b.Output.Channels)
-            + " " + KernelText(b.Kernel, b.Stride) + ActText(b.Act)
-            + (b.Squeeze > 0 ? ", SE " + N(b.Squeeze) : string.Empty)
-            + b.Shortcut switch { Shortcut.Identity => ", residual", Shortcut.Projection => ", 1x1 conv shortcut", _ => string.Empty }
-            + (b.DropPath > 0 ? ", drop path " + Short(b.DropPath) : string.Empty),
-        PoolStep => "AdaptiveAvgPool2d 1",
-        ClassifierStep k => (k.Hidden > 0 ? "Linear " + N(k.Hidden) + ActText(k.HiddenAct) + ", " : string.Empty)
-            + (k.DropoutLayer || k.Dropout > 0 ? "Dropout " + D(k.Dropout) + ", " : string.Empty) + "Linear",
-        _ => throw new ArgumentOutOfRangeException(nameof(step)),
-    };
-
     // ---------------------------------------------------------------- fields and construction
 
     private static void EmitFields(SourceWriter w, LayerPlan plan, bool fused)
@@ -197,90 +181,10 @@ internal static class Emitter
                 : step.Placement.Path is { } path ? "<c>" + path + "</c>"
                 : step.Placement.FlatNames.IsEmpty ? "Not in the state_dict"
                 : string.Join(", ", step.Placement.FlatNames.Select(n => "<c>" + n + "</c>"));
-            w.Line("/// <summary>" + where + ": " + Describe(step, fused) + "; " + ShapeText(step.Output) + ".</summary>");
-            w.Line("public readonly " + FieldType(step) + " " + step.Field + ";");
+            w.Line("/// <summary>" + where + ": " + step.Describe(fused) + "; " + ShapeText(step.Output) + ".</summary>");
+            w.Line("public readonly " + step.FieldType + " " + step.Field + ";");
         }
     }
-
-    private static string FieldType(Step step) => step switch
-    {
-        ConvStep => Blocks + "ConvBnAct",
-        BlockStep => Blocks + "InvertedResidual",
-        PoolStep => "global::TorchSharp.Modules.AdaptiveAvgPool2d",
-        ClassifierStep => Blocks + "Classifier",
-        _ => throw new ArgumentOutOfRangeException(nameof(step)),
-    };
-
-    /// <summary>One line of documentation per field.</summary>
-    private static string Describe(Step step, bool fused)
-    {
-        string norm = fused ? string.Empty : ", BatchNorm";
-        return step switch
-        {
-            ConvStep c => KernelText(c.Kernel, c.Stride) + " convolution " + N(c.Input.Channels) + " -> " + N(c.Output.Channels) + norm + ActText(c.Act),
-            BlockStep b => "inverted residual " + N(b.Input.Channels) + (b.Expand ? " -> " + N(b.Expanded) : string.Empty) + " -> " + N(b.Output.Channels)
-                + ", " + KernelText(b.Kernel, b.Stride) + " depthwise" + ActText(b.Act)
-                + (b.Squeeze > 0 ? ", squeeze-and-excitation to " + N(b.Squeeze) : string.Empty)
-                + b.Shortcut switch { Shortcut.Identity => ", identity residual", Shortcut.Projection => ", 1x1 conv shortcut", _ => string.Empty }
-                + (b.DropPath > 0 && !fused ? ", stochastic depth " + Short(b.DropPath) : string.Empty),
-            PoolStep => "global average pooling",
-            ClassifierStep k => (k.Hidden > 0 ? "linear " + N(k.Input.Channels) + " -> " + N(k.Hidden) + ActText(k.HiddenAct) + ", " : string.Empty)
-                + (!fused && (k.DropoutLayer || k.Dropout > 0) ? "dropout " + D(k.Dropout) + ", " : string.Empty)
-                + "linear " + N(k.Hidden > 0 ? k.Hidden : k.Input.Channels) + " -> classes",
-            _ => throw new ArgumentOutOfRangeException(nameof(step)),
-        };
-    }
-
-    /// <summary>The expression that builds a step's module with fresh weights.</summary>
-    private static string Construct(Step step)
-    {
-        switch (step)
-        {
-            case ConvStep c:
-                return "new(" + N(c.Input.Channels) + ", " + N(c.Output.Channels) + ", kernelSize: " + N(c.Kernel) + ", stride: " + N(c.Stride)
-                    + ", activation: " + Blocks + "Activation." + c.Act + Norm(c.Eps, c.Momentum) + ")";
-            case BlockStep b:
-                var args = new List<string>
-                {
-                    Blocks + "BlockLayout." + b.Layout,
-                    N(b.Input.Channels),
-                    N(b.Expanded),
-                    N(b.Output.Channels),
-                    "kernelSize: " + N(b.Kernel),
-                    "stride: " + N(b.Stride),
-                    "activation: " + Blocks + "Activation." + b.Act,
-                    "expand: " + (b.Expand ? "true" : "false"),
-                };
-                if (b.Shortcut != Shortcut.None)
-                {
-                    args.Add("shortcut: " + Blocks + "ShortcutKind." + b.Shortcut);
-                }
-
-                if (b.Squeeze > 0)
-                {
-                    args.Add("squeezeChannels: " + N(b.Squeeze));
-                    args.Add("squeezeActivation: " + Blocks + "Activation." + b.SqueezeAct);
-                    args.Add("gate: " + Blocks + "Activation." + b.Gate);
-                }
-
-                if (b.DropPath != 0)
-                {
-                    args.Add("dropPath: " + D(b.DropPath));
-                }
-
-                return "new(" + string.Join(", ", args) + Norm(b.Eps, b.Momentum) + ")";
-            case PoolStep:
-                return "global::TorchSharp.torch.nn.AdaptiveAvgPool2d(1)";
-            case ClassifierStep k:
-                return "new(" + N(k.Input.Channels) + ", classes, dropout: " + D(k.Dropout) + ", dropoutLayer: " + (k.DropoutLayer ? "true" : "false")
-                    + (k.Hidden > 0 ? ", hidden: " + N(k.Hidden) + ", hiddenActivation: " + Blocks + "Activation." + k.HiddenAct : string.Empty) + ")";
-            default:
-                throw new ArgumentOutOfRangeException(nameof(step));
-        }
-    }
-
-    private static string Norm(double eps, double momentum) =>
-        eps == 1e-5 && momentum == 0.1 ? string.Empty : ", eps: " + D(eps) + ", momentum: " + D(momentum);
 
     /// <summary>
     /// Registers the steps under the original's state_dict names, in its order: paths become nested index-named
@@ -296,7 +200,7 @@ internal static class Emitter
             {
                 if (!step.Placement.FlatNames.IsEmpty)
                 {
-                    var layers = FlatLayers(step);
+                    var layers = step.FlatLayers;
                     w.Line("RegisterFlattened(" + step.Field + ", " + string.Join(", ", step.Placement.FlatNames.Select((n, j) => "(" + Str(n) + ", " + step.Field + "." + layers[j] + ")")) + ");");
                 }
 
@@ -314,14 +218,6 @@ internal static class Emitter
             w.Line("register_module(" + Str(top) + ", " + Container(group, 1) + ");");
         }
     }
-
-    /// <summary>The layers a flat step registers, one per name.</summary>
-    private static string[] FlatLayers(Step step) => step switch
-    {
-        ConvStep => new[] { "Conv", "Norm" },
-        ClassifierStep => new[] { "Output" },
-        _ => throw new ArgumentOutOfRangeException(nameof(step), "Only convolutions and classifiers can be flattened."),
-    };
 
     /// <summary>The module at depth <paramref name="depth"/> of paths sharing their first segments: a field, or a container of index-named children.</summary>
     private static string Container(List<(string[] Segments, string Expression)> items, int depth)
@@ -373,9 +269,9 @@ internal static class Emitter
         }
 
         Commented(w, "var x = Backbone(input, null);", ShapeText(pool.Input));
-        Commented(w, "x = Apply(" + pool.Field + ", x);", Where(pool) + ": " + ShapeText(pool.Output));
+        Commented(w, "x = Apply(" + pool.Field + ", x);", pool.Where + ": " + ShapeText(pool.Output));
         Commented(w, "x = Flatten(x);", N(pool.Output.Channels));
-        Commented(w, "return Apply(" + classifier.Field + ", x);", Where(classifier) + ": " + N(plan.Spec.Classes) + " logits with the declared classes");
+        Commented(w, "return Apply(" + classifier.Field + ", x);", classifier.Where + ": " + N(plan.Spec.Classes) + " logits with the declared classes");
         w.Close();
         w.Lines($$"""
 
@@ -410,7 +306,7 @@ internal static class Emitter
         for (int i = 0; i <= last; i++)
         {
             var step = plan.Steps[i];
-            Commented(w, (i == last ? "return" : "x =") + " Apply(" + step.Field + ", x);", Where(step) + ": " + ShapeText(step.Output));
+            Commented(w, (i == last ? "return" : "x =") + " Apply(" + step.Field + ", x);", step.Where + ": " + ShapeText(step.Output));
             if (i != last && stage < stageCount && plan.Stages[stage].StepIndex == i)
             {
                 Commented(w, "Keep(stages, " + N(stage) + ", x);", "the stride-" + N(plan.Stages[stage].Stride) + " stage ends here");
@@ -424,8 +320,6 @@ internal static class Emitter
     /// <summary>A line of code with a comment aligned after it.</summary>
     private static void Commented(SourceWriter w, string code, string comment) =>
         w.Line(code + new string(' ', Math.Max(1, 32 - code.Length)) + "// " + comment);
-
-    private static string Where(Step step) => step is PoolStep ? "global average pool" : step.Placement.Display;
 
     private static void EmitFeatureMaps(SourceWriter w, LayerPlan plan)
     {
@@ -444,7 +338,7 @@ internal static class Emitter
         for (int i = 0; i < plan.Stages.Length; i++)
         {
             var s = plan.Stages[i];
-            string at = Where(plan.Steps[s.StepIndex]);
+            string at = plan.Steps[s.StepIndex].Where;
             w.Lines($$"""
 
                 /// <summary>Channels of <see cref="Stride{{N(s.Stride)}}"/>: {{N(s.Channels)}}.</summary>
@@ -481,7 +375,7 @@ internal static class Emitter
         w.Open();
         foreach (var step in plan.Steps)
         {
-            w.Line(step.Field + " = " + (step is PoolStep ? Construct(step) : "source." + step.Field + ".Fuse()") + ";");
+            w.Line(step.Field + " = " + step.ConstructFused() + ";");
         }
 
         w.Line();
@@ -498,31 +392,10 @@ internal static class Emitter
 
     // ---------------------------------------------------------------- text
 
-    private static string InitDoc(Init init) => init switch
+    private static string InitDoc(WeightInit init) => init switch
     {
-        Init.Torchvision => "torchvision's initialization",
-        Init.EfficientNet => "torchvision's EfficientNet initialization",
+        WeightInit.Torchvision => "torchvision's initialization",
+        WeightInit.EfficientNet => "torchvision's EfficientNet initialization",
         _ => "PyTorch's default initialization",
     };
-
-    private static string KernelText(int kernel, int stride) => N(kernel) + "x" + N(kernel) + (stride != 1 ? " s" + N(stride) : string.Empty);
-
-    private static string ActText(Act act) => act == Act.None ? string.Empty : ", " + act;
-
-    private static string ShapeText(Shape shape) => shape.IsVector ? N(shape.Channels) : N(shape.Channels) + "x" + N(shape.Size) + "x" + N(shape.Size);
-
-    private static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
-
-    private static string Grouped(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
-
-    private static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-
-    /// <summary>A number for people (documentation and the layer table): at most four decimals.</summary>
-    private static string Short(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
-
-    private static string Str(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-
-    /// <summary>An identifier as C# source: keywords get an <c>@</c>.</summary>
-    private static string Id(string name) =>
-        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 }

@@ -8,13 +8,6 @@ internal enum Family
     EfficientNet = 2,
 }
 
-/// <summary>Which original a MobileNetV2 reproduces; mirrors <c>ArchGen.MobileNetV2Flavor</c> (values must match).</summary>
-internal enum Flavor
-{
-    Paper = 0,
-    Cifar = 1,
-}
-
 /// <summary>
 /// One row of a model's table as written: MobileNetV2's <c>[Bottleneck(t, c, n, s)]</c> (K is 3),
 /// MobileNetV3's <c>[Bneck(k, exp, c, se, nl, s)]</c> (N is 1), EfficientNet's <c>[MBConv(t, k, c, n, s)]</c>;
@@ -48,7 +41,7 @@ internal sealed record ModelSpec(
     EquatableArray<RowSpec> Rows,
     ClassShape Shape)
 {
-    public Flavor Flavor => (Flavor)FlavorValue;
+    public MobileNetV2Flavor Flavor => (MobileNetV2Flavor)FlavorValue;
 
     /// <summary><c>Namespace.ClassName</c>, or the class name in the global namespace.</summary>
     public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;

@@ -33,7 +33,7 @@ internal static class EfficientNetPlanner
             total += layers[r];
         }
 
-        b.Conv("Stem", Placement.At("features.0"), Adjust(spec.StemChannels * spec.Width, "the stem"), 3, 2, Act.SiLU);
+        b.Conv("Stem", Placement.At("features.0"), Adjust(spec.StemChannels * spec.Width, "the stem"), 3, 2, Activation.SiLU);
         int block = 0;
         for (int r = 0; r < spec.Rows.Length; r++)
         {
@@ -45,18 +45,18 @@ internal static class EfficientNetPlanner
                 long inChannels = b.Current.Channels;
                 long expanded = Adjust((double)inChannels * row.T, name + "'s expansion");
                 int stride = i == 0 ? row.S : 1;
-                var shortcut = stride == 1 && inChannels == outChannels ? Shortcut.Identity : Shortcut.None;
+                var shortcut = stride == 1 && inChannels == outChannels ? ShortcutKind.Identity : ShortcutKind.None;
                 b.Block(
-                    "Block" + PlanBuilder.I(block + 1), Placement.At("features." + PlanBuilder.I(r + 1) + "." + PlanBuilder.I(i)), Layout.TorchvisionEfficientNet, r,
-                    expanded, outChannels, row.K, stride, Act.SiLU, expand: expanded != inChannels, shortcut,
-                    squeeze: Math.Max(1, inChannels / 4), Act.SiLU, Act.Sigmoid, dropPath: spec.StochasticDepth * block / total);
+                    "Block" + PlanBuilder.I(block + 1), Placement.At("features." + PlanBuilder.I(r + 1) + "." + PlanBuilder.I(i)), BlockLayout.TorchvisionEfficientNet, r,
+                    expanded, outChannels, row.K, stride, Activation.SiLU, expand: expanded != inChannels, shortcut,
+                    squeeze: Math.Max(1, inChannels / 4), Activation.SiLU, Activation.Sigmoid, dropPath: spec.StochasticDepth * block / total);
                 block++;
             }
         }
 
-        b.Conv("Head", Placement.At("features." + PlanBuilder.I(spec.Rows.Length + 1)), (long)PlanBuilder.CheckChannels(4.0 * b.Current.Channels, "the last convolution"), 1, 1, Act.SiLU);
+        b.Conv("Head", Placement.At("features." + PlanBuilder.I(spec.Rows.Length + 1)), (long)PlanBuilder.CheckChannels(4.0 * b.Current.Channels, "the last convolution"), 1, 1, Activation.SiLU);
         b.Pool("Pool", Placement.At("avgpool"));
-        b.Classifier("Classifier", Placement.At("classifier"), 0, Act.None, spec.Dropout, dropoutLayer: true);
-        return b.Build("EfficientNet", "torchvision's efficientnet_b0 … b7", Init.EfficientNet, spec.Dropout);
+        b.Classifier("Classifier", Placement.At("classifier"), 0, Activation.None, spec.Dropout, dropoutLayer: true);
+        return b.Build("EfficientNet", "torchvision's efficientnet_b0 … b7", WeightInit.EfficientNet, spec.Dropout);
     }
 }

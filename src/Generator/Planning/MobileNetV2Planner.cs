@@ -16,10 +16,10 @@ internal static class MobileNetV2Planner
 {
     public static LayerPlan Plan(ModelSpec spec)
     {
-        bool paper = spec.Flavor == Flavor.Paper;
+        bool paper = spec.Flavor == MobileNetV2Flavor.Paper;
         bool scale = paper || spec.Width != 1.0;
         double width = spec.Width;
-        var act = paper ? Act.ReLU6 : Act.ReLU;
+        var act = paper ? Activation.ReLU6 : Activation.ReLU;
         var b = new PlanBuilder(spec);
 
         long Channels(double raw, string what)
@@ -40,12 +40,12 @@ internal static class MobileNetV2Planner
                 long inChannels = b.Current.Channels;
                 long hidden = (long)PlanBuilder.CheckChannels((double)inChannels * row.T, "row " + PlanBuilder.I(r + 1) + "'s hidden layer");
                 int stride = i == 0 ? row.S : 1;
-                var shortcut = stride != 1 ? Shortcut.None
-                    : inChannels == outChannels ? Shortcut.Identity
-                    : paper ? Shortcut.None : Shortcut.Projection;
+                var shortcut = stride != 1 ? ShortcutKind.None
+                    : inChannels == outChannels ? ShortcutKind.Identity
+                    : paper ? ShortcutKind.None : ShortcutKind.Projection;
                 string path = (paper ? "features." : "layers.") + PlanBuilder.I(index);
                 b.Block(
-                    "Block" + PlanBuilder.I(index), Placement.At(path), paper ? Layout.TorchvisionMobileNetV2 : Layout.Kuangliu, r,
+                    "Block" + PlanBuilder.I(index), Placement.At(path), paper ? BlockLayout.TorchvisionMobileNetV2 : BlockLayout.Kuangliu, r,
                     hidden, outChannels, 3, stride, act, expand: !paper || row.T != 1, shortcut);
                 index++;
             }
@@ -56,11 +56,11 @@ internal static class MobileNetV2Planner
         b.Conv("Head", paper ? Placement.At("features." + PlanBuilder.I(index)) : Placement.Flat("conv2", "bn2"), head, 1, 1, act);
         b.Pool("Pool", Placement.Unregistered);
         double dropout = spec.Dropout >= 0 ? spec.Dropout : paper ? 0.2 : 0.0;
-        b.Classifier("Classifier", paper ? Placement.At("classifier") : Placement.Flat("linear"), 0, Act.None, dropout, dropoutLayer: paper);
+        b.Classifier("Classifier", paper ? Placement.At("classifier") : Placement.Flat("linear"), 0, Activation.None, dropout, dropoutLayer: paper);
         return b.Build(
             paper ? "MobileNetV2, Paper flavor" : "MobileNetV2, Cifar flavor",
             paper ? "torchvision's mobilenet_v2" : "kuangliu/pytorch-cifar's MobileNetV2",
-            paper ? Init.Torchvision : Init.PyTorchDefault,
+            paper ? WeightInit.Torchvision : WeightInit.PyTorchDefault,
             dropout);
     }
 }

@@ -20,7 +20,7 @@ internal static class MobileNetV3Planner
         var b = new PlanBuilder(spec);
         long Adjust(double channels, string what) => PlanBuilder.MakeDivisible(PlanBuilder.CheckChannels(channels * spec.Width, what));
 
-        b.Conv("Stem", Placement.At("features.0"), Adjust(spec.StemChannels, "the stem"), 3, 2, Act.HardSwish, Eps, Momentum);
+        b.Conv("Stem", Placement.At("features.0"), Adjust(spec.StemChannels, "the stem"), 3, 2, Activation.HardSwish, Eps, Momentum);
         for (int r = 0; r < spec.Rows.Length; r++)
         {
             var row = spec.Rows[r];
@@ -28,19 +28,19 @@ internal static class MobileNetV3Planner
             long inChannels = b.Current.Channels;
             long expanded = Adjust(row.Exp, name + "'s expansion");
             long outChannels = Adjust(row.C, name);
-            var shortcut = row.S == 1 && inChannels == outChannels ? Shortcut.Identity : Shortcut.None;
+            var shortcut = row.S == 1 && inChannels == outChannels ? ShortcutKind.Identity : ShortcutKind.None;
             long squeeze = row.Se ? PlanBuilder.MakeDivisible(expanded / 4) : 0;
             string index = PlanBuilder.I(r + 1);
             b.Block(
-                "Block" + index, Placement.At("features." + index), Layout.TorchvisionMobileNetV3, r,
-                expanded, outChannels, row.K, row.S, row.Nl == 1 ? Act.HardSwish : Act.ReLU, expand: expanded != inChannels, shortcut,
-                squeeze, Act.ReLU, Act.HardSigmoid, dropPath: 0, Eps, Momentum);
+                "Block" + index, Placement.At("features." + index), BlockLayout.TorchvisionMobileNetV3, r,
+                expanded, outChannels, row.K, row.S, row.Nl == 1 ? Activation.HardSwish : Activation.ReLU, expand: expanded != inChannels, shortcut,
+                squeeze, Activation.ReLU, Activation.HardSigmoid, dropPath: 0, Eps, Momentum);
         }
 
         long head = (long)PlanBuilder.CheckChannels(6.0 * b.Current.Channels, "the last convolution");
-        b.Conv("Head", Placement.At("features." + PlanBuilder.I(spec.Rows.Length + 1)), head, 1, 1, Act.HardSwish, Eps, Momentum);
+        b.Conv("Head", Placement.At("features." + PlanBuilder.I(spec.Rows.Length + 1)), head, 1, 1, Activation.HardSwish, Eps, Momentum);
         b.Pool("Pool", Placement.At("avgpool"));
-        b.Classifier("Classifier", Placement.At("classifier"), Adjust(spec.HeadChannels, "the classifier's hidden layer"), Act.HardSwish, spec.Dropout, dropoutLayer: true);
-        return b.Build("MobileNetV3", "torchvision's mobilenet_v3", Init.Torchvision, spec.Dropout);
+        b.Classifier("Classifier", Placement.At("classifier"), Adjust(spec.HeadChannels, "the classifier's hidden layer"), Activation.HardSwish, spec.Dropout, dropoutLayer: true);
+        return b.Build("MobileNetV3", "torchvision's mobilenet_v3", WeightInit.Torchvision, spec.Dropout);
     }
 }

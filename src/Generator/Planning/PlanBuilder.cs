@@ -78,7 +78,7 @@ internal sealed class PlanBuilder
     }
 
     /// <summary>A convolution + BatchNorm + activation on the current activation (stem, head).</summary>
-    public void Conv(string field, Placement placement, long outChannels, int kernel, int stride, Act act, double eps = 1e-5, double momentum = 0.1)
+    public void Conv(string field, Placement placement, long outChannels, int kernel, int stride, Activation act, double eps = 1e-5, double momentum = 0.1)
     {
         checked
         {
@@ -94,8 +94,8 @@ internal sealed class PlanBuilder
 
     /// <summary>An inverted-residual block on the current activation.</summary>
     public void Block(
-        string field, Placement placement, Layout layout, int row, long expanded, long outChannels, int kernel, int stride, Act act, bool expand,
-        Shortcut shortcut, long squeeze = 0, Act squeezeAct = Act.None, Act gate = Act.None, double dropPath = 0, double eps = 1e-5, double momentum = 0.1)
+        string field, Placement placement, BlockLayout layout, int row, long expanded, long outChannels, int kernel, int stride, Activation act, bool expand,
+        ShortcutKind shortcut, long squeeze = 0, Activation squeezeAct = Activation.None, Activation gate = Activation.None, double dropPath = 0, double eps = 1e-5, double momentum = 0.1)
     {
         if (++_blocks > MaxBlocks)
         {
@@ -128,7 +128,7 @@ internal sealed class PlanBuilder
             }
 
             Unit(expanded, outChannels, 1, 1, outSize);
-            if (shortcut == Shortcut.Projection)
+            if (shortcut == ShortcutKind.Projection)
             {
                 Unit(inC, outChannels, 1, 1, inSize);
             }
@@ -150,7 +150,7 @@ internal sealed class PlanBuilder
     }
 
     /// <summary>The classifier on the pooled, flattened features.</summary>
-    public void Classifier(string field, Placement placement, long hidden, Act hiddenAct, double dropout, bool dropoutLayer)
+    public void Classifier(string field, Placement placement, long hidden, Activation hiddenAct, double dropout, bool dropoutLayer)
     {
         checked
         {
@@ -162,7 +162,7 @@ internal sealed class PlanBuilder
     }
 
     /// <summary>The finished plan; the last convolution or block ends the last resolution stage.</summary>
-    public LayerPlan Build(string architecture, string original, Init init, double dropout)
+    public LayerPlan Build(string architecture, string original, WeightInit init, double dropout)
     {
         EndStage();
         long parameters = 0, macs = 0;

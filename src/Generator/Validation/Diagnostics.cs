@@ -1,3 +1,7 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace ArchGen.Generator.Validation;
@@ -53,6 +57,17 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor StochasticDepthOutOfRange = Error("ARCH0028", "StochasticDepth must be in [0, 1)", "StochasticDepth = {0} must be in [0, 1)");
     public static readonly DiagnosticDescriptor MixedFamilies = Error("ARCH0029", "A class declares one network family", "Class '{0}' has [{1}] and also {2}; a class declares one network, with rows of its own family");
     public static readonly DiagnosticDescriptor NonlinearityOutOfRange = Error("ARCH0030", "nl must be a Nonlinearity member", "Row {0}: nl = {1} is not a member of Nonlinearity (ReLU or HardSwish)");
+
+    /// <summary>
+    /// Every descriptor above, by ID: the one list the analyzer declares (<c>SupportedDiagnostics</c>); the release
+    /// file (AnalyzerReleases.Unshipped.md) is checked against it by the build's release tracking and by a test.
+    /// </summary>
+    public static ImmutableArray<DiagnosticDescriptor> All { get; } = typeof(Diagnostics)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+        .OrderBy(d => d.Id, StringComparer.Ordinal)
+        .ToImmutableArray();
 
     private static DiagnosticDescriptor Error(string id, string title, string message) => new(
         id,

@@ -1,5 +1,6 @@
 using System.Reflection;
 using ArchGen.Blocks;
+using ArchGen.Onnx.Export.Layers;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
@@ -28,6 +29,12 @@ public static class OnnxExporter
     /// <summary>The graph's output name.</summary>
     public const string OutputName = "logits";
 
+    /// <summary>Every layer exporter in this assembly (<see cref="ILayerExport"/>), by the module type it exports.</summary>
+    static readonly IReadOnlyDictionary<Type, ILayerExport> Exports = typeof(OnnxExporter).Assembly.GetTypes()
+        .Where(t => typeof(ILayerExport).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+        .Select(t => (ILayerExport)Activator.CreateInstance(t)!)
+        .ToDictionary(e => e.LayerType);
+
     /// <summary>Builds the ONNX model of <paramref name="model"/> (a catalog model; it is fused for the export and left as it was).</summary>
     public static ModelProto Build(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata)
     {
@@ -46,29 +53,14 @@ public static class OnnxExporter
         var builder = new GraphBuilder(graph);
         string x = InputName;
         builder.Name(x);
-        long classes = 0;
         foreach (var layer in generated.ForwardLayers)
         {
-            switch (layer)
-            {
-                case ConvBnAct conv:
-                    x = ConvBnAct(builder, x, conv, builder.Name("conv"));
-                    break;
-                case InvertedResidual block:
-                    x = Block(builder, x, block, builder.Name("block"));
-                    break;
-                case AdaptiveAvgPool2d:
-                    x = builder.Node("GlobalAveragePool", "pool", new[] { x });
-                    x = builder.Node("Flatten", "flatten", new[] { x }, GraphBuilder.Int("axis", 1));
-                    break;
-                case Classifier classifier:
-                    (x, classes) = Classifier(builder, x, classifier);
-                    break;
-                default:
-                    throw new NotSupportedException($"ONNX export does not know the layer type {layer.GetType().Name}.");
-            }
+            if (!Exports.TryGetValue(layer.GetType(), out var export))
+                throw new NotSupportedException($"ONNX export does not know the layer type {layer.GetType().Name}; add its exporter to src/Onnx/Export/Layers.");
+            x = export.Export(builder, x, layer);
         }
 
+        long classes = generated.ForwardLayers.OfType<Classifier>().Single().Output.weight!.shape[0];
         if (classes != metadata.ClassNames.Count)
             throw new ArgumentException($"The metadata names {metadata.ClassNames.Count} classes; the model has {classes} outputs.");
 
@@ -95,40 +87,6 @@ public static class OnnxExporter
     {
         var proto = Build(entry, model, metadata);
         ArchGen.Checkpoints.AtomicFile.Write(path, file => proto.WriteTo(file));
-    }
-
-    static string ConvBnAct(GraphBuilder g, string x, ConvBnAct layer, string name)
-    {
-        if (layer.Norm is not null) throw new ArgumentException("ONNX export takes the fused form: BatchNorm must be folded.");
-        return g.Activation(g.Conv(x, layer.Conv, name), layer.Activation, name);
-    }
-
-    static string Block(GraphBuilder g, string input, InvertedResidual block, string name)
-    {
-        string x = input;
-        if (block.Expand is { } expand) x = ConvBnAct(g, x, expand, name + ".expand");
-        x = ConvBnAct(g, x, block.Depthwise, name + ".depthwise");
-        if (block.SqueezeExcitation is { } se)
-        {
-            string s = g.Node("GlobalAveragePool", name + ".se.pool", new[] { x });
-            s = g.Activation(g.Conv(s, se.Fc1, name + ".se.fc1"), se.Activation, name + ".se");
-            s = g.Activation(g.Conv(s, se.Fc2, name + ".se.fc2"), se.Gate, name + ".se.gate");
-            x = g.Node("Mul", name + ".se.scale", new[] { x, s });
-        }
-
-        x = ConvBnAct(g, x, block.Project, name + ".project");
-        return block.Shortcut switch
-        {
-            ShortcutKind.Identity => g.Node("Add", name + ".residual", new[] { x, input }),
-            ShortcutKind.Projection => g.Node("Add", name + ".residual", new[] { x, ConvBnAct(g, input, block.Projection!, name + ".shortcut") }),
-            _ => x,
-        };
-    }
-
-    static (string Output, long Classes) Classifier(GraphBuilder g, string x, Classifier classifier)
-    {
-        if (classifier.Hidden is { } hidden) x = g.Activation(g.Gemm(x, hidden, g.Name("classifier.hidden")), classifier.HiddenActivation, "classifier.hidden");
-        return (g.Gemm(x, classifier.Output, g.Name("classifier.output")), classifier.Output.weight!.shape[0]);
     }
 
     static ValueInfoProto Value(string name, string batch, params long[] dims)

@@ -3,31 +3,6 @@ using static TorchSharp.torch;
 
 namespace ArchGen.Blocks;
 
-/// <summary>The nonlinearities the generated networks use.</summary>
-public enum Activation
-{
-    /// <summary>No activation (a linear bottleneck).</summary>
-    None,
-
-    /// <summary>max(0, x).</summary>
-    ReLU,
-
-    /// <summary>min(max(0, x), 6): MobileNetV2.</summary>
-    ReLU6,
-
-    /// <summary>x · ReLU6(x + 3) / 6: MobileNetV3.</summary>
-    HardSwish,
-
-    /// <summary>x · sigmoid(x), also called swish: EfficientNet.</summary>
-    SiLU,
-
-    /// <summary>ReLU6(x + 3) / 6: the gate of MobileNetV3's squeeze-and-excitation.</summary>
-    HardSigmoid,
-
-    /// <summary>1 / (1 + e^-x): the gate of EfficientNet's squeeze-and-excitation.</summary>
-    Sigmoid,
-}
-
 /// <summary>Creates the TorchSharp module of an <see cref="Activation"/>.</summary>
 public static class Activations
 {

@@ -3,35 +3,6 @@ using static TorchSharp.torch;
 
 namespace ArchGen.Blocks;
 
-/// <summary>Whose state_dict names an <see cref="InvertedResidual"/> registers its layers under.</summary>
-public enum BlockLayout
-{
-    /// <summary>torchvision's <c>mobilenetv2.InvertedResidual</c>: <c>conv.{i}</c> = [expansion], depthwise, projection conv, projection BN.</summary>
-    TorchvisionMobileNetV2,
-
-    /// <summary>torchvision's <c>mobilenetv3.InvertedResidual</c>: <c>block.{i}</c> = [expansion], depthwise, [squeeze-excitation], projection.</summary>
-    TorchvisionMobileNetV3,
-
-    /// <summary>torchvision's <c>efficientnet.MBConv</c>: <c>block.{i}</c> as MobileNetV3's, plus <c>stochastic_depth</c>.</summary>
-    TorchvisionEfficientNet,
-
-    /// <summary>kuangliu/pytorch-cifar's <c>Block</c>: <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>conv3</c>, <c>bn3</c>, and <c>shortcut</c> on stride-1 blocks.</summary>
-    Kuangliu,
-}
-
-/// <summary>How an <see cref="InvertedResidual"/>'s input reaches its output besides the main branch.</summary>
-public enum ShortcutKind
-{
-    /// <summary>No residual.</summary>
-    None,
-
-    /// <summary>The input is added to the branch's output (after stochastic depth, when there is one).</summary>
-    Identity,
-
-    /// <summary>A 1x1 convolution + BatchNorm of the input is added (kuangliu's stride-1 blocks whose channels change).</summary>
-    Projection,
-}
-
 /// <summary>
 /// The inverted residual with linear bottleneck of MobileNetV2 (Sandler et al. 2018), in every variant the generated
 /// networks use: an optional 1x1 expansion, a k x k depthwise convolution, optional squeeze-and-excitation (MobileNetV3,

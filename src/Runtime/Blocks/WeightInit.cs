@@ -4,19 +4,6 @@ using static TorchSharp.torch;
 
 namespace ArchGen.Blocks;
 
-/// <summary>How a generated network initializes its weights: as the original it reproduces does.</summary>
-public enum WeightInit
-{
-    /// <summary>PyTorch's per-layer defaults (kuangliu/pytorch-cifar).</summary>
-    PyTorchDefault,
-
-    /// <summary>torchvision's MobileNetV2/V3: convolutions Kaiming-normal (fan-out), biases 0, BatchNorm 1/0, Linear N(0, 0.01).</summary>
-    Torchvision,
-
-    /// <summary>torchvision's EfficientNet: as <see cref="Torchvision"/>, but Linear uniform in ±1/√out_features.</summary>
-    EfficientNet,
-}
-
 /// <summary>Applies a <see cref="WeightInit"/> to every layer of a module, as torchvision's constructors do.</summary>
 public static class WeightInitialization
 {

@@ -1,15 +1,5 @@
 namespace ArchGen;
 
-/// <summary>Which original a generated MobileNetV2 reproduces.</summary>
-public enum MobileNetV2Flavor
-{
-    /// <summary>torchvision's <c>mobilenet_v2</c> (Sandler et al. 2018): stride-2 stem, ReLU6, no expansion conv when t = 1, identity residuals only.</summary>
-    Paper = 0,
-
-    /// <summary>The classic PyTorch CIFAR-10 MobileNetV2 (kuangliu/pytorch-cifar): stride-1 stem, ReLU, expansion conv in every block, shortcut on every stride-1 block.</summary>
-    Cifar = 1,
-}
-
 /// <summary>
 /// Declares a MobileNetV2 on a <c>partial class</c>; the rows of the network are the class's
 /// <see cref="BottleneckAttribute"/>s in source order. ArchGen's source generator emits the model at build time.

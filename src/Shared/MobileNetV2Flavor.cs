@@ -1,0 +1,22 @@
+// Compiled into the runtime (public, ArchGen) and linked into the generator (internal, ARCHGEN_GENERATOR): the
+// attribute's enum and the generator's reading of it are one definition.
+#if ARCHGEN_GENERATOR
+namespace ArchGen.Generator.Model;
+#else
+namespace ArchGen;
+#endif
+
+/// <summary>Which original a generated MobileNetV2 reproduces.</summary>
+#if ARCHGEN_GENERATOR
+internal
+#else
+public
+#endif
+enum MobileNetV2Flavor
+{
+    /// <summary>torchvision's <c>mobilenet_v2</c> (Sandler et al. 2018): stride-2 stem, ReLU6, no expansion conv when t = 1, identity residuals only.</summary>
+    Paper = 0,
+
+    /// <summary>The classic PyTorch CIFAR-10 MobileNetV2 (kuangliu/pytorch-cifar): stride-1 stem, ReLU, expansion conv in every block, shortcut on every stride-1 block.</summary>
+    Cifar = 1,
+}
