@@ -35,15 +35,14 @@ public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Po
 /// </summary>
 public sealed class Trainer
 {
-    TrainConfig config;
-    IReadOnlyList<string> classNames = [];
+    readonly TrainConfig requested;
     readonly RunFolder run;
     readonly ITrainingObserver observer;
 
     public Trainer(TrainConfig config, RunFolder run, ITrainingObserver? observer = null)
     {
         config.Validate();
-        this.config = config;
+        requested = config;
         this.run = run;
         this.observer = observer ?? new NullObserver();
     }
@@ -56,296 +55,412 @@ public sealed class Trainer
     /// </summary>
     public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default)
     {
-        var entry = ModelCatalog.Get(config.Model);
-        var device = Devices.Resolve(config.Device);
-        Devices.SetThreads(config.Threads);
-        run.Create();
-
-        torch.manual_seed(config.Seed);
-        classNames = dataset.Train.ClassNames; // the model's class count follows the dataset
-        ClassCount.CheckTrainable(classNames, $"'{dataset.Name}'");
-        using var model = entry.Create(classNames.Count);
-        if (config.Init is { } init && !resume)
+        using var session = Session.Open(requested, run, observer, dataset, resume, cancel);
+        for (int epoch = session.Position.Epoch; epoch < session.Schedule.EpochCount; epoch++)
         {
-            var report = FineTuning.Initialize(model, entry, init);
-            observer.Message(report.Summary(model.state_dict().Count));
+            var epochRun = new EpochRun(session, epoch);
+            if (epochRun.Train(cancel) is { } stopped) return stopped;
+            if (EvaluateAndCheckpoint(session, epochRun, cancel) is { } ended) return ended;
         }
-        if (config.FreezeFeatures)
-            observer.Message($"Training only the classifier ({FineTuning.FreezeFeatures(model, entry):N0} parameters); the features are frozen.");
-        config = config with { Normalization = FineTuning.ChooseNormalization(config, dataset) };
-        model.to(device);
-        using var optimizer = Optimizers.Create(config, model);
-        using var average = config.Ema > 0 ? CreateAverage(entry, model, device) : null;
 
-        var position = new TrainingPosition(0, 0, 0);
-        if (resume)
+        if (session.Last is null && session.Config.Evaluate != "none")
         {
-            string? latest = File.Exists(run.LatestCheckpoint) ? run.LatestCheckpoint : null;
-            if (latest is null) throw new FileNotFoundException($"Nothing to resume: {run.Path} has no {Checkpoint.LatestFileName}.");
-            var header = Checkpoint.Load(latest, model, optimizer, average: average?.Model);
-            position = header.Position;
-            observer.Message($"Resumed from {latest} at epoch {position.Epoch + 1}, batch {position.Batch} (step {position.GlobalStep}).");
+            // Resumed a run that had already finished: evaluate what it holds.
+            session.Last = Evaluator.Evaluate(session.Evaluated, session.TestLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, session.Config.FlipTta);
         }
-        latestIsEpochEnd = resume && position.Batch == 0;
+        return session.Result(TrainingOutcome.Completed, "Finished Training");
+    }
 
-        // Read the data now (a stop request or a bad file ends the run here, before anything is written).
-        FaultInjection.Reach("load-data", cancel);
-        var train = config.Limit > 0 ? dataset.Train.Take(config.Limit) : dataset.Train;
-        var test = config.TestLimit > 0 ? dataset.Test.Take(config.TestLimit) : dataset.Test;
-        cancel.ThrowIfCancellationRequested();
-        ImageSet? holdout = null;
-        if (config.Holdout > 0)
+    /// <summary>
+    /// The end of an epoch: the evaluations it is due (held-out images, the test set), its row, and the epoch-end
+    /// checkpoint. Returns how the run ends when it ends here (interrupted, diverged), else null.
+    /// </summary>
+    static TrainingResult? EvaluateAndCheckpoint(Session s, EpochRun e, CancellationToken cancel)
+    {
+        var config = s.Config;
+        int epoch = e.Epoch;
+        // Over all sittings: a checkpoint carries the seconds of the epoch's earlier steps, recorded with them.
+        double trainSeconds = e.StartBatch == e.EndBatch ? e.CarriedSeconds : e.SecondsSoFar;
+        double imagesPerSecond = trainSeconds > 0 ? e.Seen / trainSeconds : double.NaN;
+        // Memory is this process's: an epoch it trained no step of (resumed at its evaluation) has no figure.
+        bool trainedHere = e.SeenHere > 0;
+        double rssAfterTraining = trainedHere ? ResourceUsage.ResidentMiB() : double.NaN;
+        double peakRss = trainedHere ? ResourceUsage.PeakResidentMiB() : double.NaN;
+        EvaluationResult? validation = null, tested = null;
+        try
         {
-            if (train is not ImageSet inMemory)
-                throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{dataset.Name}' is read from files.");
-            if (config.Holdout >= train.Count)
-                throw new ArgumentException($"--holdout {config.Holdout} leaves no images to train on (the training set has {train.Count}).");
-            holdout = inMemory.Slice(train.Count - config.Holdout, config.Holdout);
-            train = inMemory.Take(train.Count - config.Holdout);
-        }
-        observer.Message($"Data: {train.Count} training images, {test.Count} test images{(holdout is null ? "" : $", {holdout.Count} held out")} ({dataset.Name}).");
-        int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
-        // The classifier was built for the training split's classes (a checkpoint's weights were checked against it
-        // when loaded); the test split must have as many.
-        string modelName = resume ? $"the checkpoint's {config.Model}" : config.Model;
-        ClassCount.Check(classNames.Count, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
-
-        if (!resume) run.ClearRun();
-        var layouts = CheckLayouts(model, average?.Model, [Math.Max(1, Math.Min(config.BatchSize, train.Count)), channels, size, size]);
-        AtomicFile.WriteAllText(run.Config, LayoutRecord.AddTo(config.ToJson(), layouts));
-        var normalization = config.Normalization!.ToNormalization();
-        var trainLoader = train.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: true, config.Seed, device, channels, size, config.CropPadding));
-        var testLoader = test.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
-        var holdoutLoader = holdout?.CreateLoader(new LoaderOptions(normalization, config.BatchSize, Train: false, config.Seed, device, channels, size));
-        var schedule = LearningRateSchedule.For(config, trainLoader.BatchesPerEpoch);
-        var evaluated = average?.Model ?? model;
-
-        using var metrics = new MetricsLog(run.Metrics, position.GlobalStep);
-        var board = torch.utils.tensorboard.SummaryWriter(run.TensorBoard, createRunName: false);
-        using var pending = new PendingSteps();
-        EvaluationResult? last = null;
-        long ImagesSeen() => position.GlobalStep / trainLoader.BatchesPerEpoch * train.Count
-                             + Math.Min(position.GlobalStep % trainLoader.BatchesPerEpoch * config.BatchSize, train.Count);
-        TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, position, last, message, ImagesSeen(), train.Count);
-
-        for (int epoch = position.Epoch; epoch < schedule.EpochCount; epoch++)
-        {
-            int startBatch = epoch == position.Epoch ? position.Batch : 0;
-            int endBatch = schedule.BatchesIn(epoch); // short in a last, fractional epoch
-            observer.EpochStarted(epoch, schedule.EpochCount, endBatch, startBatch);
-
-            model.train();
-            if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
-            var clock = Stopwatch.StartNew();
-            // An epoch resumed in its middle starts from the sums (and training time) its checkpoint carries.
-            var carried = startBatch > 0 ? position.Totals : null;
-            // (A checkpoint written before the time was carried leaves the epoch's time unknown: NaN.)
-            double lossSum = carried?.LossSum ?? 0, carriedSeconds = carried is null ? 0 : carried.Seconds ?? double.NaN, lr = schedule.At(position.GlobalStep);
-            long correct = carried?.Correct ?? 0, seen = carried?.Seen ?? 0, seenHere = 0;
-            int batchIndex = startBatch;
-            double SecondsSoFar() => carriedSeconds + clock.Elapsed.TotalSeconds;
-
-            // Reads the pending steps' figures back (one synchronization), logs them; a diverged step ends the run.
-            TrainingResult? Flush()
+            if (s.HoldoutLoader is not null)
             {
-                var steps = pending.Read();
-                double rss = steps.Count > 0 ? ResourceUsage.ResidentMiB() : double.NaN;
-                foreach (var (s, loss, stepCorrect) in steps)
-                {
-                    if (!double.IsFinite(loss))
-                        return Diverged($"the loss became {loss} at epoch {s.Epoch + 1}, batch {s.Batch - 1} (step {s.GlobalStep})", position, last);
-                    lossSum += loss * s.Images;
-                    correct += stepCorrect;
-                    seen += s.Images;
-                    seenHere += s.Images;
-                    var step = new StepReport(s.Epoch, s.Batch, endBatch, s.GlobalStep, loss, 100.0 * stepCorrect / s.Images,
-                        lossSum / seen, 100.0 * correct / seen, seenHere / clock.Elapsed.TotalSeconds, s.LearningRate, rss);
-                    metrics.Step(step);
-                    board.add_scalar("train/loss", (float)loss, (int)s.GlobalStep);
-                    observer.StepCompleted(step);
-                }
-                return null;
+                s.Observer.EvaluationStarted(epoch, s.Holdout!.Count);
+                validation = Evaluator.Evaluate(s.Evaluated, s.HoldoutLoader, s.Holdout.ClassNames, s.Observer.EvaluationProgress, cancel, config.FlipTta);
+                s.Board.add_scalar("validation/accuracy", (float)validation.Accuracy, (int)s.Position.GlobalStep);
             }
-
-            foreach (var batch in startBatch < endBatch ? trainLoader.Epoch(epoch, startBatch) : [])
+            bool lastEpoch = epoch + 1 == s.Schedule.EpochCount;
+            if ((config.Evaluate == "epoch" && s.HoldoutLoader is null) || (lastEpoch && config.Evaluate != "none"))
             {
-                lr = schedule.At(position.GlobalStep);
-                Optimizers.SetLearningRate(optimizer, lr);
+                s.Observer.EvaluationStarted(epoch, s.Test.Count);
+                tested = s.Last = Evaluator.Evaluate(s.Evaluated, s.TestLoader, s.TestClassNames, s.Observer.EvaluationProgress, cancel, config.FlipTta);
+                s.Board.add_scalar("test/accuracy", (float)tested.Accuracy, (int)s.Position.GlobalStep);
+                s.Board.add_scalar("test/loss", (float)tested.MeanLoss, (int)s.Position.GlobalStep);
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // The epoch's training is done: keep it; --resume evaluates it.
+            s.SaveCheckpoint(epochEnd: false);
+            return s.Result(TrainingOutcome.Interrupted,
+                $"Interrupted during the evaluation of epoch {epoch + 1} (step {s.Position.GlobalStep}); checkpoint of its training written to {s.Run.LatestCheckpoint}. Continue with --resume.");
+        }
+        var report = new EpochReport(epoch, s.Position.GlobalStep, e.Seen == 0 ? double.NaN : e.LossSum / e.Seen, e.Seen == 0 ? double.NaN : 100.0 * e.Correct / e.Seen,
+            tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, imagesPerSecond, e.LearningRate, tested,
+            validation, rssAfterTraining, peakRss);
+        if (tested is { } t && !double.IsFinite(t.MeanLoss) && t.Total > 0)
+            return s.Diverged($"the test loss after epoch {epoch + 1} is {t.MeanLoss} (the weights diverged in the epoch's last steps)");
+        s.Metrics.Epoch(report);
+        if (trainedHere) s.Board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)s.Position.GlobalStep);
+        s.Observer.EpochCompleted(report);
+
+        s.Position = new TrainingPosition(epoch + 1, 0, s.Position.GlobalStep);
+        s.SaveCheckpoint(epochEnd: true);
+        // The evaluation and the checkpoint allocate blocks of other sizes than a training step; give the pages
+        // they leave free back to the system, or the heap (never trimmed: AllocatorPolicy) keeps them resident.
+        AllocatorPolicy.ReleaseFreeMemory();
+        if (cancel.IsCancellationRequested && epoch + 1 < s.Schedule.EpochCount)
+            return s.Result(TrainingOutcome.Interrupted,
+                $"Interrupted after epoch {epoch + 1}; checkpoint written to {s.Run.LatestCheckpoint}. Continue with --resume.");
+        return null;
+    }
+
+    /// <summary>
+    /// One epoch's training steps, owning the epoch's running totals (loss, correct answers, images, time), which an
+    /// epoch resumed in its middle starts from as its checkpoint carried them.
+    /// </summary>
+    sealed class EpochRun
+    {
+        readonly Session s;
+        readonly Stopwatch clock = Stopwatch.StartNew();
+
+        public EpochRun(Session session, int epoch)
+        {
+            s = session;
+            Epoch = epoch;
+            StartBatch = epoch == s.Position.Epoch ? s.Position.Batch : 0;
+            EndBatch = s.Schedule.BatchesIn(epoch); // short in a last, fractional epoch
+            var carried = StartBatch > 0 ? s.Position.Totals : null;
+            // (A checkpoint written before the time was carried leaves the epoch's time unknown: NaN.)
+            LossSum = carried?.LossSum ?? 0;
+            CarriedSeconds = carried is null ? 0 : carried.Seconds ?? double.NaN;
+            Correct = carried?.Correct ?? 0;
+            Seen = carried?.Seen ?? 0;
+            LearningRate = s.Schedule.At(s.Position.GlobalStep);
+        }
+
+        public int Epoch { get; }
+        public int StartBatch { get; }
+        public int EndBatch { get; }
+        public double LossSum { get; private set; }
+        public long Correct { get; private set; }
+        public long Seen { get; private set; }
+
+        /// <summary>Images this process trained in the epoch (not carried from an earlier sitting).</summary>
+        public long SeenHere { get; private set; }
+
+        public double CarriedSeconds { get; }
+        public double LearningRate { get; private set; }
+        public double SecondsSoFar => CarriedSeconds + clock.Elapsed.TotalSeconds;
+
+        /// <summary>Runs the epoch's steps; returns how the run ends when it ends inside the epoch (interrupted, diverged), else null.</summary>
+        public TrainingResult? Train(CancellationToken cancel)
+        {
+            var config = s.Config;
+            s.Observer.EpochStarted(Epoch, s.Schedule.EpochCount, EndBatch, StartBatch);
+            s.Model.train();
+            if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(s.Model);
+            clock.Restart();
+            int batchIndex = StartBatch;
+            foreach (var batch in StartBatch < EndBatch ? s.TrainLoader.Epoch(Epoch, StartBatch) : [])
+            {
+                LearningRate = s.Schedule.At(s.Position.GlobalStep);
+                Optimizers.SetLearningRate(s.Optimizer, LearningRate);
                 using (batch)
                 using (torch.NewDisposeScope())
                 {
-                    optimizer.zero_grad();
-                    var logits = model.forward(batch.Images);
+                    s.Optimizer.zero_grad();
+                    var logits = s.Model.forward(batch.Images);
                     var lossTensor = TrainingLoss.Compute(logits, batch.Labels, config.LabelSmoothing);
                     lossTensor.backward();
-                    optimizer.step();
+                    s.Optimizer.step();
                     using (torch.no_grad())
-                        pending.Add(new PendingSteps.Step(epoch, batchIndex + 1, position.GlobalStep + 1, batch.Count, lr), lossTensor, logits.argmax(1).eq(batch.Labels).sum());
+                        s.Pending.Add(new PendingSteps.Step(Epoch, batchIndex + 1, s.Position.GlobalStep + 1, batch.Count, LearningRate), lossTensor, logits.argmax(1).eq(batch.Labels).sum());
                 }
 
                 batchIndex++;
-                position = new TrainingPosition(epoch, batchIndex, position.GlobalStep + 1);
-                average?.Update(position.GlobalStep);
+                s.Position = new TrainingPosition(Epoch, batchIndex, s.Position.GlobalStep + 1);
+                s.Average?.Update(s.Position.GlobalStep);
                 StepGarbage.Release();
 
-                bool checkpointDue = config.CheckpointEvery > 0 && position.GlobalStep % config.CheckpointEvery == 0;
-                if (pending.Count >= config.LogEvery || batchIndex == endBatch || checkpointDue || cancel.IsCancellationRequested)
+                bool checkpointDue = config.CheckpointEvery > 0 && s.Position.GlobalStep % config.CheckpointEvery == 0;
+                if (s.Pending.Count >= config.LogEvery || batchIndex == EndBatch || checkpointDue || cancel.IsCancellationRequested)
                 {
                     if (Flush() is { } diverged) return diverged;
                 }
                 // Once flushed, the sums cover every step so far, so a checkpoint (written only then) carries them.
-                if (pending.Count == 0)
+                if (s.Pending.Count == 0)
                 {
-                    double seconds = SecondsSoFar();
-                    position = position with { Totals = new EpochTotals(lossSum, correct, seen, double.IsNaN(seconds) ? null : seconds) };
+                    double seconds = SecondsSoFar;
+                    s.Position = s.Position with { Totals = new EpochTotals(LossSum, Correct, Seen, double.IsNaN(seconds) ? null : seconds) };
                 }
 
                 if (cancel.IsCancellationRequested)
                 {
-                    SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
-                    return Result(TrainingOutcome.Interrupted,
-                        $"Interrupted at epoch {epoch + 1}, batch {batchIndex} (step {position.GlobalStep}); checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
+                    s.SaveCheckpoint(epochEnd: false);
+                    return s.Result(TrainingOutcome.Interrupted,
+                        $"Interrupted at epoch {Epoch + 1}, batch {batchIndex} (step {s.Position.GlobalStep}); checkpoint written to {s.Run.LatestCheckpoint}. Continue with --resume.");
                 }
                 if (checkpointDue)
-                    SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
-                if (batchIndex == endBatch) break;
+                    s.SaveCheckpoint(epochEnd: false);
+                if (batchIndex == EndBatch) break;
             }
+            return null;
+        }
 
-            // Over all sittings: a checkpoint carries the seconds of the epoch's earlier steps, recorded with them.
-            double trainSeconds = startBatch == endBatch ? carriedSeconds : SecondsSoFar();
-            double imagesPerSecond = trainSeconds > 0 ? seen / trainSeconds : double.NaN;
-            // Memory is this process's: an epoch it trained no step of (resumed at its evaluation) has no figure.
-            bool trainedHere = seenHere > 0;
-            double rssAfterTraining = trainedHere ? ResourceUsage.ResidentMiB() : double.NaN;
-            double peakRss = trainedHere ? ResourceUsage.PeakResidentMiB() : double.NaN;
-            EvaluationResult? validation = null, tested = null;
+        // Reads the pending steps' figures back (one synchronization), logs them; a diverged step ends the run.
+        TrainingResult? Flush()
+        {
+            var steps = s.Pending.Read();
+            double rss = steps.Count > 0 ? ResourceUsage.ResidentMiB() : double.NaN;
+            foreach (var (step, loss, stepCorrect) in steps)
+            {
+                if (!double.IsFinite(loss))
+                    return s.Diverged($"the loss became {loss} at epoch {step.Epoch + 1}, batch {step.Batch - 1} (step {step.GlobalStep})");
+                LossSum += loss * step.Images;
+                Correct += stepCorrect;
+                Seen += step.Images;
+                SeenHere += step.Images;
+                var report = new StepReport(step.Epoch, step.Batch, EndBatch, step.GlobalStep, loss, 100.0 * stepCorrect / step.Images,
+                    LossSum / Seen, 100.0 * Correct / Seen, SeenHere / clock.Elapsed.TotalSeconds, step.LearningRate, rss);
+                s.Metrics.Step(report);
+                s.Board.add_scalar("train/loss", (float)loss, (int)step.GlobalStep);
+                s.Observer.StepCompleted(report);
+            }
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Everything a run trains with, set up before its first step: the model (fresh, initialized from a file, or
+    /// resumed), optimizer, moving average, the data and its loaders, the schedule, and the run's record files.
+    /// Also where the run's checkpoints are written and a diverged run is stopped.
+    /// </summary>
+    sealed class Session : IDisposable
+    {
+        // Whether last.ckpt holds the end of an epoch (whose losses were finite) rather than a point inside one.
+        bool latestIsEpochEnd;
+
+        Session(TrainConfig config, RunFolder run, ITrainingObserver observer)
+        {
+            Config = config;
+            Run = run;
+            Observer = observer;
+        }
+
+        /// <summary>The run's configuration as resolved (the normalization chosen); what its checkpoints record.</summary>
+        public TrainConfig Config { get; private set; }
+
+        public RunFolder Run { get; }
+        public ITrainingObserver Observer { get; }
+        public IReadOnlyList<string> ClassNames { get; private set; } = [];
+        public IReadOnlyList<string> TestClassNames { get; private set; } = [];
+        public nn.Module<Tensor, Tensor> Model { get; private set; } = null!;
+        public OptimizerHelper Optimizer { get; private set; } = null!;
+        public WeightAverage? Average { get; private set; }
+        public nn.Module<Tensor, Tensor> Evaluated => Average?.Model ?? Model;
+        public TrainingPosition Position { get; set; } = new(0, 0, 0);
+        public IImageSplit Train { get; private set; } = null!;
+        public IImageSplit Test { get; private set; } = null!;
+        public ImageSet? Holdout { get; private set; }
+        public IBatchLoader TrainLoader { get; private set; } = null!;
+        public IBatchLoader TestLoader { get; private set; } = null!;
+        public IBatchLoader? HoldoutLoader { get; private set; }
+        public LearningRateSchedule Schedule { get; private set; } = null!;
+        public MetricsLog Metrics { get; private set; } = null!;
+        public SummaryWriter Board { get; private set; } = null!;
+        public PendingSteps Pending { get; } = new();
+        public EvaluationResult? Last { get; set; }
+
+        /// <summary>Sets the run up; nothing is written before the data is read and checked.</summary>
+        public static Session Open(TrainConfig config, RunFolder run, ITrainingObserver observer, IDataset dataset, bool resume, CancellationToken cancel)
+        {
+            var s = new Session(config, run, observer);
             try
             {
-                if (holdoutLoader is not null)
+                s.Start(dataset, resume, cancel);
+                return s;
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        }
+
+        void Start(IDataset dataset, bool resume, CancellationToken cancel)
+        {
+            var entry = ModelCatalog.Get(Config.Model);
+            var device = Devices.Resolve(Config.Device);
+            Devices.SetThreads(Config.Threads);
+            Run.Create();
+
+            torch.manual_seed(Config.Seed);
+            ClassNames = dataset.Train.ClassNames; // the model's class count follows the dataset
+            ClassCount.CheckTrainable(ClassNames, $"'{dataset.Name}'");
+            Model = entry.Create(ClassNames.Count);
+            if (Config.Init is { } init && !resume)
+            {
+                var report = FineTuning.Initialize(Model, entry, init);
+                Observer.Message(report.Summary(Model.state_dict().Count));
+            }
+            if (Config.FreezeFeatures)
+                Observer.Message($"Training only the classifier ({FineTuning.FreezeFeatures(Model, entry):N0} parameters); the features are frozen.");
+            Config = Config with { Normalization = FineTuning.ChooseNormalization(Config, dataset) };
+            Model.to(device);
+            Optimizer = Optimizers.Create(Config, Model);
+            Average = Config.Ema > 0 ? CreateAverage(entry, device) : null;
+
+            if (resume)
+            {
+                string? latest = File.Exists(Run.LatestCheckpoint) ? Run.LatestCheckpoint : null;
+                if (latest is null) throw new FileNotFoundException($"Nothing to resume: {Run.Path} has no {Checkpoint.LatestFileName}.");
+                var header = Checkpoint.Load(latest, Model, Optimizer, average: Average?.Model);
+                Position = header.Position;
+                Observer.Message($"Resumed from {latest} at epoch {Position.Epoch + 1}, batch {Position.Batch} (step {Position.GlobalStep}).");
+            }
+            latestIsEpochEnd = resume && Position.Batch == 0;
+
+            // Read the data now (a stop request or a bad file ends the run here, before anything is written).
+            FaultInjection.Reach("load-data", cancel);
+            Train = Config.Limit > 0 ? dataset.Train.Take(Config.Limit) : dataset.Train;
+            Test = Config.TestLimit > 0 ? dataset.Test.Take(Config.TestLimit) : dataset.Test;
+            TestClassNames = dataset.Test.ClassNames;
+            cancel.ThrowIfCancellationRequested();
+            if (Config.Holdout > 0)
+            {
+                if (Train is not ImageSet inMemory)
+                    throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{dataset.Name}' is read from files.");
+                if (Config.Holdout >= Train.Count)
+                    throw new ArgumentException($"--holdout {Config.Holdout} leaves no images to train on (the training set has {Train.Count}).");
+                Holdout = inMemory.Slice(Train.Count - Config.Holdout, Config.Holdout);
+                Train = inMemory.Take(Train.Count - Config.Holdout);
+            }
+            Observer.Message($"Data: {Train.Count} training images, {Test.Count} test images{(Holdout is null ? "" : $", {Holdout.Count} held out")} ({dataset.Name}).");
+            int channels = entry.Facts.InputChannels, size = entry.Facts.InputSize;
+            // The classifier was built for the training split's classes (a checkpoint's weights were checked against it
+            // when loaded); the test split must have as many.
+            string modelName = resume ? $"the checkpoint's {Config.Model}" : Config.Model;
+            ClassCount.Check(ClassNames.Count, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
+
+            if (!resume) Run.ClearRun();
+            var layouts = CheckLayouts([Math.Max(1, Math.Min(Config.BatchSize, Train.Count)), channels, size, size]);
+            AtomicFile.WriteAllText(Run.Config, LayoutRecord.AddTo(Config.ToJson(), layouts));
+            var normalization = Config.Normalization!.ToNormalization();
+            TrainLoader = Train.CreateLoader(new LoaderOptions(normalization, Config.BatchSize, Train: true, Config.Seed, device, channels, size, Config.CropPadding));
+            TestLoader = Test.CreateLoader(new LoaderOptions(normalization, Config.BatchSize, Train: false, Config.Seed, device, channels, size));
+            HoldoutLoader = Holdout?.CreateLoader(new LoaderOptions(normalization, Config.BatchSize, Train: false, Config.Seed, device, channels, size));
+            Schedule = LearningRateSchedule.For(Config, TrainLoader.BatchesPerEpoch);
+            Metrics = new MetricsLog(Run.Metrics, Position.GlobalStep);
+            Board = torch.utils.tensorboard.SummaryWriter(Run.TensorBoard, createRunName: false);
+        }
+
+        /// <summary>Training images processed by the whole run (all sittings) up to <see cref="Position"/>.</summary>
+        long ImagesSeen => Position.GlobalStep / TrainLoader.BatchesPerEpoch * Train.Count
+                           + Math.Min(Position.GlobalStep % TrainLoader.BatchesPerEpoch * Config.BatchSize, Train.Count);
+
+        public TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, Position, Last, message, ImagesSeen, Train.Count);
+
+        /// <summary>
+        /// The memory layout of every layer for the run's batches, checked now (<see cref="VerifiedLayout"/>): the model
+        /// training (with gradients) and the evaluated model (the average, when there is one) under evaluation.
+        /// </summary>
+        IReadOnlyList<LayoutCheck> CheckLayouts(long[] batch)
+        {
+            if (Model is not Blocks.GeneratedModel generated) return [];
+            Model.train();
+            if (Config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(Model);
+            var training = VerifiedLayout.Verify(generated, batch, withGradients: true);
+            var evaluated = Average?.Model as Blocks.GeneratedModel ?? generated;
+            evaluated.eval();
+            var evaluation = VerifiedLayout.Verify(evaluated, batch, withGradients: false);
+            Model.train();
+            return [training, evaluation];
+        }
+
+        /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
+        WeightAverage CreateAverage(CatalogEntry entry, Device device)
+        {
+            using var rng = torch.random.get_rng_state();
+            var copy = entry.Create(ClassNames.Count);
+            torch.random.set_rng_state(rng);
+            copy.to(device);
+            return new WeightAverage(Model, copy, Config.Ema);
+        }
+
+        /// <summary>
+        /// Writes last.ckpt at <see cref="Position"/>. Before a checkpoint from inside an epoch replaces one from an
+        /// epoch's end, that one is kept as last-epoch.ckpt (the weights inside an epoch are not yet checked by an
+        /// evaluation; see <see cref="Diverged"/>).
+        /// </summary>
+        public void SaveCheckpoint(bool epochEnd)
+        {
+            if (!epochEnd && latestIsEpochEnd && File.Exists(Run.LatestCheckpoint))
+                AtomicFile.Write(Run.LastEpochCheckpoint, copy =>
                 {
-                    observer.EvaluationStarted(epoch, holdout!.Count);
-                    validation = Evaluator.Evaluate(evaluated, holdoutLoader, holdout.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
-                    board.add_scalar("validation/accuracy", (float)validation.Accuracy, (int)position.GlobalStep);
-                }
-                bool lastEpoch = epoch + 1 == schedule.EpochCount;
-                if ((config.Evaluate == "epoch" && holdoutLoader is null) || (lastEpoch && config.Evaluate != "none"))
+                    using var source = new FileStream(Run.LatestCheckpoint, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                    source.CopyTo(copy);
+                });
+            var header = new CheckpointHeader(Config.Model, Position, Config, DateTime.UtcNow.ToString("O")) { ClassNames = ClassNames };
+            Checkpoint.Save(Run.LatestCheckpoint, header, Model, Optimizer, Average?.Model);
+            if (epochEnd && File.Exists(Run.LastEpochCheckpoint)) File.Delete(Run.LastEpochCheckpoint);
+            latestIsEpochEnd = epochEnd;
+            Observer.CheckpointWritten(Run.LatestCheckpoint, Position);
+        }
+
+        /// <summary>
+        /// Stops a diverged run, leaving in last.ckpt the checkpoint of the last epoch whose losses were finite: a
+        /// checkpoint from inside the diverging epoch may already hold exploded weights, so it is replaced by
+        /// last-epoch.ckpt (or removed when no epoch had ended yet).
+        /// </summary>
+        public TrainingResult Diverged(string what)
+        {
+            string kept;
+            if (!File.Exists(Run.LatestCheckpoint))
+            {
+                kept = "No checkpoint had been written yet; start again with --overwrite and a lower --lr.";
+            }
+            else
+            {
+                if (!latestIsEpochEnd)
                 {
-                    observer.EvaluationStarted(epoch, test.Count);
-                    tested = last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
-                    board.add_scalar("test/accuracy", (float)tested.Accuracy, (int)position.GlobalStep);
-                    board.add_scalar("test/loss", (float)tested.MeanLoss, (int)position.GlobalStep);
+                    if (File.Exists(Run.LastEpochCheckpoint)) File.Move(Run.LastEpochCheckpoint, Run.LatestCheckpoint, overwrite: true);
+                    else File.Delete(Run.LatestCheckpoint);
                 }
+                var good = File.Exists(Run.LatestCheckpoint) ? Checkpoint.ReadHeader(Run.LatestCheckpoint).Position : null;
+                kept = good is null
+                    ? "No epoch had ended with finite losses, so no checkpoint is kept (the one from inside the epoch could hold diverged weights); start again with --overwrite and a lower --lr."
+                    : good.Epoch == 0
+                        ? $"{Run.LatestCheckpoint} holds the run's starting point (step {good.GlobalStep}); continue with --resume and a lower --lr."
+                        : $"{Run.LatestCheckpoint} holds the end of epoch {good.Epoch} (step {good.GlobalStep}), the last epoch whose losses were finite; continue from it with --resume and a lower --lr.";
             }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-                // The epoch's training is done: keep it; --resume evaluates it.
-                SaveCheckpoint(model, optimizer, average, position, epochEnd: false);
-                return Result(TrainingOutcome.Interrupted,
-                    $"Interrupted during the evaluation of epoch {epoch + 1} (step {position.GlobalStep}); checkpoint of its training written to {run.LatestCheckpoint}. Continue with --resume.");
-            }
-            var report = new EpochReport(epoch, position.GlobalStep, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : 100.0 * correct / seen,
-                tested?.MeanLoss ?? double.NaN, tested?.Accuracy ?? double.NaN, trainSeconds, imagesPerSecond, lr, tested,
-                validation, rssAfterTraining, peakRss);
-            if (tested is { } t && !double.IsFinite(t.MeanLoss) && t.Total > 0)
-                return Diverged($"the test loss after epoch {epoch + 1} is {t.MeanLoss} (the weights diverged in the epoch's last steps)", position, last);
-            metrics.Epoch(report);
-            if (trainedHere) board.add_scalar("memory/rss_mb", (float)rssAfterTraining, (int)position.GlobalStep);
-            observer.EpochCompleted(report);
-
-            position = new TrainingPosition(epoch + 1, 0, position.GlobalStep);
-            SaveCheckpoint(model, optimizer, average, position, epochEnd: true);
-            // The evaluation and the checkpoint allocate blocks of other sizes than a training step; give the pages
-            // they leave free back to the system, or the heap (never trimmed: AllocatorPolicy) keeps them resident.
-            AllocatorPolicy.ReleaseFreeMemory();
-            if (cancel.IsCancellationRequested && epoch + 1 < schedule.EpochCount)
-                return Result(TrainingOutcome.Interrupted,
-                    $"Interrupted after epoch {epoch + 1}; checkpoint written to {run.LatestCheckpoint}. Continue with --resume.");
+            return new TrainingResult(TrainingOutcome.Diverged, Position, Last, $"Training diverged: {what}. {kept}");
         }
 
-        if (last is null && config.Evaluate != "none")
+        public void Dispose()
         {
-            // Resumed a run that had already finished: evaluate what it holds.
-            last = Evaluator.Evaluate(evaluated, testLoader, dataset.Test.ClassNames, observer.EvaluationProgress, cancel, config.FlipTta);
+            Pending.Dispose();
+            Metrics?.Dispose();
+            Average?.Dispose();
+            Optimizer?.Dispose();
+            Model?.Dispose();
         }
-        return Result(TrainingOutcome.Completed, "Finished Training");
-    }
-
-    /// <summary>
-    /// The memory layout of every layer for the run's batches, checked now (<see cref="VerifiedLayout"/>): the model
-    /// training (with gradients) and the evaluated model (the average, when there is one) under evaluation.
-    /// </summary>
-    IReadOnlyList<LayoutCheck> CheckLayouts(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor>? average, long[] batch)
-    {
-        if (model is not Blocks.GeneratedModel generated) return [];
-        model.train();
-        if (config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(model);
-        var training = VerifiedLayout.Verify(generated, batch, withGradients: true);
-        var evaluated = average as Blocks.GeneratedModel ?? generated;
-        evaluated.eval();
-        var evaluation = VerifiedLayout.Verify(evaluated, batch, withGradients: false);
-        model.train();
-        return [training, evaluation];
-    }
-
-    /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
-    WeightAverage CreateAverage(CatalogEntry entry, nn.Module<Tensor, Tensor> model, Device device)
-    {
-        using var rng = torch.random.get_rng_state();
-        var copy = entry.Create(classNames.Count);
-        torch.random.set_rng_state(rng);
-        copy.to(device);
-        return new WeightAverage(model, copy, config.Ema);
-    }
-
-    // Whether last.ckpt holds the end of an epoch (whose losses were finite) rather than a point inside one.
-    bool latestIsEpochEnd;
-
-    /// <summary>
-    /// Writes last.ckpt. Before a checkpoint from inside an epoch replaces one from an epoch's end, that one is kept
-    /// as last-epoch.ckpt (the weights inside an epoch are not yet checked by an evaluation; see <see cref="Diverged"/>).
-    /// </summary>
-    void SaveCheckpoint(nn.Module model, OptimizerHelper optimizer, WeightAverage? average, TrainingPosition position, bool epochEnd)
-    {
-        if (!epochEnd && latestIsEpochEnd && File.Exists(run.LatestCheckpoint))
-            AtomicFile.Write(run.LastEpochCheckpoint, copy =>
-            {
-                using var source = new FileStream(run.LatestCheckpoint, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-                source.CopyTo(copy);
-            });
-        var header = new CheckpointHeader(config.Model, position, config, DateTime.UtcNow.ToString("O")) { ClassNames = classNames };
-        Checkpoint.Save(run.LatestCheckpoint, header, model, optimizer, average?.Model);
-        if (epochEnd && File.Exists(run.LastEpochCheckpoint)) File.Delete(run.LastEpochCheckpoint);
-        latestIsEpochEnd = epochEnd;
-        observer.CheckpointWritten(run.LatestCheckpoint, position);
-    }
-
-    /// <summary>
-    /// Stops a diverged run, leaving in last.ckpt the checkpoint of the last epoch whose losses were finite: a
-    /// checkpoint from inside the diverging epoch may already hold exploded weights, so it is replaced by
-    /// last-epoch.ckpt (or removed when no epoch had ended yet).
-    /// </summary>
-    TrainingResult Diverged(string what, TrainingPosition position, EvaluationResult? last)
-    {
-        string kept;
-        if (!File.Exists(run.LatestCheckpoint))
-        {
-            kept = "No checkpoint had been written yet; start again with --overwrite and a lower --lr.";
-        }
-        else
-        {
-            if (!latestIsEpochEnd)
-            {
-                if (File.Exists(run.LastEpochCheckpoint)) File.Move(run.LastEpochCheckpoint, run.LatestCheckpoint, overwrite: true);
-                else File.Delete(run.LatestCheckpoint);
-            }
-            var good = File.Exists(run.LatestCheckpoint) ? Checkpoint.ReadHeader(run.LatestCheckpoint).Position : null;
-            kept = good is null
-                ? "No epoch had ended with finite losses, so no checkpoint is kept (the one from inside the epoch could hold diverged weights); start again with --overwrite and a lower --lr."
-                : good.Epoch == 0
-                    ? $"{run.LatestCheckpoint} holds the run's starting point (step {good.GlobalStep}); continue with --resume and a lower --lr."
-                    : $"{run.LatestCheckpoint} holds the end of epoch {good.Epoch} (step {good.GlobalStep}), the last epoch whose losses were finite; continue from it with --resume and a lower --lr.";
-        }
-        return new TrainingResult(TrainingOutcome.Diverged, position, last, $"Training diverged: {what}. {kept}");
     }
 
     sealed class NullObserver : ITrainingObserver;
