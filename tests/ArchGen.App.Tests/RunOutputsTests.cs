@@ -86,4 +86,26 @@ public class RunOutputsTests(FinishedRun finished) : IClassFixture<FinishedRun>
         var mapped = AppProcess.Run(dir.Path, EndToEndTests.Args("test", "--checkpoint", "run", "--dataset", "folder", "--data", "other", "--classes-by-index"));
         Assert.True(mapped.ExitCode == 0, mapped.Out + mapped.Err);
     }
+
+    [Fact]
+    public void EveryFileOfARunIsProtectedAndItsLockAlways()
+    {
+        using var dir = new TempDir();
+        finished.CopyTo(dir["run"]);
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", "w.safetensors");
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        File.WriteAllText(dir["run/memory.png"], "plot");
+
+        var plot = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", "run/memory.png");
+        Assert.True(plot.ExitCode == 2, $"exit {plot.ExitCode}\n{plot.Out}\n{plot.Err}");
+        Assert.Equal("plot", File.ReadAllText(dir["run/memory.png"]));
+
+        var lockFile = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", "run/.archgen.lock", "--overwrite");
+        Assert.True(lockFile.ExitCode == 2, $"exit {lockFile.ExitCode}\n{lockFile.Out}\n{lockFile.Err}");
+        EndToEndTests.AssertOneLineError(lockFile.Err);
+
+        var folder = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", "run/");
+        Assert.True(folder.ExitCode == 2, $"exit {folder.ExitCode}\n{folder.Out}\n{folder.Err}");
+        Assert.Contains("--out", folder.Err);
+    }
 }

@@ -47,4 +47,41 @@ public class StopRequestTests(FinishedRun finished) : IClassFixture<FinishedRun>
         Assert.Contains("nothing was written", err);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
+
+    [Fact]
+    public void PredictInTableModeShowsWhatItClassifiedBeforeTheStop()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir["photos"]);
+        for (int i = 0; i < 5; i++)
+        {
+            using var bitmap = new SKBitmap(new SKImageInfo(36, 36));
+            bitmap.Erase(new SKColor((byte)(40 * i), 90, 160));
+            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(dir[$"photos/{i}.png"], data.ToArray());
+        }
+        using var app = AppProcess.Start(dir.Path, Fault("pause@predict#3"), "predict", "--checkpoint", finished.Path, "--batch-size", "1", "photos");
+        app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at predict", StringComparison.Ordinal), "the third batch");
+        app.Signal("INT");
+        var (code, output, err) = app.WaitForExit(60);
+        Assert.True(code == 130, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("0.png", output);
+        Assert.Contains("1.png", output);
+        Assert.DoesNotContain("3.png", output);
+    }
+
+    [Fact]
+    public void ImportStopsBeforeWritingAndLeavesNoFile()
+    {
+        using var dir = new TempDir();
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", finished.Path, "--to", "w.safetensors");
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        using var app = AppProcess.Start(dir.Path, Fault("pause@import"), "import", "--from", "w.safetensors", "--out", "imported.ckpt");
+        app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at import", StringComparison.Ordinal), "the import");
+        app.Signal("INT");
+        var (code, output, err) = app.WaitForExit(60);
+        Assert.True(code == 130, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("nothing was written", err);
+        Assert.Equal(new[] { "w.safetensors" }, Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
 }

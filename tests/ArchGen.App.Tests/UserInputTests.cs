@@ -102,4 +102,38 @@ public class UserInputTests(FinishedRun finished) : IClassFixture<FinishedRun>
         Assert.Contains("--init", result.Err);
         Assert.False(Directory.Exists(dir["run"]));
     }
+
+    [Fact]
+    public void AFolderNameThatIsNotUtf8IsRefusedNotMadeAnEmptyClass()
+    {
+        using var dir = new TempDir();
+        foreach (var split in new[] { "train", "test" })
+            for (int c = 0; c < 2; c++)
+                for (int i = 0; i < 2; i++)
+                    Png(dir[$"data/{split}/class{c}/{i}.png"], (byte)(80 * c + 10 * i));
+        var made = Toolchain.Run("/bin/sh", dir["data/train"], "-c", "mkdir \"$(printf 'c\377t')\" && cp class0/0.png \"$(printf 'c\377t')/x.png\"");
+        Assert.True(made.Code == 0, made.Output);
+
+        var train = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "folder", "--data", "data", "--epochs", "1", "--out", "run"));
+        Assert.True(train.ExitCode == 1, $"exit {train.ExitCode}\n{train.Out}\n{train.Err}");
+        EndToEndTests.AssertOneLineError(train.Err);
+        Assert.Contains("not valid UTF-8", train.Err);
+
+        var predict = AppProcess.Run(dir.Path, "predict", "--checkpoint", finished.Path, "--json", "data/train");
+        Assert.True(predict.ExitCode == 1, $"exit {predict.ExitCode}\n{predict.Out}\n{predict.Err}");
+        Assert.Contains("not valid UTF-8", predict.Err);
+    }
+
+    [Fact]
+    public void JsonOutputEscapesBidirectionalOverrides()
+    {
+        using var dir = new TempDir();
+        Png(Path.Combine(dir["photos"], "a\u202Eb.png"));
+        var json = AppProcess.Run(dir.Path, "predict", "--checkpoint", finished.Path, "--json", "photos");
+        Assert.True(json.ExitCode == 0, json.Out + json.Err);
+        Assert.DoesNotContain('\u202E', json.Out);
+        Assert.Contains("\\u202E", json.Out, StringComparison.OrdinalIgnoreCase);
+        using var parsed = System.Text.Json.JsonDocument.Parse(json.Out.Trim());
+        Assert.EndsWith("a\u202Eb.png", parsed.RootElement.GetProperty("path").GetString());
+    }
 }

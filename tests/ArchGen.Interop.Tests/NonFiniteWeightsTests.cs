@@ -47,28 +47,22 @@ public class NonFiniteWeightsTests
         }
     }
 
-    [Theory]
-    [InlineData("I64")]
-    [InlineData("BOOL")]
-    [InlineData("U8")]
-    public void AnIntegerOrBoolTensorForAFloatParameterIsRefused(string dtype)
+    /// <summary>
+    /// The tiny model's weights as a safetensors file written by hand, with <paramref name="key"/> replaced by
+    /// <paramref name="dtype"/> data from <paramref name="fill"/> (one value per element, as bytes of that dtype).
+    /// </summary>
+    static string OddSafetensors(string path, string key, string dtype, Func<int, byte[]> fill)
     {
-        using var dir = new TempDir();
         using var model = TorchFiles.TinyModel();
-        PyTorchWeights.Save(model, dir["good.safetensors"]);
-        // The same file with linear.bias (3 floats) stored as 3 integers or booleans of the same shape.
-        var tensors = PyTorchWeights.Read(dir["good.safetensors"]);
         var header = new Dictionary<string, object>();
         var data = new MemoryStream();
-        foreach (var (key, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (name, t) in model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             byte[] bytes;
             string type;
-            if (key == "linear.bias")
+            if (name == key)
             {
-                int size = dtype == "I64" ? 8 : 1;
-                bytes = new byte[3 * size];
-                bytes[0] = 1;
+                bytes = fill((int)t.NumberOfElements);
                 type = dtype;
             }
             else
@@ -77,20 +71,64 @@ public class NonFiniteWeightsTests
                 bytes = c.bytes.ToArray();
                 type = t.dtype == ScalarType.Int64 ? "I64" : "F32";
             }
-            header[key] = new { dtype = type, shape = t.shape, data_offsets = new[] { data.Length, data.Length + bytes.Length } };
+            header[name] = new { dtype = type, shape = t.shape, data_offsets = new[] { data.Length, data.Length + bytes.Length } };
             data.Write(bytes);
-            t.Dispose();
         }
         byte[] json = System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(header));
-        using (var file = File.Create(dir["odd.safetensors"]))
-        {
-            file.Write(BitConverter.GetBytes((long)json.Length));
-            file.Write(json);
-            file.Write(data.ToArray());
-        }
+        using var file = File.Create(path);
+        file.Write(BitConverter.GetBytes((long)json.Length));
+        file.Write(json);
+        file.Write(data.ToArray());
+        return path;
+    }
 
-        var e = Assert.Throws<DataException>(() => PyTorchWeights.Load(model, dir["odd.safetensors"]));
-        Assert.Contains("linear.bias", e.Message);
-        Assert.Contains(dir["odd.safetensors"], e.Message);
+    static DataException RefusedEverywhere(string path, string key)
+    {
+        using var model = TorchFiles.TinyModel();
+        var e = Assert.Throws<DataException>(() => PyTorchWeights.Load(model, path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(key, e.Message);
+        // Fine-tuning (train --init) reads with the same checks, though its classifier may differ.
+        var source = PyTorchWeights.Read(path);
+        try
+        {
+            var partial = Assert.Throws<DataException>(() => PartialWeights.Load(model, new HashSet<string> { "linear.weight", "linear.bias" }, source, path));
+            Assert.Contains(key, partial.Message);
+        }
+        finally
+        {
+            foreach (var t in source.Values) t.Dispose();
+        }
+        return e;
+    }
+
+    [Theory]
+    [InlineData("I64", "linear.bias")]
+    [InlineData("BOOL", "bn.weight")]
+    [InlineData("U8", "conv.weight")]
+    [InlineData("F32", "bn.num_batches_tracked")]
+    public void AnIntegerOrBoolTensorForAFloatParameterIsRefused(string dtype, string key)
+    {
+        using var dir = new TempDir();
+        int size = dtype switch { "I64" => 8, "F32" => 4, _ => 1 };
+        string path = OddSafetensors(dir["odd.safetensors"], key, dtype, n => new byte[n * size]);
+        Assert.Contains("dtype", RefusedEverywhere(path, key).Message);
+    }
+
+    [Fact]
+    public void Float64ValuesBeyondFloat32AreRefusedNotLoadedAsInfinity()
+    {
+        using var dir = new TempDir();
+        string path = OddSafetensors(dir["big.safetensors"], "conv.weight", "F64",
+            n => Enumerable.Range(0, n).SelectMany(i => BitConverter.GetBytes(i == 0 ? 1e300 : 0.01)).ToArray());
+        Assert.Contains("float32", RefusedEverywhere(path, "conv.weight").Message);
+    }
+
+    [Fact]
+    public void ANegativeRunningVarianceIsRefused()
+    {
+        using var dir = new TempDir();
+        string path = Saved(dir["negative.safetensors"], "bn.running_var", -1f);
+        Assert.Contains("negative", RefusedEverywhere(path, "bn.running_var").Message);
     }
 }

@@ -138,4 +138,23 @@ public class LoadChecksTests
         }));
         Assert.Contains("float", e.Message);
     }
+
+    [Theory]
+    [InlineData(OnnxMetadata.Keys.Model, "\u001b[2JEvil")]
+    [InlineData(OnnxMetadata.Keys.Model, "")]
+    [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"a\",\"b\",\"c\",\"d\"]")]
+    [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"\",\"b\",\"c\",\"d\"]")]
+    public void ModelNamesAndClassNamesMustBePrintableAndDistinct(string key, string value)
+    {
+        using var dir = new TempDir();
+        var e = Refused(Write(dir, "names.onnx", p => SetMetadata(p, key, value)));
+        Assert.Contains(key, e.Message);
+    }
+
+    [Fact]
+    public void AnOverlongModelNameIsRefused()
+    {
+        using var dir = new TempDir();
+        Refused(Write(dir, "long.onnx", p => SetMetadata(p, OnnxMetadata.Keys.Model, new string('m', 5000))));
+    }
 }
