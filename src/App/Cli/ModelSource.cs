@@ -52,14 +52,18 @@ public sealed record ModelSource(
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location)) return OpenWeights(location, model);
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
-        var header = Checkpoint.ReadHeader(path);
-        if (model is not null && !string.Equals(model, header.Model, StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"{path} holds a {header.Model}, not a {model}.");
-        if (!ModelCatalog.TryGet(header.Model, out var fromCheckpoint))
-            throw new DataException($"holds a {header.Model}, a model this build's catalog does not have (it has {string.Join(", ", ModelCatalog.All.Select(e => e.Facts.Name))})", path);
+        CatalogEntry fromCheckpoint = null!;
+        // One read of the file: the header says which model to build, then its weights (the moving average when the run kept one) load into it.
+        var (header, built) = Checkpoint.LoadInference(path, header =>
+        {
+            if (model is not null && !string.Equals(model, header.Model, StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"{path} holds a {header.Model}, not a {model}.");
+            if (!ModelCatalog.TryGet(header.Model, out var found))
+                throw new DataException($"holds a {header.Model}, a model this build's catalog does not have (it has {string.Join(", ", ModelCatalog.All.Select(e => e.Facts.Name))})", path);
+            fromCheckpoint = found;
+            return fromCheckpoint.Create((header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes)).Count);
+        });
         var classNames = header.ClassNames ?? Indices(fromCheckpoint.Facts.Classes);
-        var built = fromCheckpoint.Create(classNames.Count);
-        Checkpoint.LoadInferenceWeights(path, built); // the moving average of the weights when the run kept one
         var facts = fromCheckpoint.Facts;
         return new ModelSource(facts.Name, facts.InputChannels, facts.InputSize, fromCheckpoint, built, header.Config, path, RunFolder.Of(path)?.Path, classNames,
             header.Config.Normalization?.ToNormalization(), header.Config.FlipTta, ClassNamesRecorded: header.ClassNames is not null);

@@ -19,6 +19,8 @@ public static class ImportCommand
         var command = new Command("import", "Import PyTorch weights into an ArchGen checkpoint (strict: every key and shape must match).") { model, from, output, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
+            Interruption.StoppingMessage = "Stopping before the file is written; press Ctrl+C again to exit at once.";
+            string target = OutputFile.Require(parse.GetValue(output)!, "--out");
             string path = parse.GetValue(from)!;
             if (!PyTorchWeights.IsWeightsFile(path)) throw new ArgumentException($"--from must be a .pt, .pth, .bin or .safetensors file (got '{path}').");
             if (!File.Exists(path)) throw new FileNotFoundException($"No weights file at '{path}'.");
@@ -32,9 +34,10 @@ public static class ImportCommand
                 FlipTta = source.FlipTta,
                 Normalization = new NormalizationChoice(source.ClassNamesRecorded ? "checkpoint" : "imagenet", normalization.Mean, normalization.Std),
             };
-            string target = parse.GetValue(output)!;
             using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
             var header = new CheckpointHeader(source.Name, new TrainingPosition(0, 0, 0), config, DateTime.UtcNow.ToString("O")) { ClassNames = source.ClassNames };
+            FaultInjection.Reach("import", Interruption.Token);
+            Interruption.Token.ThrowIfCancellationRequested();
             Checkpoint.Save(target, header, module, optimizer: null);
             Console.WriteLine($"Imported {path} into {target} ({source.Name}, {source.ClassNames.Count} classes).");
             return ExitCodes.Success;
@@ -55,7 +58,8 @@ public static class ExportCommand
         var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            string target = parse.GetValue(to)!;
+            Interruption.StoppingMessage = "Stopping before the file is written; press Ctrl+C again to exit at once.";
+            string target = OutputFile.Require(parse.GetValue(to)!, "--to");
             bool onnx = ModelSource.IsOnnx(target);
             if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");
             if (ModelSource.IsOnnx(parse.GetValue(checkpoint)!)) throw new ArgumentException($"--checkpoint is already an ONNX model ({parse.GetValue(checkpoint)}); export takes a checkpoint, run folder or PyTorch weights.");
@@ -68,7 +72,7 @@ public static class ExportCommand
             {
                 var normalization = PredictCommand.NormalizationOf(source);
                 var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels, source.FlipTta);
-                OnnxExporter.Save(source.Entry!, module, metadata, target);
+                OnnxExporter.Save(source.Entry!, module, metadata, target, Interruption.Token);
             }
             else
             {
@@ -76,7 +80,7 @@ public static class ExportCommand
                 var metadata = PyTorchWeights.IsSafetensors(target)
                     ? new WeightsMetadata(source.Name, source.ClassNames, PredictCommand.NormalizationOf(source), source.FlipTta)
                     : null;
-                PyTorchWeights.Save(module, target, metadata);
+                PyTorchWeights.Save(module, target, metadata, Interruption.Token);
             }
             Console.WriteLine($"Exported {source.Name} from {source.Path} to {target}.");
             return ExitCodes.Success;

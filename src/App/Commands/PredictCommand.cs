@@ -59,14 +59,22 @@ public static class PredictCommand
             {
                 var table = new Table().AddColumns("Image", "Class", "Probability");
                 if (k > 1) table.AddColumn("Next");
-                foreach (var p in predictor.Predict(files, k, batch, skip, cancel: Interruption.Token))
-                {
-                    var cells = new List<string> { Terminal.Markup(p.Path), Terminal.Markup(p.Best.Label), Percent(p.Best.Probability) };
-                    if (k > 1) cells.Add(Terminal.Markup(string.Join(", ", p.Top.Skip(1).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
-                    table.AddRow(cells.ToArray());
-                    count++;
-                }
                 table.Title($"{Terminal.Markup(source.Name)} from {Terminal.Markup(source.Path)}{(predictor.FlipTta ? " (flip test-time augmentation)" : "")}");
+                try
+                {
+                    foreach (var p in predictor.Predict(files, k, batch, skip, cancel: Interruption.Token))
+                    {
+                        var cells = new List<string> { Terminal.Markup(p.Path), Terminal.Markup(p.Best.Label), Percent(p.Best.Probability) };
+                        if (k > 1) cells.Add(Terminal.Markup(string.Join(", ", p.Top.Skip(1).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
+                        table.AddRow(cells.ToArray());
+                        count++;
+                    }
+                }
+                catch (OperationCanceledException) when (count > 0)
+                {
+                    AnsiConsole.Write(table); // what was classified before the stop request
+                    throw;
+                }
                 AnsiConsole.Write(table);
             }
             if (predictor.Skipped.Count > 0)
@@ -111,6 +119,6 @@ public static class PredictCommand
             ["probability"] = Math.Round(p.Best.Probability, 6),
             ["top"] = p.Top.Select(s => new Dictionary<string, object> { ["index"] = s.Index, ["label"] = s.Label, ["probability"] = Math.Round(s.Probability, 6) }).ToArray(),
         };
-        return JsonSerializer.Serialize(line, JsonOptions);
+        return Printable.Json(JsonSerializer.Serialize(line, JsonOptions));
     }
 }

@@ -59,7 +59,7 @@ public static class TestCommand
             var result = Evaluator.Evaluate(module, loader, test.ClassNames, cancel: Interruption.Token, flip: flip);
             if (result.NonFinite > 0)
                 throw new DataException($"the model's logits are not finite (NaN or infinite) for {result.NonFinite} of {result.Total} test images, so there is no accuracy to report; its weights are damaged", source.Path);
-            Console.WriteLine($"{source.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}");
+            Console.WriteLine(Printable.Text($"{source.Name} from {source.Path} on {set.Name}{(flip ? " (flip test-time augmentation)" : "")}"));
             AnsiConsole.Write(PerClassTable(result));
             AnsiConsole.Write(ConfusionTable(result));
             if (parse.GetValue(output) is { } outDir)

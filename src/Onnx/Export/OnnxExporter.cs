@@ -83,10 +83,10 @@ public static class OnnxExporter
     }
 
     /// <summary>Writes the ONNX model to <paramref name="path"/> atomically (<see cref="ArchGen.Checkpoints.AtomicFile"/>).</summary>
-    public static void Save(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata, string path)
+    public static void Save(CatalogEntry entry, nn.Module<Tensor, Tensor> model, OnnxMetadata metadata, string path, CancellationToken cancel = default)
     {
         var proto = Build(entry, model, metadata);
-        ArchGen.Checkpoints.AtomicFile.Write(path, file => proto.WriteTo(file));
+        ArchGen.Checkpoints.AtomicFile.Write(path, file => proto.WriteTo(file), cancel);
     }
 
     static ValueInfoProto Value(string name, string batch, params long[] dims)

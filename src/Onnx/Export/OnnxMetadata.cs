@@ -107,8 +107,8 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
             throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.InputChannels}' is {InputChannels}; over {MaxInputChannels} is refused.");
         if (ClassNames.Count > MaxClasses)
             throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.ClassNames}' holds {ClassNames.Count:N0} names; over {MaxClasses:N0} is refused.");
-        if (ClassNames.Any(n => n is null || n.Length > MaxClassNameLength))
-            throw new InvalidDataException($"{source}: the ONNX metadata's '{Keys.ClassNames}' has a name that is null or over {MaxClassNameLength:N0} characters long.");
+        if (WeightsMetadata.Problem(Model, ClassNames) is { } problem)
+            throw new InvalidDataException($"{source}: the ONNX metadata cannot be used: {problem}.");
         if (Mean.Count != InputChannels || Std.Count != InputChannels)
             throw new InvalidDataException($"{source}: the ONNX metadata has {Mean.Count} means and {Std.Count} stds for {InputChannels} input channels.");
         if (Std.Any(s => !(s > 0) || !float.IsFinite(s)) || Mean.Any(m => !float.IsFinite(m)))

@@ -18,8 +18,11 @@ public static class AtomicFile
 
     static readonly ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
 
-    /// <summary>Writes <paramref name="path"/> atomically; <paramref name="write"/> fills the stream (which it may read back and seek).</summary>
-    public static void Write(string path, Action<FileStream> write)
+    /// <summary>
+    /// Writes <paramref name="path"/> atomically; <paramref name="write"/> fills the stream (which it may read back and
+    /// seek). A stop request (<paramref name="cancel"/>) before the rename leaves the previous file and no temporary one.
+    /// </summary>
+    public static void Write(string path, Action<FileStream> write, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
@@ -38,6 +41,7 @@ public static class AtomicFile
                 FaultInjection.Reach($"{name}:after-fsync");
             }
             FaultInjection.Reach($"{name}:before-rename");
+            cancel.ThrowIfCancellationRequested();
             File.Move(temp, full, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException && e.Message.Contains(temp, StringComparison.Ordinal))

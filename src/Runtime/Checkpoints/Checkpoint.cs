@@ -151,15 +151,33 @@ public static class Checkpoint
     /// the checkpoint holds one, else the trained weights, checked as <see cref="Load"/> checks them. Touches neither an
     /// optimizer nor torch's RNG.
     /// </summary>
-    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model)
+    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model) => LoadInference(path, _ => model).Header;
+
+    /// <summary>
+    /// Reads a checkpoint to evaluate or export it, opening and hashing the file once: its header, then
+    /// <paramref name="build"/> makes the model the header describes (its class count, say), then its weights (the
+    /// moving average when the run kept one) are loaded into it, checked as <see cref="Load"/> checks them.
+    /// </summary>
+    public static (CheckpointHeader Header, TModel Model) LoadInference<TModel>(string path, Func<CheckpointHeader, TModel> build)
+        where TModel : nn.Module
     {
+        ArgumentNullException.ThrowIfNull(build);
         using var content = OpenVerified(path);
         using var reader = new BinaryReader(content, Encoding.UTF8);
         var (header, version) = ReadPrefix(reader, path);
-        ReadRngState(reader, path);
-        LoadWeights(reader, model, path, header);
-        if (ReadAverageLength(reader, path, version) > 0) LoadWeights(reader, model, path, header);
-        return header;
+        var model = build(header);
+        try
+        {
+            ReadRngState(reader, path);
+            LoadWeights(reader, model, path, header);
+            if (ReadAverageLength(reader, path, version) > 0) LoadWeights(reader, model, path, header);
+            return (header, model);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The averaged weights' section: its length in bytes (0: none), then the weights in the model's format, so a reader may skip it.</summary>
@@ -210,7 +228,7 @@ public static class Checkpoint
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException)
         {
             throw new DataException($"the weights do not fit model '{header.Model}': {e.Message}", path, weights, e);
-        }        Interop.WeightFileCheck.RequireFinite(model.state_dict(), path);
+        }        Interop.WeightFileCheck.RequireSound(model.state_dict(), path);
     }
 
     /// <summary>

@@ -26,6 +26,9 @@ public static class ImageFolder
                 throw new DataException("missing folder; an image-folder dataset has train/<class>/ and test/<class>/ subfolders of JPEG, PNG, WebP, BMP or GIF images", split);
         }
         var classes = Directory.GetDirectories(train).Select(d => Path.GetFileName(d)!).Where(n => !n.StartsWith('.')).Order(StringComparer.Ordinal).ToArray();
+        foreach (var split in new[] { train, test })
+            foreach (var folder in Directory.GetDirectories(split))
+                if (ImageFile.NotUtf8(folder)) throw ImageFile.NotUtf8Error(folder);
         if (classes.Length == 0) throw new DataException("no class folders; expected train/<class>/ subfolders", train);
         var budget = new ImageCacheBudget(options.CacheBytes);
         return new ImageFolderDataset(List("train", train, classes, options, budget), List("test", test, classes, options, budget), options);

@@ -25,5 +25,23 @@ public static class Printable
         return result.ToString();
     }
 
-    static bool NeedsEscape(char c) => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    /// <summary>
+    /// JSON text with the bidirectional overrides inside its strings written as <c>\uXXXX</c> escapes (JSON encoders
+    /// escape control characters but pass these through, and a terminal would apply them).
+    /// </summary>
+    public static string Json(string json)
+    {
+        if (!json.Any(IsBidi)) return json;
+        var result = new StringBuilder(json.Length + 16);
+        foreach (char c in json)
+        {
+            if (IsBidi(c)) result.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+            else result.Append(c);
+        }
+        return result.ToString();
+    }
+
+    static bool IsBidi(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+
+    static bool NeedsEscape(char c) => char.IsControl(c) || IsBidi(c);
 }

@@ -1,3 +1,4 @@
+using ArchGen.Data;
 using System.Collections.Concurrent;
 using ArchGen.Checkpoints;
 using TorchSharp;
@@ -99,7 +100,8 @@ public static class PartialWeights
         {
             bool present = source.TryGetValue(key, out var from);
             bool fits = present && from!.shape.SequenceEqual(tensor.shape);
-            if (fits) loaded.Add(key);
+            if (fits && !WeightFileCheck.SameKind(from!.dtype, tensor.dtype)) problems.Add($"{key} (file {from!.dtype}, model {tensor.dtype})");
+            else if (fits) loaded.Add(key);
             else if (classifier.Contains(key)) reinitialized.Add(present ? $"{key} (file {Shape(from!)}, model {Shape(tensor)})" : $"{key} (not in the file)");
             else problems.Add(present ? $"{key} (file {Shape(from!)}, model {Shape(tensor)})" : $"{key} (missing)");
         }
@@ -109,13 +111,14 @@ public static class PartialWeights
             var parts = new List<string>();
             if (problems.Count > 0) parts.Add($"outside the classifier: {string.Join(", ", problems)}");
             if (unexpected.Count > 0) parts.Add($"unexpected keys: {string.Join(", ", unexpected)}");
-            throw new InvalidDataException($"{path} does not fit the model (only the classifier may differ): {string.Join("; ", parts)}.");
+            throw new DataException($"does not fit the model (only the classifier may differ): {string.Join("; ", parts)}", path);
         }
-        WeightFileCheck.RequireFinite(loaded.Select(key => KeyValuePair.Create(key, source[key])), path);
+        WeightFileCheck.RequireSound(loaded.Select(key => KeyValuePair.Create(key, source[key])), path);
         using (torch.no_grad())
         {
             foreach (var key in loaded) target[key].copy_(source[key]);
         }
+        WeightFileCheck.RequireSound(loaded.Select(key => KeyValuePair.Create(key, target[key])), path, narrowed: true);
         return new PartialLoadReport(path, loaded, reinitialized);
     }
 

@@ -48,10 +48,11 @@ public static class PyTorchWeights
         var source = ReadChecked(path, stored);
         try
         {
-            WeightFileCheck.RequireFinite(source, path);
+            WeightFileCheck.RequireSound(source, path);
             using var noGrad = torch.no_grad();
             foreach (var (key, tensor) in source)
                 target[key].copy_(tensor);
+            WeightFileCheck.RequireSound(target, path, narrowed: true);
         }
         finally
         {
@@ -63,7 +64,7 @@ public static class PyTorchWeights
     /// Saves the model's state_dict as .pt/.pth (PyTorch pickle, loadable with <c>load_state_dict(strict=True)</c>) or
     /// .safetensors, atomically; a safetensors file also keeps <paramref name="metadata"/> in its header.
     /// </summary>
-    public static void Save(nn.Module model, string path, WeightsMetadata? metadata = null)
+    public static void Save(nn.Module model, string path, WeightsMetadata? metadata = null, CancellationToken cancel = default)
     {
         var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().contiguous());
         AtomicFile.Write(path, file =>
@@ -71,7 +72,7 @@ public static class PyTorchWeights
             if (!IsSafetensors(path)) PyTorchPickler.PickleStateDict(file, state, leaveOpen: true);
             else if (metadata is null) Safetensors.SaveStateDict(file, state, leaveOpen: true);
             else WriteSafetensors(file, state, metadata);
-        });
+        }, cancel);
     }
 
     /// <summary>What a safetensors file written by ArchGen says about its model; null for a .pt/.pth file or a file from elsewhere.</summary>

@@ -180,7 +180,7 @@ internal static class WeightFileCheck
             .ToList();
         // A float parameter takes any floating-point tensor (float64 is narrowed), never integers or booleans.
         var kinds = model.Keys.Where(byKey.ContainsKey)
-            .Where(k => model[k].is_floating_point() != IsFloatingPoint(byKey[k].DType) || byKey[k].DType == ScalarType.Bool != (model[k].dtype == ScalarType.Bool))
+            .Where(k => !SameKind(byKey[k].DType, model[k].dtype))
             .Select(k => $"{k} (file {byKey[k].DType}, model {model[k].dtype})")
             .ToList();
         if (missing.Count == 0 && unexpected.Count == 0 && shapes.Count == 0 && repeated.Count == 0 && kinds.Count == 0) return;
@@ -196,22 +196,36 @@ internal static class WeightFileCheck
     static bool IsFloatingPoint(ScalarType type) => type is ScalarType.Float64 or ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16;
 
     /// <summary>
-    /// A <see cref="DataException"/> naming <paramref name="path"/> and the first tensors holding NaN or an infinity;
-    /// nothing when every floating-point tensor is finite. Weights are checked when they are read, so a damaged
-    /// file is refused before it trains, tests or exports anything.
+    /// Whether a stored tensor of <paramref name="stored"/> may load into a model tensor of <paramref name="model"/>:
+    /// floating point into floating point (float64 is narrowed), integers into integers, booleans into booleans.
     /// </summary>
-    public static void RequireFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors, string path)
+    public static bool SameKind(ScalarType stored, ScalarType model) =>
+        IsFloatingPoint(stored) == IsFloatingPoint(model) && (stored == ScalarType.Bool) == (model == ScalarType.Bool);
+
+    /// <summary>
+    /// A <see cref="DataException"/> naming <paramref name="path"/> and the first tensors holding NaN or an infinity,
+    /// or a BatchNorm running variance below 0; nothing when every tensor is sound. Weights are checked when they are
+    /// read (and again once narrowed into the model, <paramref name="narrowed"/>: a float64 value beyond float32's
+    /// range becomes infinite), so a damaged file is refused before it trains, tests or exports anything.
+    /// </summary>
+    public static void RequireSound(IEnumerable<KeyValuePair<string, Tensor>> tensors, string path, bool narrowed = false)
     {
         var bad = new List<string>();
+        var negative = new List<string>();
         foreach (var (key, t) in tensors)
         {
             if (!t.is_floating_point()) continue;
             using var finite = isfinite(t);
             long notFinite = t.NumberOfElements - finite.sum().item<long>();
             if (notFinite > 0) bad.Add($"{Short(key)} ({notFinite:N0} of {t.NumberOfElements:N0} values)");
+            else if (key.EndsWith("running_var", StringComparison.Ordinal) && t.lt(0).any().item<bool>()) negative.Add(Short(key));
         }
         if (bad.Count > 0)
-            throw new DataException($"weights that are not finite (NaN or infinite): {Some(bad)}", path);
+            throw new DataException(narrowed
+                ? $"weights beyond float32's range (float64 values that become infinite in the model): {Some(bad)}"
+                : $"weights that are not finite (NaN or infinite): {Some(bad)}", path);
+        if (negative.Count > 0)
+            throw new DataException($"a negative BatchNorm running variance: {Some(negative)}", path);
     }
 
     /// <summary>Bytes of a model's state_dict: the most a weights file for it may claim.</summary>

@@ -33,6 +33,25 @@ public sealed record WeightsMetadata(string Model, IReadOnlyList<string> ClassNa
     /// <summary>The longest class name, in characters.</summary>
     public const int MaxClassNameLength = 1_000;
 
+    /// <summary>The longest model name, in characters.</summary>
+    public const int MaxModelNameLength = 200;
+
+    /// <summary>
+    /// Why a model name and class names from a file cannot be used, or null when they can: a model name of 1 to
+    /// <see cref="MaxModelNameLength"/> printable characters; 1 to <see cref="MaxClasses"/> class names, each non-empty,
+    /// at most <see cref="MaxClassNameLength"/> characters, and no two alike (a prediction must say which class it is).
+    /// </summary>
+    public static string? Problem(string? model, IReadOnlyList<string?> classNames)
+    {
+        if (string.IsNullOrEmpty(model) || model.Length > MaxModelNameLength || model.Any(c => char.IsControl(c) || Printable.Text(c.ToString()) != c.ToString()))
+            return $"'{Keys.Model}' must be a name of 1 to {MaxModelNameLength} printable characters";
+        if (classNames.Count is 0 or > MaxClasses || classNames.Any(n => string.IsNullOrEmpty(n) || n.Length > MaxClassNameLength))
+            return $"'{Keys.ClassNames}' must hold 1 to {MaxClasses:N0} non-empty names of at most {MaxClassNameLength:N0} characters";
+        if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count)
+            return $"'{Keys.ClassNames}' names a class twice ({classNames.GroupBy(n => n, StringComparer.Ordinal).First(g => g.Count() > 1).Key})";
+        return null;
+    }
+
     /// <summary>As string entries: lists as JSON arrays, numbers in the invariant culture.</summary>
     public IReadOnlyDictionary<string, string> ToProperties() => new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -65,8 +84,8 @@ public sealed record WeightsMetadata(string Model, IReadOnlyList<string> ClassNa
         var mean = Parse(Keys.Mean, v => JsonSerializer.Deserialize<float[]>(v));
         var std = Parse(Keys.Std, v => JsonSerializer.Deserialize<float[]>(v));
         bool flip = properties.TryGetValue(Keys.FlipTta, out var f) && f == "true";
-        if (names.Length is 0 or > MaxClasses || names.Any(n => n is null || n.Length > MaxClassNameLength))
-            throw new DataException($"its '{Keys.ClassNames}' metadata must hold 1 to {MaxClasses:N0} names of at most {MaxClassNameLength:N0} characters", path);
+        if (Problem(model, names) is { } problem)
+            throw new DataException($"its metadata cannot be used: {problem}", path);
         if (mean.Length != std.Length || mean.Length is 0 or > 64 || mean.Any(m => !float.IsFinite(m)) || std.Any(s => !(s > 0) || !float.IsFinite(s)))
             throw new DataException($"its '{Keys.Mean}' and '{Keys.Std}' metadata must be equally long lists of finite means and positive, finite stds", path);
         return new WeightsMetadata(model, names, new Normalization(mean, std), flip);

@@ -26,7 +26,10 @@ public sealed class RunFolder
     public void Create() => Directory.CreateDirectory(Path);
 
     /// <summary>The files and folders a run writes here (whether they exist or not).</summary>
-    public IEnumerable<string> RunFiles => [Config, Metrics, LatestCheckpoint, LastEpochCheckpoint, LossPlot, AccuracyPlot, ConfusionPlot, TensorBoard];
+    public IEnumerable<string> RunFiles => [Config, Metrics, LatestCheckpoint, LastEpochCheckpoint, LossPlot, AccuracyPlot, ConfusionPlot, MemoryPlot, TensorBoard];
+
+    /// <summary>Whether a training run has written here: its configuration or a checkpoint (plots alone are not a run).</summary>
+    public bool HoldsRun => File.Exists(Config) || File.Exists(LatestCheckpoint) || File.Exists(LastEpochCheckpoint);
 
     /// <summary>The names of the run files present: a non-empty list means the folder holds a run.</summary>
     public IReadOnlyList<string> PresentRunFiles =>
@@ -64,7 +67,9 @@ public sealed class RunFolder
     {
         string full = System.IO.Path.GetFullPath(target);
         var run = new RunFolder(System.IO.Path.GetDirectoryName(full)!);
-        if (!Directory.Exists(run.Path) || run.PresentRunFiles.Count == 0) return null;
+        if (System.IO.Path.GetFileName(full) == RunFolderLock.FileName)
+            throw new ArgumentException($"{full} is the lock file of an archgen run folder; write elsewhere.");
+        if (!Directory.Exists(run.Path) || !run.HoldsRun) return null;
         if (!overwrite && run.RunFiles.Contains(full, StringComparer.Ordinal))
             throw new ArgumentException($"{run.Path} holds a training run ({string.Join(", ", run.PresentRunFiles)}); writing {System.IO.Path.GetFileName(full)} would replace one of its files. Pass --overwrite to replace it, or write elsewhere.");
         return RunFolderLock.Acquire(run);

@@ -4,7 +4,7 @@ namespace ArchGen.Training;
 
 /// <summary>Another process holds the run folder's lock.</summary>
 public sealed class RunFolderInUseException(string folder, int? holderPid)
-    : Exception($"{folder} is in use by another archgen process{(holderPid is { } pid ? $" (PID {pid.ToString(CultureInfo.InvariantCulture)})" : "")}; wait for it to finish, or stop it first (Ctrl+C or kill -TERM{(holderPid is { } p ? " " + p.ToString(CultureInfo.InvariantCulture) : "")}: it writes a checkpoint), then --resume.")
+    : Exception($"{folder} is in use by another archgen process{(holderPid is { } pid ? $" (PID {pid.ToString(CultureInfo.InvariantCulture)})" : "")}; wait for it to finish, or stop it first (Ctrl+C or kill -TERM{(holderPid is { } p ? " " + p.ToString(CultureInfo.InvariantCulture) : "")}; a training run writes a checkpoint first and continues with --resume).")
 {
     public string Folder { get; } = folder;
     public int? HolderPid { get; } = holderPid;

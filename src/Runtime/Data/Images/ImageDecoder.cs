@@ -142,6 +142,7 @@ public sealed class ImageDecoder
     /// </summary>
     public static void RequireImageExtension(string path)
     {
+        if (ImageFile.NotUtf8(path)) throw ImageFile.NotUtf8Error(path);
         if (!HasImageExtension(path))
             throw new DataException($"not an image file name; expected {string.Join(", ", Extensions)}", path);
     }

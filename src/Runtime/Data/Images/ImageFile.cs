@@ -91,10 +91,20 @@ public static partial class ImageFile
         return *(long*)(buffer + 96);
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> names something whose name is not valid UTF-8: .NET reads file names as UTF-8
+    /// and shows the bytes that are not as U+FFFD, so such a name cannot be opened by name.
+    /// </summary>
+    public static bool NotUtf8(string path) => path.Contains('\uFFFD') && !File.Exists(path) && !Directory.Exists(path);
+
+    /// <summary>The error for a name that is not valid UTF-8 (see <see cref="NotUtf8"/>).</summary>
+    public static DataException NotUtf8Error(string path) =>
+        new("the name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it, or pass --skip-bad-images to leave a file out", path);
+
     static DataException StatFailed(string path, int errno) => errno switch
     {
         // .NET reads file names as UTF-8 and shows bytes that are not as U+FFFD, so such a name cannot be opened.
-        2 when path.Contains('\uFFFD') => new DataException("the file name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it, or pass --skip-bad-images to leave it out", path),
+        2 when NotUtf8(path) => NotUtf8Error(path),
         2 or 20 => new DataException("the file does not exist", path), // ENOENT, ENOTDIR
         13 => new DataException("permission denied", path),
         40 or 62 => new DataException("too many levels of symbolic links", path), // ELOOP (Linux, macOS)

@@ -1,0 +1,17 @@
+namespace ArchGen.App.Cli;
+
+/// <summary>Checks on a file a command is asked to write.</summary>
+public static class OutputFile
+{
+    /// <summary>
+    /// <paramref name="path"/>, when it names a file; an <see cref="ArgumentException"/> naming <paramref name="option"/>
+    /// when it is empty or names a folder (an existing one, or a path ending in a separator).
+    /// </summary>
+    public static string Require(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{option} is empty; give the file to write.");
+        if (Directory.Exists(path) || path.EndsWith(Path.DirectorySeparatorChar) || path.EndsWith(Path.AltDirectorySeparatorChar))
+            throw new ArgumentException($"{option} names a folder ('{path}'); give the file to write in it, e.g. '{Path.Combine(path, "model.ckpt")}'.");
+        return path;
+    }
+}
