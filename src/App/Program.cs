@@ -8,6 +8,9 @@ StandardStreams.KeepOpen();
 // This must run before libtorch's first allocation.
 AllocatorPolicy.Apply();
 
+// ONNX models open wherever a model file is read (the runtime knows checkpoints and PyTorch weights).
+ArchGen.Inference.ModelSource.Register(new ArchGen.Onnx.Serving.OnnxModelFormat());
+
 // LibTorch's own warnings (NNPACK's, once per convolution on some CPUs) off unless ARCHGEN_DEBUG=1 (see LibTorchLog).
 LibTorchLog.Apply();
 

@@ -11,18 +11,24 @@ public class StopRequestTests(FinishedRun finished) : IClassFixture<FinishedRun>
 {
     static Dictionary<string, string> Fault(string value) => new() { ["ARCHGEN_FAULT"] = value };
 
-    [Fact]
-    public void PredictStopsAtTheNextBatch()
+    /// <summary><paramref name="count"/> small PNGs, <c>photos/0.png</c> … in <paramref name="dir"/>.</summary>
+    static void Photos(TempDir dir, int count)
     {
-        using var dir = new TempDir();
         Directory.CreateDirectory(dir["photos"]);
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < count; i++)
         {
             using var bitmap = new SKBitmap(new SKImageInfo(36, 36));
             bitmap.Erase(new SKColor((byte)(40 * i), 90, 160));
             using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
             File.WriteAllBytes(dir[$"photos/{i}.png"], data.ToArray());
         }
+    }
+
+    [Fact]
+    public void PredictStopsAtTheNextBatch()
+    {
+        using var dir = new TempDir();
+        Photos(dir, 6);
 
         // Paused in its second batch (of one image each), as long work that checks for a stop request.
         using var app = AppProcess.Start(dir.Path, Fault("pause@predict#2"), "predict", "--checkpoint", finished.Path, "--json", "--batch-size", "1", "photos");
@@ -52,14 +58,7 @@ public class StopRequestTests(FinishedRun finished) : IClassFixture<FinishedRun>
     public void PredictInTableModeShowsWhatItClassifiedBeforeTheStop()
     {
         using var dir = new TempDir();
-        Directory.CreateDirectory(dir["photos"]);
-        for (int i = 0; i < 5; i++)
-        {
-            using var bitmap = new SKBitmap(new SKImageInfo(36, 36));
-            bitmap.Erase(new SKColor((byte)(40 * i), 90, 160));
-            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-            File.WriteAllBytes(dir[$"photos/{i}.png"], data.ToArray());
-        }
+        Photos(dir, 5);
         using var app = AppProcess.Start(dir.Path, Fault("pause@predict#3"), "predict", "--checkpoint", finished.Path, "--batch-size", "1", "photos");
         app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at predict", StringComparison.Ordinal), "the third batch");
         app.Signal("INT");

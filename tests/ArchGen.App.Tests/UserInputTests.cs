@@ -111,7 +111,7 @@ public class UserInputTests(FinishedRun finished) : IClassFixture<FinishedRun>
             for (int c = 0; c < 2; c++)
                 for (int i = 0; i < 2; i++)
                     Png(dir[$"data/{split}/class{c}/{i}.png"], (byte)(80 * c + 10 * i));
-        var made = Toolchain.Run("/bin/sh", dir["data/train"], "-c", "mkdir \"$(printf 'c\377t')\" && cp class0/0.png \"$(printf 'c\377t')/x.png\"");
+        var made = Toolchain.Run("/bin/sh", dir["data/train"], "-c", "mkdir \"$(printf 'c\\377t')\" && cp class0/0.png \"$(printf 'c\\377t')/x.png\"");
         Assert.True(made.Code == 0, made.Output);
 
         var train = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "folder", "--data", "data", "--epochs", "1", "--out", "run"));

@@ -26,6 +26,17 @@ public class LoadChecksTests
         }
     }
 
+    /// <summary>Makes the graph a foreign one: its input passed through as the "logits".</summary>
+    static void PassThrough(ModelProto p)
+    {
+        var input = p.Graph.Input[0];
+        p.Graph.Node.Clear();
+        p.Graph.Initializer.Clear();
+        p.Graph.Node.Add(new NodeProto { OpType = "Identity", Name = "identity", Input = { input.Name }, Output = { OnnxExporter.OutputName } });
+        p.Graph.Output.Clear();
+        p.Graph.Output.Add(new ValueInfoProto { Name = OnnxExporter.OutputName, Type = input.Type.Clone() });
+    }
+
     static void SetMetadata(ModelProto proto, string key, string value) => proto.MetadataProps.Single(p => p.Key == key).Value = value;
 
     static InvalidDataException Refused(string path)
@@ -73,15 +84,7 @@ public class LoadChecksTests
     {
         using var dir = new TempDir();
         // A foreign graph: the input passed through, so the "logits" are N x 3 x 64 x 64.
-        string path = Write(dir, "foreign.onnx", p =>
-        {
-            var input = p.Graph.Input[0];
-            p.Graph.Node.Clear();
-            p.Graph.Initializer.Clear();
-            p.Graph.Node.Add(new NodeProto { OpType = "Identity", Name = "identity", Input = { input.Name }, Output = { OnnxExporter.OutputName } });
-            p.Graph.Output.Clear();
-            p.Graph.Output.Add(new ValueInfoProto { Name = OnnxExporter.OutputName, Type = input.Type.Clone() });
-        });
+        string path = Write(dir, "foreign.onnx", PassThrough);
         var e = Refused(path);
         Assert.Contains("[batch, classes]", e.Message);
     }
@@ -129,12 +132,7 @@ public class LoadChecksTests
         var e = Refused(Write(dir, "int.onnx", p =>
         {
             p.Graph.Input[0].Type.TensorType.ElemType = (int)TensorProto.Types.DataType.Int64;
-            var input = p.Graph.Input[0];
-            p.Graph.Node.Clear();
-            p.Graph.Initializer.Clear();
-            p.Graph.Node.Add(new NodeProto { OpType = "Identity", Name = "identity", Input = { input.Name }, Output = { OnnxExporter.OutputName } });
-            p.Graph.Output.Clear();
-            p.Graph.Output.Add(new ValueInfoProto { Name = OnnxExporter.OutputName, Type = input.Type.Clone() });
+            PassThrough(p);
         }));
         Assert.Contains("float", e.Message);
     }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using ArchGen.Data;
 using ArchGen.Training;
 
+using ArchGen.Inference;
+
 namespace ArchGen.App.Cli;
 
 /// <summary>Options several commands share, each made fresh per command.</summary>

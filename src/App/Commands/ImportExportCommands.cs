@@ -1,8 +1,10 @@
 using System.CommandLine;
 using ArchGen.App.Cli;
 using ArchGen.Checkpoints;
+using ArchGen.Inference;
 using ArchGen.Interop;
 using ArchGen.Onnx.Export;
+using ArchGen.Onnx.Serving;
 using ArchGen.Training;
 
 namespace ArchGen.App.Commands;
@@ -60,9 +62,9 @@ public static class ExportCommand
         {
             Interruption.StoppingMessage = "Stopping before the file is written; press Ctrl+C again to exit at once.";
             string target = OutputFile.Require(parse.GetValue(to)!, "--to");
-            bool onnx = ModelSource.IsOnnx(target);
+            bool onnx = OnnxModelFormat.IsOnnx(target);
             if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");
-            if (ModelSource.IsOnnx(parse.GetValue(checkpoint)!)) throw new ArgumentException($"--checkpoint is already an ONNX model ({parse.GetValue(checkpoint)}); export takes a checkpoint, run folder or PyTorch weights.");
+            if (OnnxModelFormat.IsOnnx(parse.GetValue(checkpoint)!)) throw new ArgumentException($"--checkpoint is already an ONNX model ({parse.GetValue(checkpoint)}); export takes a checkpoint, run folder or PyTorch weights.");
             using var runLock = RunFolder.GuardWrite(target, parse.GetValue(overwrite));
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model));
             using var module = source.Module;
@@ -70,7 +72,7 @@ public static class ExportCommand
             Interruption.Token.ThrowIfCancellationRequested();
             if (onnx)
             {
-                var normalization = PredictCommand.NormalizationOf(source);
+                var normalization = source.InputNormalization();
                 var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels, source.FlipTta);
                 OnnxExporter.Save(source.Entry!, module, metadata, target, Interruption.Token);
             }
@@ -78,7 +80,7 @@ public static class ExportCommand
             {
                 // A safetensors file keeps what the model needs beyond its tensors; a .pt file has nowhere to.
                 var metadata = PyTorchWeights.IsSafetensors(target)
-                    ? new WeightsMetadata(source.Name, source.ClassNames, PredictCommand.NormalizationOf(source), source.FlipTta)
+                    ? new WeightsMetadata(source.Name, source.ClassNames, source.InputNormalization(), source.FlipTta)
                     : null;
                 PyTorchWeights.Save(module, target, metadata, Interruption.Token);
             }

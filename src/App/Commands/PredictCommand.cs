@@ -40,7 +40,7 @@ public static class PredictCommand
             var source = ModelSource.Open(parse.GetValue(checkpoint)!, parse.GetValue(model), usedThreads);
             using var module = source.Module;
             module.to(dev);
-            var predictor = new ImagePredictor(module, source.ClassNames, NormalizationOf(source), source.InputChannels, source.InputSize, dev,
+            var predictor = new ImagePredictor(module, source.ClassNames, source.InputNormalization(), source.InputChannels, source.InputSize, dev,
                 CommonOptions.FlipTta(parse, flipTta, source));
             bool skip = parse.GetValue(skipBadImages);
             Interruption.StoppingMessage = "Stopping after this batch; press Ctrl+C again to exit at once.";
@@ -88,21 +88,6 @@ public static class PredictCommand
             return ExitCodes.Success;
         }));
         return command;
-    }
-
-    /// <summary>The statistics the model was trained with: recorded in its checkpoint or ONNX model, ImageNet's for PyTorch weights, or (older checkpoints) its dataset's.</summary>
-    internal static Normalization NormalizationOf(ModelSource source)
-    {
-        if (source.Normalization is { } known) return known;
-        var config = source.SavedConfig ?? throw new InvalidOperationException("A model without recorded statistics comes from a checkpoint.");
-        try
-        {
-            return CommonOptions.OpenDataset(config.Dataset, config.DataDir, download: false, config.Seed, source.InputSize).Normalization;
-        }
-        catch (DataException e)
-        {
-            throw new DataException($"{source.Path} does not record the statistics it was trained with, and its dataset cannot be read for them ({e.Message})");
-        }
     }
 
     static string Percent(double p) => (100 * p).ToString("F1", CultureInfo.InvariantCulture) + " %";

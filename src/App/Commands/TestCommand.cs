@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ArchGen.App.Cli;
+using ArchGen.Inference;
 using ArchGen.App.Reporting;
 using ArchGen.Data;
 using ArchGen.Data.Images;
@@ -51,8 +52,9 @@ public static class TestCommand
             ClassCount.Check(ClassCount.Outputs(module, source.InputChannels, source.InputSize, dev), $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'");
             if (source.ClassNamesRecorded)
                 ClassCount.CheckNames(source.ClassNames, $"{source.Name} from {source.Path}", test.ClassNames, $"'{set.Name}'", parse.GetValue(byIndex));
-            // The statistics the model was trained with, when its checkpoint or ONNX model records them.
-            var normalization = source.Normalization ?? set.Normalization;
+            // The statistics the model was trained with (the dataset open here is its training data unless the user named another).
+            bool ownData = source.SavedConfig is { } saved && saved.Dataset == datasetName && saved.DataDir == dataDir;
+            var normalization = source.InputNormalization(ownData ? set : null);
             var loader = test.CreateLoader(new LoaderOptions(normalization, parse.GetValue(batchSize), Train: false, Seed: 0, dev, source.InputChannels, source.InputSize));
 
             bool flip = CommonOptions.FlipTta(parse, flipTta, source);

@@ -77,6 +77,18 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void TheModelsInputSizeReachesTheFolderDataset()
+    {
+        using var dir = new TempDir();
+        Folder(dir);
+        // The size given once (as every command gives it) is the size the folder is read, checked and summed at.
+        var ds = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, ImageSize: 48));
+        Assert.Equal(48, Assert.IsType<ImageFileSplit>(ds.Train).Options.Size);
+        var explicitOptions = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, Images: new ImageFolderOptions(Size: 224), ImageSize: 48));
+        Assert.Equal(48, Assert.IsType<ImageFileSplit>(explicitOptions.Test).Options.Size);
+    }
+
+    [Fact]
     public void ImagesAtAnyDepthAreListed()
     {
         using var dir = new TempDir();

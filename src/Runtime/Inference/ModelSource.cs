@@ -1,11 +1,23 @@
 using ArchGen.Checkpoints;
 using ArchGen.Data;
 using ArchGen.Interop;
-using ArchGen.Onnx.Serving;
 using ArchGen.Training;
 using static TorchSharp.torch;
 
-namespace ArchGen.App.Cli;
+namespace ArchGen.Inference;
+
+/// <summary>
+/// A model file format besides ArchGen's checkpoints and PyTorch weights, registered with <see cref="ModelSource.Register"/>
+/// by the assembly that reads it (ONNX models: <c>ArchGen.Onnx</c>, which the training runtime does not depend on).
+/// </summary>
+public interface IModelFileFormat
+{
+    /// <summary>Whether <paramref name="path"/> (an existing file) is in this format.</summary>
+    bool Handles(string path);
+
+    /// <summary>Opens the model; <paramref name="model"/> is the catalog name the user gave (checked), <paramref name="threads"/> the intra-op threads (0 = one per core).</summary>
+    ModelSource Open(string path, string? model, int threads);
+}
 
 /// <summary>
 /// A model built from what the user pointed at: an ArchGen checkpoint, a run folder (its latest checkpoint), a
@@ -35,20 +47,7 @@ public sealed record ModelSource(
     /// <param name="threads">Intra-op threads for an ONNX model (0 = one per core).</param>
     public static ModelSource Open(string location, string? model, int threads = 0)
     {
-        if (File.Exists(location) && IsOnnx(location))
-        {
-            var onnx = OnnxClassifier.Load(location, new OnnxSessionSettings(threads));
-            var m = onnx.Metadata;
-            if (model is not null && !string.Equals(model, m.Model, StringComparison.OrdinalIgnoreCase))
-            {
-                onnx.Dispose();
-                throw new ArgumentException($"{location} holds a {m.Model}, not a {model}.");
-            }
-            ModelCatalog.TryGet(m.Model, out var known);
-            return new ModelSource(m.Model, m.InputChannels, m.InputSize, known, new OnnxModule(onnx), null, location, null, m.ClassNames,
-                new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.FlipTta, ClassNamesRecorded: true);
-        }
-
+        if (File.Exists(location) && Formats.FirstOrDefault(f => f.Handles(location)) is { } format) return format.Open(location, model, threads);
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location)) return OpenWeights(location, model);
 
         string path = Checkpoint.Resolve(location) ?? throw new FileNotFoundException($"Run folder '{location}' has no {Checkpoint.LatestFileName} yet.");
@@ -93,8 +92,36 @@ public sealed record ModelSource(
             metadata?.ClassNames ?? Indices(classes), metadata?.Normalization ?? Normalization.ImageNet, metadata?.FlipTta ?? false, ClassNamesRecorded: metadata is not null);
     }
 
-    /// <summary>True for an ONNX model file (<c>.onnx</c>).</summary>
-    public static bool IsOnnx(string path) => System.IO.Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
+    static readonly List<IModelFileFormat> Formats = [];
+
+    /// <summary>Adds a model file format <see cref="Open"/> reads (once, at start).</summary>
+    public static void Register(IModelFileFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        lock (Formats)
+            if (!Formats.Any(f => f.GetType() == format.GetType())) Formats.Add(format);
+    }
+
+    /// <summary>
+    /// The statistics the model's inputs are normalized with, decided in one place for test, predict and export:
+    /// recorded with the model (its checkpoint, safetensors or ONNX metadata; ImageNet's for a .pt file), else (a
+    /// checkpoint older than the record) those of the dataset it was trained on: <paramref name="trainedOn"/> when the
+    /// caller has that dataset open, else read here.
+    /// </summary>
+    public Normalization InputNormalization(IDataset? trainedOn = null)
+    {
+        if (Normalization is { } known) return known;
+        var config = SavedConfig ?? throw new InvalidOperationException("A model without recorded statistics comes from a checkpoint.");
+        if (trainedOn is not null) return trainedOn.Normalization;
+        try
+        {
+            return Datasets.Open(config.Dataset, new DataOptions(DataDir: config.DataDir, Download: false, Seed: config.Seed, ImageSize: InputSize)).Normalization;
+        }
+        catch (DataException e)
+        {
+            throw new DataException($"{Path} does not record the statistics it was trained with, and its dataset cannot be read for them ({e.Message})");
+        }
+    }
 
     /// <summary>"0", "1", ...: names for a model whose class names are not recorded.</summary>
     static string[] Indices(int classes) => Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
