@@ -108,4 +108,40 @@ public class RunOutputsTests(FinishedRun finished) : IClassFixture<FinishedRun>
         Assert.True(folder.ExitCode == 2, $"exit {folder.ExitCode}\n{folder.Out}\n{folder.Err}");
         Assert.Contains("--out", folder.Err);
     }
+
+    [Fact]
+    public void NothingIsWrittenInsideAnotherRunOrOverADeviceOrFifo()
+    {
+        using var dir = new TempDir();
+        finished.CopyTo(dir["run"]);
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", "w.safetensors");
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        string events = Directory.GetFiles(dir["run/tensorboard"]).First();
+        string before = Hash(events);
+
+        var intoEvents = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", events, "--overwrite");
+        Assert.True(intoEvents.ExitCode == 2, $"exit {intoEvents.ExitCode}\n{intoEvents.Out}\n{intoEvents.Err}");
+        Assert.Equal(before, Hash(events));
+
+        string plot = Hash(dir["run/confusion.png"]);
+        var testOut = AppProcess.Run(dir.Path, EndToEndTests.Args("test", "--checkpoint", "w.safetensors", "--dataset", "synthetic", "--out", "run"));
+        Assert.True(testOut.ExitCode == 2, $"exit {testOut.ExitCode}\n{testOut.Out}\n{testOut.Err}");
+        Assert.Equal(plot, Hash(dir["run/confusion.png"]));
+
+        var nested = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "16", "--out", "run/nested"));
+        Assert.True(nested.ExitCode == 2, $"exit {nested.ExitCode}\n{nested.Out}\n{nested.Err}");
+        Assert.False(Directory.Exists(dir["run/nested"]));
+
+        File.WriteAllText(dir["afile"], "mine");
+        var onFile = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "16", "--out", "afile"));
+        Assert.True(onFile.ExitCode == 2, $"exit {onFile.ExitCode}\n{onFile.Out}\n{onFile.Err}");
+        Assert.Contains("--out", onFile.Err);
+
+        var fifo = Toolchain.Run("/usr/bin/mkfifo", dir.Path, "pipe.ckpt");
+        Assert.True(fifo.Code == 0, fifo.Output);
+        var intoFifo = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", "pipe.ckpt");
+        Assert.True(intoFifo.ExitCode == 2, $"exit {intoFifo.ExitCode}\n{intoFifo.Out}\n{intoFifo.Err}");
+        Assert.Contains("not a regular file", intoFifo.Err);
+        Assert.True(Toolchain.Run("/usr/bin/test", dir.Path, "-p", "pipe.ckpt").Code == 0, "the FIFO is still a FIFO");
+    }
 }

@@ -136,4 +136,35 @@ public class UserInputTests(FinishedRun finished) : IClassFixture<FinishedRun>
         using var parsed = System.Text.Json.JsonDocument.Parse(json.Out.Trim());
         Assert.EndsWith("a\u202Eb.png", parsed.RootElement.GetProperty("path").GetString());
     }
+
+    [Theory]
+    [InlineData("\u200F")]
+    [InlineData("\u061C")]
+    [InlineData("\uFEFF")]
+    [InlineData("\u2028")]
+    public void InvisibleCharactersInNamesAreEscapedEverywhere(string invisible)
+    {
+        using var dir = new TempDir();
+        Png(Path.Combine(dir["photos"], "x" + invisible + "y.png"));
+        foreach (var mode in new[] { "--json", "--top" })
+        {
+            var result = AppProcess.Run(dir.Path, mode == "--json" ? ["predict", "--checkpoint", finished.Path, "--json", "photos"] : ["predict", "--checkpoint", finished.Path, "--top", "2", "photos"]);
+            Assert.True(result.ExitCode == 0, result.Out + result.Err);
+            Assert.DoesNotContain(invisible, result.Out, StringComparison.Ordinal);
+            Assert.Contains("\\u" + ((int)invisible[0]).ToString("X4"), result.Out, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void AnExplicitPathThatIsNotUtf8IsNamedAsSuch()
+    {
+        using var dir = new TempDir();
+        Png(dir["good.png"]);
+        var made = Toolchain.Run("/bin/sh", dir.Path, "-c", "cp good.png \"$(printf 'x\\303.png')\"");
+        Assert.True(made.Code == 0, made.Output);
+        string name = Directory.GetFiles(dir.Path).Single(f => f.Contains('\uFFFD'));
+        var result = AppProcess.Run(dir.Path, "predict", "--checkpoint", finished.Path, name);
+        Assert.True(result.ExitCode == 1, $"exit {result.ExitCode}\n{result.Out}\n{result.Err}");
+        Assert.Contains("not valid UTF-8", result.Err);
+    }
 }

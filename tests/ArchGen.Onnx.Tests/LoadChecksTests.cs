@@ -140,6 +140,9 @@ public class LoadChecksTests
     [Theory]
     [InlineData(OnnxMetadata.Keys.Model, "\u001b[2JEvil")]
     [InlineData(OnnxMetadata.Keys.Model, "")]
+    [InlineData(OnnxMetadata.Keys.Model, "Cifar\u200EX")]
+    [InlineData(OnnxMetadata.Keys.Model, "   ")]
+    [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\" \",\"b\",\"c\",\"d\"]")]
     [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"a\",\"b\",\"c\",\"d\"]")]
     [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"\",\"b\",\"c\",\"d\"]")]
     public void ModelNamesAndClassNamesMustBePrintableAndDistinct(string key, string value)

@@ -10,7 +10,10 @@ public static class CommandAction
     {
         try
         {
-            return body();
+            int code = body();
+            if (code == ExitCodes.Success && Interruption.Token.IsCancellationRequested)
+                Console.Error.WriteLine("The stop request came after the work was done; it finished and its output is complete.");
+            return code;
         }
         catch (OperationCanceledException) when (Interruption.Token.IsCancellationRequested)
         {

@@ -5,13 +5,25 @@ public static class OutputFile
 {
     /// <summary>
     /// <paramref name="path"/>, when it names a file; an <see cref="ArgumentException"/> naming <paramref name="option"/>
-    /// when it is empty or names a folder (an existing one, or a path ending in a separator).
+    /// when it is empty, names a folder (an existing one, or a path ending in a separator), or names something that is
+    /// not a regular file (a device or FIFO: an atomic write would replace the node with a file).
     /// </summary>
     public static string Require(string path, string option)
     {
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{option} is empty; give the file to write.");
         if (Directory.Exists(path) || path.EndsWith(Path.DirectorySeparatorChar) || path.EndsWith(Path.AltDirectorySeparatorChar))
             throw new ArgumentException($"{option} names a folder ('{path}'); give the file to write in it, e.g. '{Path.Combine(path, "model.ckpt")}'.");
+        if (File.Exists(path))
+        {
+            try
+            {
+                ArchGen.Data.Images.ImageFile.RegularFileSize(path);
+            }
+            catch (ArchGen.Data.DataException e) when (e.Message.Contains("not a regular file", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"{option} names '{path}', which is not a regular file (a device, FIFO or socket); it is not replaced. Give a file path.");
+            }
+        }
         return path;
     }
 }

@@ -84,7 +84,7 @@ public static class BenchCommand
         if (batch < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {batch}).");
         if (workers < 0) throw new ArgumentException($"--workers must be 0 (one per core) or more (got {workers}).");
         if (epochs < 1) throw new ArgumentException($"--epochs must be at least 1 (got {epochs}).");
-        var result = FolderBenchmark.Run(folder, entry.Facts.InputSize, batch, workers, epochs);
+        var result = FolderBenchmark.Run(folder, entry.Facts.InputSize, batch, workers, epochs, Interruption.Token);
         Console.WriteLine($"{result.ImagesTimed} images ({result.Images} in the folder) at {result.Size}x{result.Size} in {result.Seconds:F2} s with {result.Workers} workers: {result.ImagesPerSecond:F1} img/s");
         Console.WriteLine($"peak RSS {result.PeakRssMiB:F0} MiB (allocator policy: {AllocatorPolicy.Status})");
         var json = new Dictionary<string, object>

@@ -67,7 +67,7 @@ public static class TestCommand
             if (parse.GetValue(output) is { } outDir)
             {
                 string plot = Path.Combine(outDir, "confusion.png");
-                using (RunFolder.GuardWrite(plot, overwrite: true))
+                using (RunFolder.GuardWrite(plot, overwrite: false))
                 {
                     Directory.CreateDirectory(outDir);
                     RunPlots.Confusion(result, plot);

@@ -79,6 +79,7 @@ public static class ImageFolder
                 if (result.Count == before) throw new DataException("no files in this folder", path);
             }
             else if (File.Exists(path) || new FileInfo(path).LinkTarget is not null) result.Add(path);
+            else if (ImageFile.NotUtf8(path)) throw ImageFile.NotUtf8Error(path);
             else throw new DataException("no such file or folder", path);
         }
         return result;

@@ -5,8 +5,9 @@ namespace ArchGen.Data;
 
 /// <summary>
 /// Text from outside (file names, class names, messages that quote them) as it may reach a terminal: control
-/// characters (an ESC sequence could recolor, retitle or hide output; a bell rings) and the bidirectional overrides
-/// (which reorder what the user reads) are shown escaped, <c>\x1B</c> or <c>\u202E</c>, never sent raw.
+/// characters (an ESC sequence could recolor, retitle or hide output; a bell rings), invisible formatting characters
+/// (bidirectional marks and overrides, which reorder what the user reads; zero-width characters; byte order marks),
+/// line and paragraph separators and lone surrogates are shown escaped, <c>\x1B</c> or <c>\u200F</c>, never sent raw.
 /// </summary>
 public static class Printable
 {
@@ -26,22 +27,24 @@ public static class Printable
     }
 
     /// <summary>
-    /// JSON text with the bidirectional overrides inside its strings written as <c>\uXXXX</c> escapes (JSON encoders
+    /// JSON text with the invisible characters inside its strings written as <c>\uXXXX</c> escapes (JSON encoders
     /// escape control characters but pass these through, and a terminal would apply them).
     /// </summary>
     public static string Json(string json)
     {
-        if (!json.Any(IsBidi)) return json;
+        if (!json.Any(IsInvisible)) return json;
         var result = new StringBuilder(json.Length + 16);
         foreach (char c in json)
         {
-            if (IsBidi(c)) result.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+            if (IsInvisible(c)) result.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
             else result.Append(c);
         }
         return result.ToString();
     }
 
-    static bool IsBidi(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
+    /// <summary>Whether <paramref name="c"/> is invisible or moves text: format characters (Unicode category Cf), line and paragraph separators, lone surrogates.</summary>
+    static bool IsInvisible(char c) => char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate;
 
-    static bool NeedsEscape(char c) => char.IsControl(c) || IsBidi(c);
+    /// <summary>Whether <paramref name="c"/> is shown escaped: a control character or an invisible one.</summary>
+    public static bool NeedsEscape(char c) => char.IsControl(c) || IsInvisible(c);
 }

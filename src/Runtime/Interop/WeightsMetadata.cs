@@ -43,9 +43,9 @@ public sealed record WeightsMetadata(string Model, IReadOnlyList<string> ClassNa
     /// </summary>
     public static string? Problem(string? model, IReadOnlyList<string?> classNames)
     {
-        if (string.IsNullOrEmpty(model) || model.Length > MaxModelNameLength || model.Any(c => char.IsControl(c) || Printable.Text(c.ToString()) != c.ToString()))
+        if (string.IsNullOrWhiteSpace(model) || model.Length > MaxModelNameLength || model.Any(Printable.NeedsEscape))
             return $"'{Keys.Model}' must be a name of 1 to {MaxModelNameLength} printable characters";
-        if (classNames.Count is 0 or > MaxClasses || classNames.Any(n => string.IsNullOrEmpty(n) || n.Length > MaxClassNameLength))
+        if (classNames.Count is 0 or > MaxClasses || classNames.Any(n => string.IsNullOrWhiteSpace(n) || n.Length > MaxClassNameLength))
             return $"'{Keys.ClassNames}' must hold 1 to {MaxClasses:N0} non-empty names of at most {MaxClassNameLength:N0} characters";
         if (classNames.Distinct(StringComparer.Ordinal).Count() != classNames.Count)
             return $"'{Keys.ClassNames}' names a class twice ({classNames.GroupBy(n => n, StringComparer.Ordinal).First(g => g.Count() > 1).Key})";

@@ -28,8 +28,11 @@ public sealed class RunFolder
     /// <summary>The files and folders a run writes here (whether they exist or not).</summary>
     public IEnumerable<string> RunFiles => [Config, Metrics, LatestCheckpoint, LastEpochCheckpoint, LossPlot, AccuracyPlot, ConfusionPlot, MemoryPlot, TensorBoard];
 
-    /// <summary>Whether a training run has written here: its configuration or a checkpoint (plots alone are not a run).</summary>
-    public bool HoldsRun => File.Exists(Config) || File.Exists(LatestCheckpoint) || File.Exists(LastEpochCheckpoint);
+    /// <summary>
+    /// Whether a training run has written here: a checkpoint, or its configuration with its metrics (plots alone, or a
+    /// <c>config.json</c> of something else, are not a run).
+    /// </summary>
+    public bool HoldsRun => File.Exists(LatestCheckpoint) || File.Exists(LastEpochCheckpoint) || (File.Exists(Config) && File.Exists(Metrics));
 
     /// <summary>The names of the run files present: a non-empty list means the folder holds a run.</summary>
     public IReadOnlyList<string> PresentRunFiles =>
@@ -58,6 +61,21 @@ public sealed class RunFolder
     }
 
     /// <summary>
+    /// The run whose folder is <paramref name="folder"/> or contains it (its <c>tensorboard/</c>, a folder made
+    /// inside it), or null: a new run, or a file a command writes, must not land inside another run.
+    /// </summary>
+    public static RunFolder? Enclosing(string folder)
+    {
+        for (var dir = new DirectoryInfo(System.IO.Path.GetFullPath(folder)); dir is not null; dir = dir.Parent)
+        {
+            if (!dir.Exists) continue;
+            var run = new RunFolder(dir.FullName);
+            if (run.HoldsRun) return run;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Guards a write of <paramref name="target"/> by a command other than <c>train</c>. When the folder holds a
     /// run, one of the run's own files (<see cref="RunFiles"/>) is replaced only with <paramref name="overwrite"/>,
     /// and any write there happens under the run's lock (a <see cref="RunFolderInUseException"/> while another
@@ -69,6 +87,9 @@ public sealed class RunFolder
         var run = new RunFolder(System.IO.Path.GetDirectoryName(full)!);
         if (System.IO.Path.GetFileName(full) == RunFolderLock.FileName)
             throw new ArgumentException($"{full} is the lock file of an archgen run folder; write elsewhere.");
+        // Inside a run's own folders (its tensorboard/ event files): never written by hand.
+        if (Enclosing(run.Path) is { } outer && outer.Path != run.Path)
+            throw new ArgumentException($"{full} is inside the training run in {outer.Path} (its {System.IO.Path.GetRelativePath(outer.Path, run.Path)} folder); write elsewhere.");
         if (!Directory.Exists(run.Path) || !run.HoldsRun) return null;
         if (!overwrite && run.RunFiles.Contains(full, StringComparer.Ordinal))
             throw new ArgumentException($"{run.Path} holds a training run ({string.Join(", ", run.PresentRunFiles)}); writing {System.IO.Path.GetFileName(full)} would replace one of its files. Pass --overwrite to replace it, or write elsewhere.");

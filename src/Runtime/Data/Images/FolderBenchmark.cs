@@ -29,7 +29,8 @@ public static class FolderBenchmark
     /// <param name="batchSize">Images per batch.</param>
     /// <param name="workers">Parallel decoders (0 = one per core).</param>
     /// <param name="epochs">Passes over the folder.</param>
-    public static FolderBenchmarkResult Run(string folder, int size, int batchSize, int workers, int epochs = 1)
+    /// <param name="cancel">A stop request ends the benchmark before its next batch (<see cref="OperationCanceledException"/>).</param>
+    public static FolderBenchmarkResult Run(string folder, int size, int batchSize, int workers, int epochs = 1, CancellationToken cancel = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
         string root = Directory.Exists(Path.Combine(folder, "train")) ? Path.Combine(folder, "train") : folder;
@@ -60,6 +61,7 @@ public static class FolderBenchmark
             {
                 using (batch)
                 {
+                    cancel.ThrowIfCancellationRequested();
                     images += batch.Count;
                     batches++;
                 }

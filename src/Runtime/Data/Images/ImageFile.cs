@@ -99,7 +99,9 @@ public static partial class ImageFile
 
     /// <summary>The error for a name that is not valid UTF-8 (see <see cref="NotUtf8"/>).</summary>
     public static DataException NotUtf8Error(string path) =>
-        new("the name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it, or pass --skip-bad-images to leave a file out", path);
+        new(Directory.GetParent(path) is { } parent && parent.Exists && Directory.EnumerateDirectories(parent.FullName).Contains(Path.GetFullPath(path))
+            ? "the folder name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it"
+            : "the name is not valid UTF-8 (shown with \uFFFD), so it cannot be opened by name; rename it, or pass --skip-bad-images to leave the file out", path);
 
     static DataException StatFailed(string path, int errno) => errno switch
     {
