@@ -19,6 +19,7 @@ public static class StandardStreams
         try
         {
             // open() returns the lowest free descriptor, so descriptors are refilled in order.
+            bool stdoutWasClosed = false;
             for (int fd = 0; fd <= 2; fd++)
             {
                 if (fcntl(fd, F_GETFD) != -1) continue;
@@ -26,21 +27,16 @@ public static class StandardStreams
                 int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
                 if (opened != fd && opened >= 0) close(opened); // something else filled it meanwhile
             }
-            OutputClosed = !Writable(1) || stdoutWasClosed;
+            bool outputClosed = !Writable(1) || stdoutWasClosed;
             if (!Writable(1)) Console.SetOut(TextWriter.Null);
             if (!Writable(2)) Console.SetError(TextWriter.Null);
-            if (OutputClosed) Console.Error.WriteLine("warning: standard output is closed; results printed there are discarded (files are still written).");
+            if (outputClosed) Console.Error.WriteLine("warning: standard output is closed; results printed there are discarded (files are still written).");
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             // No C library under that name: nothing to do.
         }
     }
-
-    static bool stdoutWasClosed;
-
-    /// <summary>Whether the program started with its standard output closed (what it prints there is discarded).</summary>
-    public static bool OutputClosed { get; private set; }
 
     static bool Writable(int fd) => fcntl(fd, F_GETFL) is int flags and not -1 && (flags & O_ACCMODE) != O_RDONLY;
 
