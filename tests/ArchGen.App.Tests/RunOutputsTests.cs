@@ -144,4 +144,31 @@ public class RunOutputsTests(FinishedRun finished) : IClassFixture<FinishedRun>
         Assert.Contains("not a regular file", intoFifo.Err);
         Assert.True(Toolchain.Run("/usr/bin/test", dir.Path, "-p", "pipe.ckpt").Code == 0, "the FIFO is still a FIFO");
     }
+
+    [Fact]
+    public void ASymlinkDoesNotLeadAWriteIntoAnotherRun()
+    {
+        using var dir = new TempDir();
+        finished.CopyTo(dir["run"]);
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", "run", "--to", "w.safetensors");
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        Directory.CreateSymbolicLink(dir["tblink"], dir["run/tensorboard"]);
+        var before = Directory.GetFileSystemEntries(dir["run/tensorboard"]).Order().ToArray();
+
+        var import = AppProcess.Run(dir.Path, "import", "--from", "w.safetensors", "--out", "tblink/z.ckpt");
+        Assert.True(import.ExitCode == 2, $"exit {import.ExitCode}\n{import.Out}\n{import.Err}");
+        var train = AppProcess.Run(dir.Path, EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "16", "--out", "tblink"));
+        Assert.True(train.ExitCode == 2, $"exit {train.ExitCode}\n{train.Out}\n{train.Err}");
+        Assert.Equal(before, Directory.GetFileSystemEntries(dir["run/tensorboard"]).Order().ToArray());
+    }
+
+    [Fact]
+    public void AnOutputPathThatIsNotUtf8IsRefusedNotRenamed()
+    {
+        using var dir = new TempDir();
+        var result = Toolchain.Run("/bin/sh", dir.Path, "-c", "exec dotnet \"$1\" export --checkpoint \"$2\" --to \"$(printf 'e\\377.pt')\"", "sh", AppProcess.AppDll, finished.Path);
+        Assert.True(result.Code == 2, $"exit {result.Code}\n{result.Output}");
+        Assert.Contains("not valid UTF-8", result.Output);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
 }

@@ -158,4 +158,12 @@ public class LoadChecksTests
         using var dir = new TempDir();
         Refused(Write(dir, "long.onnx", p => SetMetadata(p, OnnxMetadata.Keys.Model, new string('m', 5000))));
     }
+
+    [Fact]
+    public void AStdTooSmallToDivideByIsRefused()
+    {
+        using var dir = new TempDir();
+        var e = Refused(Write(dir, "tiny-std.onnx", p => SetMetadata(p, OnnxMetadata.Keys.Std, "[1e-45,1e-45,1e-45]")));
+        Assert.Contains("std", e.Message);
+    }
 }

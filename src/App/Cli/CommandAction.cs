@@ -11,8 +11,8 @@ public static class CommandAction
         try
         {
             int code = body();
-            if (code == ExitCodes.Success && Interruption.Token.IsCancellationRequested)
-                Console.Error.WriteLine("The stop request came after the work was done; it finished and its output is complete.");
+            if (code == ExitCodes.Success && !Interruption.Finish())
+                Console.Error.WriteLine(Interruption.TooLateMessage);
             return code;
         }
         catch (OperationCanceledException) when (Interruption.Token.IsCancellationRequested)
@@ -32,5 +32,5 @@ public static class CommandAction
         }
     }
 
-    static string OneLine(string message) => Printable.Text(message.ReplaceLineEndings(" ").Trim());
+    static string OneLine(string message) => Printable.Text(message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' ').Trim());
 }

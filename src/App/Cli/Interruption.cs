@@ -31,9 +31,29 @@ public static class Interruption
         sigterm ??= PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
 
+    /// <summary>What a stop request that comes after the command's work is done says.</summary>
+    public const string TooLateMessage = "The stop request came after the work was done; it finished and its output is complete.";
+
+    static int finished;
+
+    /// <summary>
+    /// Marks the command's work as done: a signal from now on says it came too late. Returns false when a stop
+    /// request had already come (and was not acted on, as the work finished first).
+    /// </summary>
+    public static bool Finish()
+    {
+        Interlocked.Exchange(ref finished, 1);
+        return !Stop.IsCancellationRequested;
+    }
+
     static void Handle(PosixSignalContext context)
     {
         context.Cancel = true; // the program decides when to end
+        if (Volatile.Read(ref finished) == 1)
+        {
+            Console.Error.WriteLine(TooLateMessage);
+            return;
+        }
         if (Interlocked.Increment(ref signals) == 1)
         {
             Console.Error.WriteLine(StoppingMessage);

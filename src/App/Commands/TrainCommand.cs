@@ -80,8 +80,9 @@ public static class TrainCommand
                 FineTuneOptions.CheckInit(config.Init);
             }
             outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            OutputFile.RequireName(outDir, "--out");
             if (File.Exists(outDir)) throw new ArgumentException($"--out names a file ('{outDir}'); give the run's folder.");
-            if (RunFolder.Enclosing(outDir) is { } outer && outer.Path != Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar))
+            if (RunFolder.Enclosing(outDir) is { } outer && outer.Path != RunFolder.RealPath(outDir))
                 throw new ArgumentException($"--out {outDir} is inside the training run in {outer.Path}; give a folder outside it.");
             var run = new RunFolder(outDir);
 

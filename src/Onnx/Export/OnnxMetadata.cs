@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ArchGen.Data;
 using ArchGen.Interop;
 
 namespace ArchGen.Onnx.Export;
@@ -111,7 +112,7 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
             throw new InvalidDataException($"{source}: the ONNX metadata cannot be used: {problem}.");
         if (Mean.Count != InputChannels || Std.Count != InputChannels)
             throw new InvalidDataException($"{source}: the ONNX metadata has {Mean.Count} means and {Std.Count} stds for {InputChannels} input channels.");
-        if (Std.Any(s => !(s > 0) || !float.IsFinite(s)) || Mean.Any(m => !float.IsFinite(m)))
-            throw new InvalidDataException($"{source}: the ONNX metadata's mean values must be finite and its std values positive and finite.");
+        if (Std.Any(s => !(s >= Normalization.MinStd) || !float.IsFinite(s)) || Mean.Any(m => !float.IsFinite(m)))
+            throw new InvalidDataException($"{source}: the ONNX metadata's mean values must be finite and its std values finite and at least {Normalization.MinStd}.");
     }
 }

@@ -9,6 +9,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>ImageNet's statistics, which torchvision's pretrained weights expect.</summary>
     public static Normalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
 
+    /// <summary>The smallest std accepted: a pixel's range divided by less would overflow float32's precision into nonsense (1e-45, a denormal, makes infinities).</summary>
+    public const float MinStd = 1e-6f;
+
     /// <summary>Number of channels described.</summary>
     public int Channels => Mean.Length;
 

@@ -47,6 +47,7 @@ public sealed record ModelSource(
     /// <param name="threads">Intra-op threads for an ONNX model (0 = one per core).</param>
     public static ModelSource Open(string location, string? model, int threads = 0)
     {
+        if (ArchGen.Data.Images.ImageFile.NotUtf8(location)) throw ArchGen.Data.Images.ImageFile.NotUtf8Error(location);
         if (File.Exists(location) && Formats.FirstOrDefault(f => f.Handles(location)) is { } format) return format.Open(location, model, threads);
         if (File.Exists(location) && PyTorchWeights.IsWeightsFile(location)) return OpenWeights(location, model);
 

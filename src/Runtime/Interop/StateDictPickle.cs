@@ -310,7 +310,7 @@ internal static class StateDictPickle
     /// <summary>Names from a file, shortened and stripped of control characters, for a one-line message.</summary>
     internal static string Printable(string s)
     {
-        var clean = new string(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        var clean = Data.Printable.Text(s);
         return clean.Length <= 60 ? clean : clean[..60] + "…";
     }
 }

@@ -86,7 +86,7 @@ public sealed record WeightsMetadata(string Model, IReadOnlyList<string> ClassNa
         bool flip = properties.TryGetValue(Keys.FlipTta, out var f) && f == "true";
         if (Problem(model, names) is { } problem)
             throw new DataException($"its metadata cannot be used: {problem}", path);
-        if (mean.Length != std.Length || mean.Length is 0 or > 64 || mean.Any(m => !float.IsFinite(m)) || std.Any(s => !(s > 0) || !float.IsFinite(s)))
+        if (mean.Length != std.Length || mean.Length is 0 or > 64 || mean.Any(m => !float.IsFinite(m)) || std.Any(s => !(s >= Normalization.MinStd) || !float.IsFinite(s)))
             throw new DataException($"its '{Keys.Mean}' and '{Keys.Std}' metadata must be equally long lists of finite means and positive, finite stds", path);
         return new WeightsMetadata(model, names, new Normalization(mean, std), flip);
     }

@@ -66,7 +66,7 @@ public sealed class RunFolder
     /// </summary>
     public static RunFolder? Enclosing(string folder)
     {
-        for (var dir = new DirectoryInfo(System.IO.Path.GetFullPath(folder)); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(RealPath(folder)); dir is not null; dir = dir.Parent)
         {
             if (!dir.Exists) continue;
             var run = new RunFolder(dir.FullName);
@@ -83,7 +83,7 @@ public sealed class RunFolder
     /// </summary>
     public static RunFolderLock? GuardWrite(string target, bool overwrite)
     {
-        string full = System.IO.Path.GetFullPath(target);
+        string full = RealPath(target);
         var run = new RunFolder(System.IO.Path.GetDirectoryName(full)!);
         if (System.IO.Path.GetFileName(full) == RunFolderLock.FileName)
             throw new ArgumentException($"{full} is the lock file of an archgen run folder; write elsewhere.");
@@ -95,6 +95,42 @@ public sealed class RunFolder
             throw new ArgumentException($"{run.Path} holds a training run ({string.Join(", ", run.PresentRunFiles)}); writing {System.IO.Path.GetFileName(full)} would replace one of its files. Pass --overwrite to replace it, or write elsewhere.");
         return RunFolderLock.Acquire(run);
     }
+
+    /// <summary>
+    /// <paramref name="path"/> made absolute with every symbolic link in its existing part resolved (the deepest
+    /// existing ancestor through realpath(3)), so that no link leads a write into a run's folder unseen.
+    /// </summary>
+    public static string RealPath(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        if (full.Length == 0) full = "/";
+        if (OperatingSystem.IsWindows()) return full;
+        string existing = full, rest = string.Empty;
+        while (!Directory.Exists(existing) && !File.Exists(existing))
+        {
+            string? parent = System.IO.Path.GetDirectoryName(existing);
+            if (parent is null) return full;
+            rest = System.IO.Path.Combine(System.IO.Path.GetFileName(existing), rest);
+            existing = parent;
+        }
+        IntPtr resolved = realpath(existing, IntPtr.Zero);
+        if (resolved == IntPtr.Zero) return full;
+        try
+        {
+            string real = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved)!;
+            return rest.Length == 0 ? real : System.IO.Path.Combine(real, rest).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        }
+        finally
+        {
+            free(resolved);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "realpath")]
+    static extern IntPtr realpath([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "free")]
+    static extern void free(IntPtr pointer);
 
     string Combine(string name) => System.IO.Path.Combine(Path, name);
 }
