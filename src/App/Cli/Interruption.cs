@@ -31,6 +31,9 @@ public static class Interruption
         sigterm ??= PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle);
     }
 
+    /// <summary>What the first signal says in a command whose work ends in writing one file (import, export).</summary>
+    public const string StoppingBeforeWriting = "Stopping before the file is written; press Ctrl+C again to exit at once.";
+
     /// <summary>What a stop request that comes after the command's work is done says.</summary>
     public const string TooLateMessage = "The stop request came after the work was done; it finished and its output is complete.";
 

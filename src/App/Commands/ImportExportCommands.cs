@@ -21,7 +21,7 @@ public static class ImportCommand
         var command = new Command("import", "Import PyTorch weights into an ArchGen checkpoint (strict: every key and shape must match).") { model, from, output, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            Interruption.StoppingMessage = "Stopping before the file is written; press Ctrl+C again to exit at once.";
+            Interruption.StoppingMessage = Interruption.StoppingBeforeWriting;
             string target = OutputFile.Require(parse.GetValue(output)!, "--out");
             string path = parse.GetValue(from)!;
             if (!PyTorchWeights.IsWeightsFile(path)) throw new ArgumentException($"--from must be a .pt, .pth, .bin or .safetensors file (got '{path}').");
@@ -60,7 +60,7 @@ public static class ExportCommand
         var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to, overwrite };
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            Interruption.StoppingMessage = "Stopping before the file is written; press Ctrl+C again to exit at once.";
+            Interruption.StoppingMessage = Interruption.StoppingBeforeWriting;
             string target = OutputFile.Require(parse.GetValue(to)!, "--to");
             bool onnx = OnnxModelFormat.IsOnnx(target);
             if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");

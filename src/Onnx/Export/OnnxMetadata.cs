@@ -7,7 +7,7 @@ namespace ArchGen.Onnx.Export;
 
 /// <summary>
 /// What a consumer needs to preprocess an image and read the logits without ArchGen, stored in the ONNX model's
-/// <c>metadata_props</c>: the class names, the normalization (per-channel mean and std of pixels in [0, 1]), the
+/// <c>metadata_props</c> (the entries a safetensors export keeps too, <see cref="WeightsMetadata"/>, and the input shape): the class names, the normalization (per-channel mean and std of pixels in [0, 1]), the
 /// input size and channels, and whether the model's accuracy was measured with flip test-time augmentation.
 /// </summary>
 /// <param name="Model">The catalog model that was exported.</param>
@@ -50,16 +50,10 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     public const int MaxValueLength = 16 << 20;
 
     /// <summary>The entries of <c>metadata_props</c>: lists as JSON arrays, numbers in the invariant culture.</summary>
-    public IEnumerable<KeyValuePair<string, string>> ToProperties()
-    {
-        yield return new(Keys.Model, Model);
-        yield return new(Keys.ClassNames, JsonSerializer.Serialize(ClassNames));
-        yield return new(Keys.Mean, JsonSerializer.Serialize(Mean));
-        yield return new(Keys.Std, JsonSerializer.Serialize(Std));
-        yield return new(Keys.InputSize, InputSize.ToString(CultureInfo.InvariantCulture));
-        yield return new(Keys.InputChannels, InputChannels.ToString(CultureInfo.InvariantCulture));
-        yield return new(Keys.FlipTta, FlipTta ? "true" : "false");
-    }
+    public IEnumerable<KeyValuePair<string, string>> ToProperties() =>
+        new WeightsMetadata(Model, ClassNames, new Normalization(Mean.ToArray(), Std.ToArray()), FlipTta).ToProperties()
+            .Append(new(Keys.InputSize, InputSize.ToString(CultureInfo.InvariantCulture)))
+            .Append(new(Keys.InputChannels, InputChannels.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>Reads what <see cref="ToProperties"/> wrote; throws <see cref="InvalidDataException"/> naming <paramref name="source"/> when an entry is missing or malformed.</summary>
     public static OnnxMetadata FromProperties(IReadOnlyDictionary<string, string> properties, string source)
@@ -112,7 +106,7 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
             throw new InvalidDataException($"{source}: the ONNX metadata cannot be used: {problem}.");
         if (Mean.Count != InputChannels || Std.Count != InputChannels)
             throw new InvalidDataException($"{source}: the ONNX metadata has {Mean.Count} means and {Std.Count} stds for {InputChannels} input channels.");
-        if (Std.Any(s => !(s >= Normalization.MinStd) || !float.IsFinite(s)) || Mean.Any(m => !float.IsFinite(m)))
+        if (!new Normalization(Mean.ToArray(), Std.ToArray()).IsUsable)
             throw new InvalidDataException($"{source}: the ONNX metadata's mean values must be finite and its std values finite and at least {Normalization.MinStd}.");
     }
 }

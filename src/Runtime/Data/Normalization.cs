@@ -12,6 +12,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>The smallest std accepted: a pixel's range divided by less would overflow float32's precision into nonsense (1e-45, a denormal, makes infinities).</summary>
     public const float MinStd = 1e-6f;
 
+    /// <summary>Whether inputs can be normalized with it: every mean finite, every std finite and at least <see cref="MinStd"/>.</summary>
+    public bool IsUsable => Mean.All(float.IsFinite) && Std.All(s => s >= MinStd && float.IsFinite(s));
+
     /// <summary>Number of channels described.</summary>
     public int Channels => Mean.Length;
 

@@ -33,8 +33,7 @@ public static class PyTorchWeights
     /// </summary>
     public static Dictionary<string, Tensor> Read(string path)
     {
-        long size = InputFile.Length(path, what: "weights file");
-        var stored = Check(path, budget: Math.Min(long.MaxValue / 2, 16 * size + (64L << 20)));
+        var stored = Check(path, WithoutModelBudget(path));
         return ReadChecked(path, stored);
     }
 
@@ -84,8 +83,10 @@ public static class PyTorchWeights
     }
 
     /// <summary>The keys, dtypes and shapes a weights file holds, checked, without reading the tensors.</summary>
-    public static IReadOnlyList<StoredTensor> Inspect(string path) =>
-        Check(path, budget: Math.Min(long.MaxValue / 2, 16 * InputFile.Length(path, what: "weights file") + (64L << 20)));
+    public static IReadOnlyList<StoredTensor> Inspect(string path) => Check(path, WithoutModelBudget(path));
+
+    /// <summary>What a file's tensors may claim when there is no model to compare with: 16 times the file's size.</summary>
+    static long WithoutModelBudget(string path) => Math.Min(long.MaxValue / 2, 16 * InputFile.Length(path, what: "weights file") + (64L << 20));
 
     // The state_dict as PyBridge writes it, with the metadata added to the header (data offsets are relative to the
     // end of the header, so the data is copied as it is; the header is padded to 8 bytes with spaces, as the format allows).

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using ArchGen.Data;
 
@@ -86,11 +85,8 @@ public sealed record WeightsMetadata(string Model, IReadOnlyList<string> ClassNa
         bool flip = properties.TryGetValue(Keys.FlipTta, out var f) && f == "true";
         if (Problem(model, names) is { } problem)
             throw new DataException($"its metadata cannot be used: {problem}", path);
-        if (mean.Length != std.Length || mean.Length is 0 or > 64 || mean.Any(m => !float.IsFinite(m)) || std.Any(s => !(s >= Normalization.MinStd) || !float.IsFinite(s)))
+        if (mean.Length != std.Length || mean.Length is 0 or > 64 || !new Normalization(mean, std).IsUsable)
             throw new DataException($"its '{Keys.Mean}' and '{Keys.Std}' metadata must be equally long lists of finite means and positive, finite stds", path);
         return new WeightsMetadata(model, names, new Normalization(mean, std), flip);
     }
-
-    /// <summary>The class count as written in the invariant culture (for messages).</summary>
-    public override string ToString() => $"{Model} ({ClassNames.Count.ToString(CultureInfo.InvariantCulture)} classes)";
 }

@@ -48,7 +48,7 @@ public sealed class ImageFileLoader : IBatchLoader
         var norm = options.Normalization;
         if (norm.Mean.Length != norm.Std.Length || norm.Mean.Length is not (1 or 3))
             throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; expected 3 (RGB) or 1.", nameof(options));
-        if (norm.Std.Any(s => !(s >= Normalization.MinStd) || !float.IsFinite(s)) || norm.Mean.Any(m => !float.IsFinite(m)))
+        if (!norm.IsUsable)
             throw new ArgumentException($"The normalization must have finite means and positive, finite stds (mean [{string.Join(", ", norm.Mean)}], std [{string.Join(", ", norm.Std)}]).", nameof(options));
 
         Split = split;
