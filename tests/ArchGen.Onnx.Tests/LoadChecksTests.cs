@@ -105,17 +105,6 @@ public class LoadChecksTests
         Assert.Contains("2 class names", e.Message);
     }
 
-    [Theory]
-    [InlineData(OnnxMetadata.Keys.InputSize, "100000")]
-    [InlineData(OnnxMetadata.Keys.InputSize, "2147483647")]
-    [InlineData(OnnxMetadata.Keys.InputChannels, "100000")]
-    public void MetadataValuesAreBounded(string key, string value)
-    {
-        using var dir = new TempDir();
-        var e = Refused(Write(dir, "huge.onnx", p => SetMetadata(p, key, value)));
-        Assert.Contains(key, e.Message);
-    }
-
     [Fact]
     public void TooManyOrTooLongClassNamesAreRefused()
     {
@@ -138,6 +127,9 @@ public class LoadChecksTests
     }
 
     [Theory]
+    [InlineData(OnnxMetadata.Keys.InputSize, "100000")]
+    [InlineData(OnnxMetadata.Keys.InputSize, "2147483647")]
+    [InlineData(OnnxMetadata.Keys.InputChannels, "100000")]
     [InlineData(OnnxMetadata.Keys.Model, "\u001b[2JEvil")]
     [InlineData(OnnxMetadata.Keys.Model, "")]
     [InlineData(OnnxMetadata.Keys.Model, "Cifar\u200EX")]
@@ -145,10 +137,10 @@ public class LoadChecksTests
     [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\" \",\"b\",\"c\",\"d\"]")]
     [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"a\",\"b\",\"c\",\"d\"]")]
     [InlineData(OnnxMetadata.Keys.ClassNames, "[\"a\",\"\",\"b\",\"c\",\"d\"]")]
-    public void ModelNamesAndClassNamesMustBePrintableAndDistinct(string key, string value)
+    public void UnboundedOrUnprintableMetadataIsRefusedNamingItsKey(string key, string value)
     {
         using var dir = new TempDir();
-        var e = Refused(Write(dir, "names.onnx", p => SetMetadata(p, key, value)));
+        var e = Refused(Write(dir, "refused.onnx", p => SetMetadata(p, key, value)));
         Assert.Contains(key, e.Message);
     }
 
