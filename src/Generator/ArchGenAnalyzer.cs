@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Linq;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Validation;
@@ -16,6 +17,17 @@ namespace ArchGen.Generator;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
 {
+    private readonly FamilyCatalog _families;
+
+    /// <summary>The analyzer of the families ArchGen ships.</summary>
+    public ArchGenAnalyzer()
+        : this(FamilyCatalog.Shipped)
+    {
+    }
+
+    /// <summary>An analyzer of <paramref name="families"/> (tests add a family of their own).</summary>
+    internal ArchGenAnalyzer(FamilyCatalog families) => _families = families;
+
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = Diagnostics.All;
 
@@ -26,9 +38,9 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         context.EnableConcurrentExecution();
         context.RegisterCompilationStartAction(start =>
         {
-            if (start.Compilation.GetTypeByMetadataName(FamilyInfo.All[0].ModelMetadataName) is null)
+            if (!_families.All.Any(f => start.Compilation.GetTypeByMetadataName(f.ModelMetadataName) is not null))
             {
-                return; // ArchGen.Runtime is not referenced
+                return; // no family's attribute is referenced (ArchGen.Runtime is not)
             }
 
             bool torchSharp = start.Compilation.GetTypeByMetadataName(Parser.TorchTypeName) is not null;
@@ -36,21 +48,21 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         });
     }
 
-    private static void AnalyzeType(SymbolAnalysisContext context, bool torchSharp)
+    private void AnalyzeType(SymbolAnalysisContext context, bool torchSharp)
     {
         var type = (INamedTypeSymbol)context.Symbol;
         AttributeData? model = null;
-        FamilyInfo? family = null;
+        Family? family = null;
         AttributeData? firstRow = null;
-        FamilyInfo? rowFamily = null;
+        Family? rowFamily = null;
         foreach (var attribute in type.GetAttributes())
         {
-            if (model is null && FamilyInfo.ByModelAttribute(attribute.AttributeClass) is { } f)
+            if (model is null && _families.ByModelAttribute(attribute.AttributeClass) is { } f)
             {
                 model = attribute;
                 family = f;
             }
-            else if (firstRow is null && FamilyInfo.ByRowAttribute(attribute.AttributeClass) is { } r)
+            else if (firstRow is null && _families.ByRowAttribute(attribute.AttributeClass) is { } r)
             {
                 firstRow = attribute;
                 rowFamily = r;
@@ -61,13 +73,13 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         {
             if (firstRow is not null && rowFamily is not null)
             {
-                context.ReportDiagnostic(Diagnostic.Create(Diagnostics.RowsWithoutModel, AttributeLocation(firstRow, type), type.Name, rowFamily.Row, rowFamily.Name));
+                context.ReportDiagnostic(Diagnostic.Create(Diagnostics.RowsWithoutModel, AttributeLocation(firstRow, type), type.Name, rowFamily.RowName, rowFamily.Name));
             }
 
             return;
         }
 
-        var parsed = Parser.Parse(type, model, family, torchSharp, context.CancellationToken);
+        var parsed = Parser.Parse(type, model, family, _families, torchSharp, context.CancellationToken);
         foreach (var problem in Validator.Validate(parsed.Spec, parsed.BaseClassName, out _))
         {
             var location = Locate(problem.Target, parsed, family, type);
@@ -75,7 +87,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    private static Location Locate(Target target, ParsedModel parsed, FamilyInfo family, INamedTypeSymbol type)
+    private static Location Locate(Target target, ParsedModel parsed, Family family, INamedTypeSymbol type)
     {
         switch (target.Kind)
         {
@@ -128,7 +140,7 @@ public sealed class ArchGenAnalyzer : DiagnosticAnalyzer
         return found;
     }
 
-    private static Location? RowArgumentLocation(AttributeData attribute, string? name, FamilyInfo family)
+    private static Location? RowArgumentLocation(AttributeData attribute, string? name, Family family)
     {
         if (name is null || attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax || syntax.ArgumentList is null)
         {

@@ -1,4 +1,5 @@
 using ArchGen.Generator.Emitting;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Planning;
@@ -28,6 +29,17 @@ public sealed class ArchGenGenerator : IIncrementalGenerator
         public const string Emit = "ArchGen.Emit";
     }
 
+    private readonly FamilyCatalog _families;
+
+    /// <summary>The generator of the families ArchGen ships.</summary>
+    public ArchGenGenerator()
+        : this(FamilyCatalog.Shipped)
+    {
+    }
+
+    /// <summary>A generator of <paramref name="families"/> (tests add a family of their own).</summary>
+    internal ArchGenGenerator(FamilyCatalog families) => _families = families;
+
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -35,13 +47,14 @@ public sealed class ArchGenGenerator : IIncrementalGenerator
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName(Parser.TorchTypeName) is not null)
             .WithTrackingName(Steps.TorchSharp);
 
-        foreach (var family in FamilyInfo.All)
+        var catalog = _families;
+        foreach (var family in catalog.All)
         {
             var files = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     family.ModelMetadataName,
                     static (node, _) => node is ClassDeclarationSyntax,
-                    static (ctx, ct) => Parser.Parse(ctx, ct))
+                    (ctx, ct) => Parser.Parse(ctx, family, catalog, ct))
                 .Where(static spec => spec is not null)
                 .WithTrackingName(Steps.Parse)
                 .Combine(torchSharp)

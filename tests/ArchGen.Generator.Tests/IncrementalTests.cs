@@ -1,4 +1,5 @@
 using System.Reflection;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using ArchGen.Generator.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
@@ -121,23 +122,34 @@ public class IncrementalTests
         }
 
         Walk(typeof(GeneratedFile));
-        Assert.Contains(typeof(RowSpec), seen);
+
+        // The spec's options and rows are each family's records; the families themselves hold only values too.
+        foreach (var type in typeof(Row).Assembly.GetTypes().Where(t => !t.IsAbstract
+            && (t.IsSubclassOf(typeof(Row)) || t.IsSubclassOf(typeof(FamilyOptions)) || t.IsSubclassOf(typeof(Family)))))
+        {
+            Walk(type);
+        }
+
+        Assert.Contains(typeof(BottleneckRow), seen);
+        Assert.Contains(typeof(EfficientNetOptions), seen);
     }
 
     [Fact]
     public void EqualSpecsAreEqualAndHashAlike()
     {
-        ModelSpec Make() => FamilyInfo.Of(Family.MobileNetV2).Defaults with
+        var mobileNetV2 = FamilyCatalog.Shipped.All.OfType<MobileNetV2Family>().Single();
+        ModelSpec Make() => ModelSpec.Defaults(mobileNetV2) with
         {
             Namespace = "N",
             ClassName = "C",
             Classes = 10,
             InputSize = 32,
-            Rows = new EquatableArray<RowSpec>(new[] { RowSpec.Bottleneck(1, 16, 1, 1), RowSpec.Bottleneck(6, 24, 2, 2) }),
+            Rows = new EquatableArray<Row>(new Row[] { new BottleneckRow(1, 16, 1, 1), new BottleneckRow(6, 24, 2, 2) }),
         };
         Assert.Equal(Make(), Make());
         Assert.Equal(Make().GetHashCode(), Make().GetHashCode());
-        Assert.NotEqual(Make(), Make() with { Rows = new EquatableArray<RowSpec>(new[] { RowSpec.Bottleneck(1, 16, 1, 1) }) });
+        Assert.NotEqual(Make(), Make() with { Rows = new EquatableArray<Row>(new Row[] { new BottleneckRow(1, 16, 1, 1) }) });
+        Assert.NotEqual(Make(), Make() with { Options = ((MobileNetV2Options)mobileNetV2.Defaults) with { Width = 0.5 } });
 
         // The plan, computed once per model, compares by value too: equal specs give equal plans, so the emit step stays cached.
         var a = ArchGen.Generator.Validation.Validator.ValidPlan(Make());

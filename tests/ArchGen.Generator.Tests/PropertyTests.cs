@@ -1,11 +1,17 @@
 using System.Globalization;
 using ArchGen.Generator.Emitting;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
+using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Validation;
 using ArchGen.Generator.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 
 namespace ArchGen.Generator.Tests;
+
+// The generator's copies of the enums the runtime also defines.
+using MobileNetV2Flavor = ArchGen.Generator.Model.MobileNetV2Flavor;
+using Nonlinearity = ArchGen.Generator.Model.Nonlinearity;
 
 /// <summary>Random tables, valid and invalid (seeded): the generator never throws, and every invalid table gets an ARCH error.</summary>
 public class PropertyTests
@@ -31,43 +37,61 @@ public class PropertyTests
         _ => 1 + r.NextDouble(),
     };
 
+    private static T Shipped<T>() where T : Family => FamilyCatalog.Shipped.All.OfType<T>().Single();
+
+    private static readonly Family[] Families = [Shipped<MobileNetV2Family>(), Shipped<MobileNetV3Family>(), Shipped<EfficientNetFamily>()];
+
+    /// <summary>The row with one field (by name) set; rows without that field stay as they are.</summary>
+    private static Row WithField(Row row, string field, int value) => row switch
+    {
+        BottleneckRow b => field switch { "T" => b with { T = value }, "C" => b with { C = value }, "N" => b with { N = value }, "S" => b with { S = value }, _ => b },
+        BneckRow b => field switch { "K" => b with { K = value }, "Exp" => b with { Exp = value }, "C" => b with { C = value }, "Nl" => b with { Nl = (Nonlinearity)value }, "S" => b with { S = value }, _ => b },
+        MBConvRow m => field switch { "T" => m with { T = value }, "K" => m with { K = value }, "C" => m with { C = value }, "N" => m with { N = value }, "S" => m with { S = value }, _ => m },
+        _ => throw new ArgumentException(row.GetType().Name),
+    };
+
     /// <summary>Half the specs are valid tables (of any family); the other half have one to three fields set to bad or extreme values.</summary>
     private static ModelSpec RandomSpec(Random r, bool randomShape)
     {
-        var family = (Family)r.Next(3);
+        var family = Families[r.Next(3)];
         int rows = r.Next(1, 6);
-        var table = new RowSpec[rows];
+        var table = new Row[rows];
         for (int i = 0; i < rows; i++)
         {
             table[i] = family switch
             {
-                Family.MobileNetV2 => RowSpec.Bottleneck(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3)),
-                Family.MobileNetV3 => new RowSpec(0, (2 * r.Next(4)) + 1, r.Next(1, 800), r.Next(1, 400), 1, r.Next(2) == 0, r.Next(2), r.Next(1, 3)),
-                _ => new RowSpec(r.Next(1, 8), (2 * r.Next(4)) + 1, 0, r.Next(1, 400), r.Next(1, 4), false, 0, r.Next(1, 3)),
+                MobileNetV2Family => new BottleneckRow(r.Next(1, 8), r.Next(1, 400), r.Next(1, 4), r.Next(1, 3)),
+                MobileNetV3Family => new BneckRow((2 * r.Next(4)) + 1, r.Next(1, 800), r.Next(1, 400), r.Next(2) == 0, (Nonlinearity)r.Next(2), r.Next(1, 3)),
+                _ => new MBConvRow(r.Next(1, 8), (2 * r.Next(4)) + 1, r.Next(1, 400), r.Next(1, 4), r.Next(1, 3)),
             };
         }
 
-        var spec = FamilyInfo.Of(family).Defaults with
+        double width = r.Next(4) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 1.9), 3);
+        int stem = r.Next(1, 65);
+        double dropout = Math.Round(r.NextDouble() * 0.9, 2);
+        FamilyOptions options = family switch
+        {
+            MobileNetV2Family => new MobileNetV2Options((MobileNetV2Flavor)r.Next(2), width, stem, r.Next(1, 2049), r.Next(3) == 0 ? -1 : dropout),
+            MobileNetV3Family => new MobileNetV3Options(width, stem, r.Next(1, 2049), dropout),
+            _ => new EfficientNetOptions(width, r.Next(3) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 2), 2), stem, dropout, Math.Round(r.NextDouble() * 0.5, 2)),
+        };
+        var spec = ModelSpec.Defaults(family) with
         {
             Namespace = "Samples",
             ClassName = "Random" + r.Next(1000).ToString(CultureInfo.InvariantCulture),
-            FlavorValue = r.Next(2),
             Classes = r.Next(1, 1000),
             InputSize = r.Next(1, 257),
             InputChannels = r.Next(1, 5),
-            Width = r.Next(4) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 1.9), 3),
-            Depth = r.Next(3) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 2), 2),
-            StemChannels = r.Next(1, 65),
-            HeadChannels = r.Next(1, 2049),
-            Dropout = family == Family.MobileNetV2 && r.Next(3) == 0 ? -1 : Math.Round(r.NextDouble() * 0.9, 2),
-            StochasticDepth = family == Family.EfficientNet ? Math.Round(r.NextDouble() * 0.5, 2) : 0,
-            Rows = new EquatableArray<RowSpec>(table),
+            Options = options,
+            Rows = new EquatableArray<Row>(table),
         };
         if (r.Next(2) == 0)
         {
             return spec;
         }
 
+        // A named argument the family does not have leaves its options as they are, as it does when parsed.
+        ModelSpec Option(string name, object value) => spec with { Options = family.WithArgument(spec.Options, name, value, new ArgumentReader()) };
         for (int k = r.Next(1, 4); k > 0; k--)
         {
             int row = r.Next(rows);
@@ -77,40 +101,39 @@ public class PropertyTests
                 continue;
             }
 
-            RowSpec With(Func<RowSpec, RowSpec> change) => change(spec.Rows[row]);
-            RowSpec? changed = null;
+            (string Field, int Value)? changed = null;
             switch (choice)
             {
-                case 0: spec = spec with { FlavorValue = r.Next(2, 9) }; break;
+                case 0: spec = Option("Flavor", r.Next(2, 9)); break;
                 case 1: spec = spec with { Classes = BadInt(r) }; break;
                 case 2: spec = spec with { InputSize = BadInt(r) }; break;
                 case 3: spec = spec with { InputChannels = BadInt(r) }; break;
-                case 4: spec = spec with { Width = BadDouble(r) }; break;
-                case 5: spec = spec with { StemChannels = BadInt(r) }; break;
-                case 6: spec = spec with { HeadChannels = BadInt(r) }; break;
-                case 7: spec = spec with { Dropout = BadDouble(r) }; break;
-                case 8: spec = spec with { Rows = EquatableArray<RowSpec>.Empty }; rows = 1; break;
-                case 9: changed = With(x => x with { T = BadInt(r) }); break;
-                case 10: changed = With(x => x with { C = BadInt(r) }); break;
-                case 11: changed = With(x => x with { N = BadInt(r) }); break;
-                case 12: changed = With(x => x with { S = BadInt(r) }); break;
-                case 13: changed = With(x => x with { S = 2 }); spec = spec with { InputSize = r.Next(1, 4) }; break;
-                case 14: changed = With(x => x with { N = r.Next(1001, 5000) }); break;
-                case 15: changed = With(x => x with { K = BadInt(r) }); break;
-                case 16: changed = With(x => x with { Exp = BadInt(r) }); break;
-                case 17: changed = With(x => x with { Nl = BadInt(r) }); break;
-                case 18: spec = spec with { Depth = BadDouble(r) }; break;
-                case 19: spec = spec with { StochasticDepth = BadDouble(r) }; break;
+                case 4: spec = Option("Width", BadDouble(r)); break;
+                case 5: spec = Option("StemChannels", BadInt(r)); break;
+                case 6: spec = Option("HeadChannels", BadInt(r)); break;
+                case 7: spec = Option("Dropout", BadDouble(r)); break;
+                case 8: spec = spec with { Rows = EquatableArray<Row>.Empty }; rows = 1; break;
+                case 9: changed = ("T", BadInt(r)); break;
+                case 10: changed = ("C", BadInt(r)); break;
+                case 11: changed = ("N", BadInt(r)); break;
+                case 12: changed = ("S", BadInt(r)); break;
+                case 13: changed = ("S", 2); spec = spec with { InputSize = r.Next(1, 4) }; break;
+                case 14: changed = ("N", r.Next(1001, 5000)); break;
+                case 15: changed = ("K", BadInt(r)); break;
+                case 16: changed = ("Exp", BadInt(r)); break;
+                case 17: changed = ("Nl", BadInt(r)); break;
+                case 18: spec = Option("Depth", BadDouble(r)); break;
+                case 19: spec = Option("StochasticDepth", BadDouble(r)); break;
                 default:
                     spec = spec with { Shape = new ClassShape(r.Next(3) != 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) != 0, false) };
                     break;
             }
 
-            if (changed is not null && !spec.Rows.IsEmpty)
+            if (changed is { } change && !spec.Rows.IsEmpty)
             {
                 var list = spec.Rows.ToArray();
-                list[row] = changed;
-                spec = spec with { Rows = new EquatableArray<RowSpec>(list) };
+                list[row] = WithField(list[row], change.Field, change.Value);
+                spec = spec with { Rows = new EquatableArray<Row>(list) };
             }
         }
 
@@ -126,18 +149,27 @@ public class PropertyTests
             return true;
         }
 
-        bool v2 = s.Family == Family.MobileNetV2, v3 = s.Family == Family.MobileNetV3, efficientNet = s.Family == Family.EfficientNet;
         static bool BadKernel(int k) => k < 1 || k % 2 == 0;
-        return (v2 && s.FlavorValue is not (0 or 1))
+        static bool BadPositive(double v) => !(v > 0) || double.IsInfinity(v);
+        static bool BadRate(double v) => !(v >= 0 && v < 1);
+        static bool BadStride(int s) => s is not (1 or 2);
+        bool badOptions = s.Options switch
+        {
+            MobileNetV2Options o => o.Flavor is not (MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar) || BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || !(o.Dropout < 1),
+            MobileNetV3Options o => BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || BadRate(o.Dropout),
+            EfficientNetOptions o => BadPositive(o.Width) || o.StemChannels < 1 || BadRate(o.Dropout) || BadPositive(o.Depth) || BadRate(o.StochasticDepth),
+            _ => throw new ArgumentException(s.Options.GetType().Name),
+        };
+        return badOptions
             || s.Classes < 1 || s.InputSize < 1 || s.InputChannels < 1
-            || !(s.Width > 0) || double.IsInfinity(s.Width)
-            || s.StemChannels < 1 || (!efficientNet && s.HeadChannels < 1)
-            || !(s.Dropout < 1) || (!v2 && !(s.Dropout >= 0))
-            || (efficientNet && (!(s.Depth > 0) || double.IsInfinity(s.Depth) || !(s.StochasticDepth >= 0 && s.StochasticDepth < 1)))
             || s.Rows.Length == 0
-            || s.Rows.Any(row => row.C < 1 || row.S is not (1 or 2)
-                || (v3 ? BadKernel(row.K) || row.Exp < 1 || row.Nl is not (0 or 1) : row.T < 1 || row.N < 1)
-                || (efficientNet && BadKernel(row.K)));
+            || s.Rows.Any(row => row switch
+            {
+                BottleneckRow b => b.T < 1 || b.C < 1 || b.N < 1 || BadStride(b.S),
+                BneckRow b => BadKernel(b.K) || b.Exp < 1 || b.C < 1 || b.Nl is not (Nonlinearity.ReLU or Nonlinearity.HardSwish) || BadStride(b.S),
+                MBConvRow m => m.T < 1 || BadKernel(m.K) || m.C < 1 || m.N < 1 || BadStride(m.S),
+                _ => throw new ArgumentException(row.GetType().Name),
+            });
     }
 
     [Fact]
@@ -198,25 +230,24 @@ public class PropertyTests
                 "Classes = " + Literal(spec.Classes),
                 "InputSize = " + Literal(spec.InputSize),
                 "InputChannels = " + Literal(spec.InputChannels),
-                "Width = " + Literal(spec.Width),
-                "StemChannels = " + Literal(spec.StemChannels),
-                "Dropout = " + Literal(spec.Dropout),
             };
             string model, rows;
-            switch (spec.Family)
+            switch (spec.Options)
             {
-                case Family.MobileNetV2:
-                    model = "MobileNetV2(Flavor = (MobileNetV2Flavor)" + Literal(spec.FlavorValue) + ", HeadChannels = " + Literal(spec.HeadChannels) + ", " + string.Join(", ", common) + ")";
-                    rows = string.Concat(spec.Rows.Select(r => $"[Bottleneck({Literal(r.T)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
+                case MobileNetV2Options o:
+                    model = $"MobileNetV2(Flavor = (MobileNetV2Flavor){Literal((int)o.Flavor)}, Width = {Literal(o.Width)}, StemChannels = {Literal(o.StemChannels)}, HeadChannels = {Literal(o.HeadChannels)}, Dropout = {Literal(o.Dropout)}, {string.Join(", ", common)})";
+                    rows = string.Concat(spec.Rows.Cast<BottleneckRow>().Select(r => $"[Bottleneck({Literal(r.T)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
                     break;
-                case Family.MobileNetV3:
-                    model = "MobileNetV3(HeadChannels = " + Literal(spec.HeadChannels) + ", " + string.Join(", ", common) + ")";
-                    rows = string.Concat(spec.Rows.Select(r => $"[Bneck({Literal(r.K)}, {Literal(r.Exp)}, {Literal(r.C)}, {(r.Se ? "true" : "false")}, (Nonlinearity)({Literal(r.Nl)}), {Literal(r.S)})]\n"));
+                case MobileNetV3Options o:
+                    model = $"MobileNetV3(Width = {Literal(o.Width)}, StemChannels = {Literal(o.StemChannels)}, HeadChannels = {Literal(o.HeadChannels)}, Dropout = {Literal(o.Dropout)}, {string.Join(", ", common)})";
+                    rows = string.Concat(spec.Rows.Cast<BneckRow>().Select(r => $"[Bneck({Literal(r.K)}, {Literal(r.Exp)}, {Literal(r.C)}, {(r.Se ? "true" : "false")}, (Nonlinearity)({Literal((int)r.Nl)}), {Literal(r.S)})]\n"));
+                    break;
+                case EfficientNetOptions o:
+                    model = $"EfficientNet(Width = {Literal(o.Width)}, Depth = {Literal(o.Depth)}, StemChannels = {Literal(o.StemChannels)}, Dropout = {Literal(o.Dropout)}, StochasticDepth = {Literal(o.StochasticDepth)}, {string.Join(", ", common)})";
+                    rows = string.Concat(spec.Rows.Cast<MBConvRow>().Select(r => $"[MBConv({Literal(r.T)}, {Literal(r.K)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
                     break;
                 default:
-                    model = "EfficientNet(Depth = " + Literal(spec.Depth) + ", StochasticDepth = " + Literal(spec.StochasticDepth) + ", " + string.Join(", ", common) + ")";
-                    rows = string.Concat(spec.Rows.Select(r => $"[MBConv({Literal(r.T)}, {Literal(r.K)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
-                    break;
+                    throw new ArgumentException(spec.Options.GetType().Name);
             }
 
             string source = Harness.Usings + "namespace Samples;\npublic class SomeBase { }\n"

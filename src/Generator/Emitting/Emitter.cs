@@ -61,7 +61,7 @@ internal static class Emitter
 
         w.Lines($$"""
             /// <summary>
-            /// {{plan.Architecture}} ({{plan.Original}}): {{N(spec.InputChannels)}}x{{N(spec.InputSize)}}x{{N(spec.InputSize)}} input, {{N(spec.Classes)}} classes, width {{D(spec.Width)}}, dropout {{D(plan.Dropout)}}.
+            /// {{plan.Architecture}} ({{plan.Original}}): {{N(spec.InputChannels)}}x{{N(spec.InputSize)}}x{{N(spec.InputSize)}} input, {{N(spec.Classes)}} classes, width {{D(plan.Width)}}, dropout {{D(plan.Dropout)}}.
             /// {{Grouped(plan.ParameterCount)}} trainable parameters and {{Grouped(plan.MultiplyAdds)}} multiply-adds per image; <see cref="Facts"/> holds the layer table (<c>archgen info</c> prints it).
             /// </summary>
             [global::System.CodeDom.Compiler.GeneratedCode("{{GeneratorName}}", "{{GeneratorVersion}}")]
@@ -136,7 +136,7 @@ internal static class Emitter
                 Classes: {{N(spec.Classes)}},
                 InputSize: {{N(spec.InputSize)}},
                 InputChannels: {{N(spec.InputChannels)}},
-                Width: {{D(spec.Width)}},
+                Width: {{D(plan.Width)}},
                 Dropout: {{D(plan.Dropout)}},
                 ParameterCount: ParameterCount,
                 MultiplyAdds: MultiplyAdds,

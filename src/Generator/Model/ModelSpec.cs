@@ -1,47 +1,33 @@
+using ArchGen.Generator.Families;
+
 namespace ArchGen.Generator.Model;
 
-/// <summary>The network family a model attribute declares; each has a row attribute and a planner.</summary>
-internal enum Family
-{
-    MobileNetV2 = 0,
-    MobileNetV3 = 1,
-    EfficientNet = 2,
-}
+/// <summary>A family's own named arguments of its model attribute (beyond those every model has), as a value.</summary>
+internal abstract record FamilyOptions;
 
-/// <summary>
-/// One row of a model's table as written: MobileNetV2's <c>[Bottleneck(t, c, n, s)]</c> (K is 3),
-/// MobileNetV3's <c>[Bneck(k, exp, c, se, nl, s)]</c> (N is 1), EfficientNet's <c>[MBConv(t, k, c, n, s)]</c>;
-/// fields a family's rows do not have are 0.
-/// </summary>
-internal sealed record RowSpec(int T, int K, int Exp, int C, int N, bool Se, int Nl, int S)
-{
-    /// <summary>A MobileNetV2 row: <c>[Bottleneck(t, c, n, s)]</c>.</summary>
-    public static RowSpec Bottleneck(int t, int c, int n, int s) => new(t, 3, 0, c, n, false, 0, s);
-}
+/// <summary>One row of a model's table as written, as the family's own record (e.g. <c>[Bottleneck(t, c, n, s)]</c>).</summary>
+internal abstract record Row;
 
 /// <summary>
 /// Everything the generator knows about one model class: plain values only (no symbols, syntax nodes, locations or
-/// compilations), so the incremental pipeline can cache it by value. Arguments a family does not have keep the
-/// family's defaults (<see cref="Families"/>).
+/// compilations), so the incremental pipeline can cache it by value. The named arguments every model attribute has
+/// are fields here; the rest, and the rows, are the family's own records. The family itself is a stateless singleton,
+/// equal only to itself.
 /// </summary>
 internal sealed record ModelSpec(
     string Namespace,
     string ClassName,
     Family Family,
-    int FlavorValue,
     int Classes,
     int InputSize,
     int InputChannels,
-    double Width,
-    double Depth,
-    int StemChannels,
-    int HeadChannels,
-    double Dropout,
-    double StochasticDepth,
-    EquatableArray<RowSpec> Rows,
+    FamilyOptions Options,
+    EquatableArray<Row> Rows,
     ClassShape Shape)
 {
-    public MobileNetV2Flavor Flavor => (MobileNetV2Flavor)FlavorValue;
+    /// <summary>A spec of <paramref name="family"/> holding every default (names, rows and shape are filled in by the parser).</summary>
+    public static ModelSpec Defaults(Family family) =>
+        new(string.Empty, string.Empty, family, Classes: 1000, InputSize: 224, InputChannels: 3, family.Defaults, EquatableArray<Row>.Empty, ClassShape.Good);
 
     /// <summary><c>Namespace.ClassName</c>, or the class name in the global namespace.</summary>
     public string FullName => Namespace.Length == 0 ? ClassName : Namespace + "." + ClassName;

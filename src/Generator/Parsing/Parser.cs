@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Threading;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -41,11 +42,11 @@ internal static class Parser
 {
     public const string TorchTypeName = "TorchSharp.torch";
 
-    /// <summary>The generator's transform for <c>ForAttributeWithMetadataName</c> of one family's model attribute.</summary>
-    public static ModelSpec? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    /// <summary>The generator's transform for <c>ForAttributeWithMetadataName</c> of <paramref name="family"/>'s model attribute.</summary>
+    public static ModelSpec? Parse(GeneratorAttributeSyntaxContext context, Family family, FamilyCatalog catalog, CancellationToken cancellationToken)
     {
         if (context.TargetSymbol is not INamedTypeSymbol type || context.Attributes.Length == 0
-            || FamilyInfo.ByModelAttribute(context.Attributes[0].AttributeClass) is not { } family)
+            || catalog.ByModelAttribute(context.Attributes[0].AttributeClass) != family)
         {
             return null;
         }
@@ -53,14 +54,14 @@ internal static class Parser
         cancellationToken.ThrowIfCancellationRequested();
 
         // Whether TorchSharp is referenced is decided by the pipeline from the compilation, not here.
-        return Parse(type, context.Attributes[0], family, torchSharpReferenced: true, cancellationToken).Spec;
+        return Parse(type, context.Attributes[0], family, catalog, torchSharpReferenced: true, cancellationToken).Spec;
     }
 
-    public static ParsedModel Parse(INamedTypeSymbol type, AttributeData model, FamilyInfo family, bool torchSharpReferenced, CancellationToken cancellationToken)
+    public static ParsedModel Parse(INamedTypeSymbol type, AttributeData model, Family family, FamilyCatalog catalog, bool torchSharpReferenced, CancellationToken cancellationToken)
     {
-        var reader = new RowReader();
+        var reader = new ArgumentReader();
         bool attributeErrors = model.AttributeConstructor is null;
-        var spec = family.Defaults;
+        var spec = ModelSpec.Defaults(family);
         foreach (var named in model.NamedArguments)
         {
             var value = named.Value;
@@ -73,17 +74,10 @@ internal static class Parser
             object v = value.Value;
             spec = named.Key switch
             {
-                "Flavor" => spec with { FlavorValue = reader.ToInt(v) },
                 "Classes" => spec with { Classes = reader.ToInt(v) },
                 "InputSize" => spec with { InputSize = reader.ToInt(v) },
                 "InputChannels" => spec with { InputChannels = reader.ToInt(v) },
-                "StemChannels" => spec with { StemChannels = reader.ToInt(v) },
-                "HeadChannels" => spec with { HeadChannels = reader.ToInt(v) },
-                "Width" => spec with { Width = reader.ToDouble(v) },
-                "Depth" => spec with { Depth = reader.ToDouble(v) },
-                "Dropout" => spec with { Dropout = reader.ToDouble(v) },
-                "StochasticDepth" => spec with { StochasticDepth = reader.ToDouble(v) },
-                _ => spec,
+                _ => spec with { Options = family.WithArgument(spec.Options, named.Key, v, reader) },
             };
         }
 
@@ -91,20 +85,20 @@ internal static class Parser
         var modelDeclaration = DeclarationOf(model, cancellationToken);
         var rowAttributes = ImmutableArray.CreateBuilder<AttributeData>();
         var strayRows = ImmutableArray.CreateBuilder<AttributeData>();
-        var rows = ImmutableArray.CreateBuilder<RowSpec>();
+        var rows = ImmutableArray.CreateBuilder<Row>();
         AttributeData? otherFamily = null;
         string? otherFamilyName = null;
         foreach (var attribute in type.GetAttributes())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var rowFamily = FamilyInfo.ByRowAttribute(attribute.AttributeClass);
-            var modelFamily = FamilyInfo.ByModelAttribute(attribute.AttributeClass);
-            if ((rowFamily ?? modelFamily) is { } other && other.Family != family.Family)
+            var rowFamily = catalog.ByRowAttribute(attribute.AttributeClass);
+            var modelFamily = catalog.ByModelAttribute(attribute.AttributeClass);
+            if ((rowFamily ?? modelFamily) is { } other && other != family)
             {
                 if (otherFamily is null)
                 {
                     otherFamily = attribute;
-                    otherFamilyName = "[" + (rowFamily?.Row ?? other.Name) + "]";
+                    otherFamilyName = "[" + (rowFamily?.RowName ?? other.Name) + "]";
                 }
 
                 continue;
@@ -164,7 +158,7 @@ internal static class Parser
         {
             Namespace = NamespaceOf(type),
             ClassName = type.Name,
-            Rows = new EquatableArray<RowSpec>(rows.ToImmutable()),
+            Rows = new EquatableArray<Row>(rows.ToImmutable()),
             Shape = shape,
         };
         return new ParsedModel(spec, model, rowAttributes.ToImmutable(), strayRows.ToImmutable(), otherFamily, baseClassName);

@@ -39,6 +39,7 @@ internal sealed record LayerPlan(
     string Architecture,
     string Original,
     WeightInit WeightInit,
+    double Width,
     double Dropout,
     EquatableArray<Step> Steps,
     EquatableArray<StageEnd> Stages,

@@ -162,7 +162,7 @@ internal sealed class PlanBuilder
     }
 
     /// <summary>The finished plan; the last convolution or block ends the last resolution stage.</summary>
-    public LayerPlan Build(string architecture, string original, WeightInit init, double dropout)
+    public LayerPlan Build(string architecture, string original, WeightInit init, double width, double dropout)
     {
         EndStage();
         long parameters = 0, macs = 0;
@@ -176,7 +176,7 @@ internal sealed class PlanBuilder
         }
 
         return new LayerPlan(
-            _spec, architecture, original, init, dropout,
+            _spec, architecture, original, init, width, dropout,
             _steps.ToEquatableArray(), _stages.ToEquatableArray(), parameters, macs, _strideOnOneByOne.ToEquatableArray());
     }
 

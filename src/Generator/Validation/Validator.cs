@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using ArchGen.Generator.Emitting;
+using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using ArchGen.Generator.Planning;
 using Microsoft.CodeAnalysis;
@@ -42,10 +42,11 @@ internal sealed record Problem(DiagnosticDescriptor Descriptor, Target Target, I
 }
 
 /// <summary>
-/// Checks a <see cref="ModelSpec"/> and plans it: the spec's values first, then the plan (too large, strides on 1x1
-/// maps, a class name that clashes with a member the emitter declares for this plan). Shared by the generator, which
-/// emits only plans without errors, and the <see cref="ArchGenAnalyzer"/>, which reports the problems. Pure: no
-/// symbols, never throws.
+/// Checks a <see cref="ModelSpec"/> and plans it: the rules every model class has (its declaration, Classes,
+/// InputSize, InputChannels, at least one row), then its family's own (<see cref="Family.Check"/>), then the plan (too
+/// large, strides on 1x1 maps, a class name that clashes with a member the emitter declares for this plan). Shared by
+/// the generator, which emits only plans without errors, and the <see cref="ArchGenAnalyzer"/>, which reports the
+/// problems. Pure: no symbols, never throws.
 /// </summary>
 internal static class Validator
 {
@@ -67,173 +68,84 @@ internal static class Validator
     public static ImmutableArray<Problem> Validate(ModelSpec spec, string? baseClassName, out LayerPlan? plan)
     {
         plan = null;
-        var problems = ImmutableArray.CreateBuilder<Problem>();
-        var family = FamilyInfo.Of(spec.Family);
-        string name = spec.ClassName, model = family.Name, row = family.Row;
-        void Add(DiagnosticDescriptor d, Target t, params string[] args) => problems.Add(new Problem(d, t, ImmutableArray.Create(args)));
-        static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
-        static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-
+        var checks = new Checks();
+        var family = spec.Family;
+        string name = spec.ClassName, model = family.Name, row = family.RowName;
         var shape = spec.Shape;
         if (shape.HasAttributeErrors)
         {
             // The compiler already reports the broken argument; generate nothing.
-            Add(Diagnostics.AttributeErrors, new Target(TargetKind.ModelAttribute), name, model, row);
-            return problems.ToImmutable();
+            checks.Add(Diagnostics.AttributeErrors, new Target(TargetKind.ModelAttribute), name, model, row);
+            return checks.Problems;
         }
 
         var classTarget = new Target(TargetKind.ClassName);
-        if (!shape.TorchSharpReferenced)
-        {
-            Add(Diagnostics.TorchSharpMissing, new Target(TargetKind.ModelAttribute), name, model);
-        }
-
-        if (!shape.IsPartial)
-        {
-            Add(Diagnostics.NotPartial, classTarget, name, model);
-        }
-
-        if (shape.IsNested)
-        {
-            Add(Diagnostics.Nested, classTarget, name, model);
-        }
-
-        if (shape.IsGeneric)
-        {
-            Add(Diagnostics.Generic, classTarget, name, model);
-        }
-
-        if (shape.IsStaticOrAbstractOrRecord)
-        {
-            Add(Diagnostics.NotPlainClass, classTarget, name, model);
-        }
-
-        if (shape.RowsOnAnotherDeclaration)
-        {
-            Add(Diagnostics.RowsOnAnotherDeclaration, new Target(TargetKind.StrayRow), name, model, row);
-        }
-
-        if (shape.OtherFamily is { } other)
-        {
-            Add(Diagnostics.MixedFamilies, new Target(TargetKind.OtherFamily), name, model, other);
-        }
-
-        if (shape.HasBaseClass)
-        {
-            Add(Diagnostics.HasBaseClass, new Target(TargetKind.BaseList), name, baseClassName ?? "?");
-        }
-
-        bool valuesOk = true;
-        void Check(bool ok, DiagnosticDescriptor d, string argument, params string[] args)
+        void Require(bool ok, DiagnosticDescriptor descriptor, Target target, params string[] args)
         {
             if (!ok)
             {
-                valuesOk = false;
-                Add(d, new Target(TargetKind.ModelArgument, argument), args);
+                checks.Add(descriptor, target, args);
             }
         }
 
-        static bool Finite(double v) => !double.IsNaN(v) && !double.IsInfinity(v);
-        bool v2 = spec.Family == Family.MobileNetV2, v3 = spec.Family == Family.MobileNetV3, efficientNet = spec.Family == Family.EfficientNet;
-        if (v2)
+        Require(shape.TorchSharpReferenced, Diagnostics.TorchSharpMissing, new Target(TargetKind.ModelAttribute), name, model);
+        Require(shape.IsPartial, Diagnostics.NotPartial, classTarget, name, model);
+        Require(!shape.IsNested, Diagnostics.Nested, classTarget, name, model);
+        Require(!shape.IsGeneric, Diagnostics.Generic, classTarget, name, model);
+        Require(!shape.IsStaticOrAbstractOrRecord, Diagnostics.NotPlainClass, classTarget, name, model);
+        Require(!shape.RowsOnAnotherDeclaration, Diagnostics.RowsOnAnotherDeclaration, new Target(TargetKind.StrayRow), name, model, row);
+        Require(shape.OtherFamily is null, Diagnostics.MixedFamilies, new Target(TargetKind.OtherFamily), name, model, shape.OtherFamily ?? string.Empty);
+        Require(!shape.HasBaseClass, Diagnostics.HasBaseClass, new Target(TargetKind.BaseList), name, baseClassName ?? "?");
+
+        checks.AtLeastOne(spec.Classes, Diagnostics.ClassesOutOfRange, "Classes");
+        checks.AtLeastOne(spec.InputSize, Diagnostics.InputSizeOutOfRange, "InputSize");
+        checks.AtLeastOne(spec.InputChannels, Diagnostics.InputChannelsOutOfRange, "InputChannels");
+
+        // No rows, unless they are of another family: ARCH0029 says so.
+        Require(!spec.Rows.IsEmpty || shape.OtherFamily is not null, Diagnostics.NoRows, new Target(TargetKind.ModelAttribute), name, model, row);
+        family.Check(spec, checks);
+        if (checks.ValueFailed || spec.Rows.IsEmpty)
         {
-            Check(spec.FlavorValue is 0 or 1, Diagnostics.FlavorOutOfRange, "Flavor", I(spec.FlavorValue));
+            return checks.Problems;
         }
 
-        Check(spec.Classes >= 1, Diagnostics.ClassesOutOfRange, "Classes", I(spec.Classes));
-        Check(spec.InputSize >= 1, Diagnostics.InputSizeOutOfRange, "InputSize", I(spec.InputSize));
-        Check(spec.InputChannels >= 1, Diagnostics.InputChannelsOutOfRange, "InputChannels", I(spec.InputChannels));
-        Check(spec.Width > 0 && Finite(spec.Width), Diagnostics.WidthOutOfRange, "Width", D(spec.Width));
-        Check(spec.StemChannels >= 1, Diagnostics.StemChannelsOutOfRange, "StemChannels", I(spec.StemChannels));
-        if (!efficientNet)
-        {
-            Check(spec.HeadChannels >= 1, Diagnostics.HeadChannelsOutOfRange, "HeadChannels", I(spec.HeadChannels));
-        }
-
-        if (v2)
-        {
-            Check(spec.Dropout < 1 && !double.IsNaN(spec.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", D(spec.Dropout), "less than 1 (negative means the flavor's default)");
-        }
-        else
-        {
-            Check(spec.Dropout >= 0 && spec.Dropout < 1, Diagnostics.DropoutOutOfRange, "Dropout", D(spec.Dropout), "in [0, 1)");
-        }
-
-        if (efficientNet)
-        {
-            Check(spec.Depth > 0 && Finite(spec.Depth), Diagnostics.DepthOutOfRange, "Depth", D(spec.Depth));
-            Check(spec.StochasticDepth >= 0 && spec.StochasticDepth < 1, Diagnostics.StochasticDepthOutOfRange, "StochasticDepth", D(spec.StochasticDepth));
-        }
-
-        if (spec.Rows.IsEmpty)
-        {
-            valuesOk = false;
-            if (shape.OtherFamily is null)
-            {
-                Add(Diagnostics.NoRows, new Target(TargetKind.ModelAttribute), name, model, row); // else the rows are of another family: ARCH0029 says so
-            }
-        }
-
-        for (int r = 0; r < spec.Rows.Length; r++)
-        {
-            var values = spec.Rows[r];
-            string rowNumber = I(r + 1);
-            void RowCheck(bool ok, DiagnosticDescriptor d, string argument, params string[] args)
-            {
-                if (!ok)
-                {
-                    valuesOk = false;
-                    Add(d, new Target(TargetKind.RowArgument, argument, r), args);
-                }
-            }
-
-            if (v3)
-            {
-                RowCheck(values.K >= 1 && values.K % 2 == 1, Diagnostics.KernelOutOfRange, "k", rowNumber, I(values.K));
-                RowCheck(values.Exp >= 1, Diagnostics.ExpansionOutOfRange, "exp", rowNumber, "exp", I(values.Exp));
-                RowCheck(values.Nl is 0 or 1, Diagnostics.NonlinearityOutOfRange, "nl", rowNumber, I(values.Nl));
-            }
-            else
-            {
-                RowCheck(values.T >= 1, Diagnostics.ExpansionOutOfRange, "t", rowNumber, "t", I(values.T));
-            }
-
-            if (efficientNet)
-            {
-                RowCheck(values.K >= 1 && values.K % 2 == 1, Diagnostics.KernelOutOfRange, "k", rowNumber, I(values.K));
-            }
-
-            RowCheck(values.C >= 1, Diagnostics.ChannelsOutOfRange, "c", rowNumber, I(values.C));
-            if (!v3)
-            {
-                RowCheck(values.N >= 1, Diagnostics.RepeatsOutOfRange, "n", rowNumber, I(values.N));
-            }
-
-            RowCheck(values.S is 1 or 2, Diagnostics.StrideOutOfRange, "s", rowNumber, I(values.S));
-        }
-
-        if (!valuesOk)
-        {
-            return problems.ToImmutable();
-        }
-
-        plan = Planner.TryPlan(spec, out string? tooLarge);
+        plan = TryPlan(spec, out string? tooLarge);
         if (plan is null)
         {
-            Add(Diagnostics.TooLarge, new Target(TargetKind.ModelAttribute), name, tooLarge ?? "unknown reason");
-            return problems.ToImmutable();
+            checks.Add(Diagnostics.TooLarge, new Target(TargetKind.ModelAttribute), name, tooLarge ?? "unknown reason");
+            return checks.Problems;
         }
 
         foreach (int r in plan.StrideOnOneByOneRows)
         {
-            Add(Diagnostics.StrideOnOneByOneMap, new Target(TargetKind.RowArgument, "s", r), I(r + 1), I(spec.InputSize));
+            checks.Add(Diagnostics.StrideOnOneByOneMap, new Target(TargetKind.RowArgument, "s", r), Checks.I(r + 1), Checks.I(spec.InputSize));
         }
 
         if (Emitter.DeclaredMemberNames(plan).Contains(name))
         {
-            Add(Diagnostics.ReservedName, classTarget, name);
+            checks.Add(Diagnostics.ReservedName, classTarget, name);
         }
 
-        return problems.ToImmutable();
+        return checks.Problems;
+    }
+
+    /// <summary>The family's plan, or null with the reason when the network is too large to build or count.</summary>
+    private static LayerPlan? TryPlan(ModelSpec spec, out string? tooLarge)
+    {
+        tooLarge = null;
+        try
+        {
+            return spec.Family.Plan(spec);
+        }
+        catch (TooLargeException e)
+        {
+            tooLarge = e.Message;
+        }
+        catch (System.OverflowException)
+        {
+            tooLarge = "its parameter or multiply-add count does not fit in a 64-bit integer";
+        }
+
+        return null;
     }
 }

@@ -1,15 +1,5 @@
 namespace ArchGen;
 
-/// <summary>The nonlinearity column (NL) of the MobileNetV3 paper's tables.</summary>
-public enum Nonlinearity
-{
-    /// <summary>RE: ReLU.</summary>
-    ReLU = 0,
-
-    /// <summary>HS: hard-swish, x · ReLU6(x + 3) / 6.</summary>
-    HardSwish = 1,
-}
-
 /// <summary>
 /// Declares a MobileNetV3 (Howard et al. 2019) on a <c>partial class</c>, exactly as torchvision 0.14 builds it; the
 /// rows are the class's <see cref="BneckAttribute"/>s in source order (the paper's Table 1 for Large, Table 2 for

@@ -33,15 +33,15 @@ internal static class Harness
                 // As the .NET SDK does by default: TorchSharp is built against an older System.Runtime.
                 .WithSpecificDiagnosticOptions([new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)]));
 
-    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
-        [new ArchGenGenerator().AsSourceGenerator()],
+    public static GeneratorDriver CreateDriver(ArchGenGenerator? generator = null) => CSharpGeneratorDriver.Create(
+        [(generator ?? new ArchGenGenerator()).AsSourceGenerator()],
         parseOptions: ParseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator; returns the compilation with the generated files and the run result.</summary>
-    public static (Compilation Output, GeneratorDriverRunResult Result) Generate(Compilation compilation)
+    public static (Compilation Output, GeneratorDriverRunResult Result) Generate(Compilation compilation, ArchGenGenerator? generator = null)
     {
-        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        var driver = CreateDriver(generator).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         Assert.Empty(diagnostics);
         var result = driver.GetRunResult();
         Assert.All(result.Results, r => Assert.Null(r.Exception));
@@ -49,9 +49,9 @@ internal static class Harness
     }
 
     /// <summary>ArchGen's analyzer diagnostics, sorted by position.</summary>
-    public static ImmutableArray<Diagnostic> Analyze(Compilation compilation) =>
+    public static ImmutableArray<Diagnostic> Analyze(Compilation compilation, ArchGenAnalyzer? analyzer = null) =>
         [.. compilation
-            .WithAnalyzers([new ArchGenAnalyzer()])
+            .WithAnalyzers([analyzer ?? new ArchGenAnalyzer()])
             .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult()
             .OrderBy(d => d.Location.SourceSpan.Start)
             .ThenBy(d => d.Id, StringComparer.Ordinal)];
