@@ -44,7 +44,7 @@ public static class TestCommand
             // The dataset the model was trained on, unless the user names one.
             string datasetName = parse.GetResult(dataset) is { Implicit: false } || source.SavedConfig is null ? parse.GetValue(dataset)! : source.SavedConfig.Dataset;
             string? dataDir = parse.GetValue(data) ?? source.SavedConfig?.DataDir;
-            var images = new ImageFolderOptions(Size: source.InputSize, SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true,
+            var images = new ImageFolderOptions(SkipBadImages: parse.GetValue(skipBadImages) || source.SavedConfig?.SkipBadImages == true,
                 AllowEmptyClasses: source.SavedConfig?.AllowEmptyClasses == true);
             var set = CommonOptions.OpenDataset(datasetName, dataDir, parse.GetValue(download), seed: 0, source.InputSize, images);
             int limit = parse.GetValue(testLimit);

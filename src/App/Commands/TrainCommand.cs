@@ -115,7 +115,7 @@ public static class TrainCommand
     {
         Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
         var facts = ModelCatalog.Get(config.Model).Facts;
-        var images = new ImageFolderOptions(Size: facts.InputSize, SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
+        var images = new ImageFolderOptions(SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
         var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
         Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -12,9 +12,10 @@ namespace ArchGen.Data;
 /// <param name="ExpectedMd5">Overrides the archive's expected MD5 (hex).</param>
 /// <param name="CancellationToken">Cancels a download.</param>
 /// <param name="StallTimeout">A download receiving nothing for this long fails; null means <see cref="Cifar10.DefaultStallTimeout"/> (60 s).</param>
-/// <param name="Images">How the folder dataset reads its image files (model size, bad files, workers, cache); null means the defaults.</param>
-/// <param name="ImageSize">The model's input side, when known: a dataset that can serve that size natively does
-/// (Fashion-MNIST at 28 serves its images unpadded); the others ignore it.</param>
+/// <param name="Images">How the folder dataset reads its image files (bad files, workers, cache); null means the defaults.</param>
+/// <param name="ImageSize">The model's input side, when known: the one size field. A dataset that can serve that size
+/// natively does (Fashion-MNIST at 28 serves its images unpadded); an image folder takes its statistics at it (at
+/// <see cref="ImageFolder.DefaultSize"/> when unknown); the others ignore it.</param>
 public sealed record DataOptions(
     string? DataDir = null,
     bool Download = false,

@@ -21,19 +21,12 @@ public static class Datasets
             "synthetic" => SyntheticShapes.Open(options),
             "folder" => options.DataDir is null
                 ? throw new DataException("the folder dataset needs --data DIR holding train/<class>/ and test/<class>/ image folders")
-                : ImageFolder.Open(options.DataDir, FolderOptions(options)),
+                : ImageFolder.Open(options.DataDir, options.ImageSize ?? ImageFolder.DefaultSize, FolderOptions(options)),
             _ => throw new DataException($"unknown dataset '{name}'; expected one of: {string.Join(", ", Names)}"),
         };
     }
 
-    /// <summary>
-    /// How the folder dataset reads its files: <see cref="DataOptions.Images"/>, at the model's input side when
-    /// <see cref="DataOptions.ImageSize"/> gives it (so a caller that names only the size, as every command does, never
-    /// gets the statistics of another size).
-    /// </summary>
-    static Images.ImageFolderOptions FolderOptions(DataOptions options)
-    {
-        var images = options.Images ?? new Images.ImageFolderOptions();
-        return images with { Size = options.ImageSize ?? images.Size, Cancel = options.CancellationToken };
-    }
+    /// <summary>How the folder dataset reads its files: <see cref="DataOptions.Images"/>, stopped by <see cref="DataOptions.CancellationToken"/>.</summary>
+    static Images.ImageFolderOptions FolderOptions(DataOptions options) =>
+        (options.Images ?? new Images.ImageFolderOptions()) with { Cancel = options.CancellationToken };
 }

@@ -11,10 +11,17 @@ namespace ArchGen.Data;
 /// </summary>
 public static class ImageFolder
 {
-    /// <summary>Opens <paramref name="root"/> (which must hold <c>train</c> and <c>test</c> folders); nothing is decoded yet.</summary>
-    public static ImageFolderDataset Open(string root, ImageFolderOptions? options = null)
+    /// <summary>The input side statistics are taken at when the model's is not known: the paper models' 224.</summary>
+    public const int DefaultSize = 224;
+
+    /// <summary>
+    /// Opens <paramref name="root"/> (which must hold <c>train</c> and <c>test</c> folders) for a model whose input side is
+    /// <paramref name="size"/> (its statistics and cache are made at that size); nothing is decoded yet.
+    /// </summary>
+    public static ImageFolderDataset Open(string root, int size, ImageFolderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(root);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         options ??= new ImageFolderOptions();
         options.Validate();
         if (!Directory.Exists(root)) throw new DataException("the data folder does not exist", root);
@@ -31,7 +38,7 @@ public static class ImageFolder
                 if (ImageFile.NotUtf8(folder)) throw ImageFile.NotUtf8Error(folder);
         if (classes.Length == 0) throw new DataException("no class folders; expected train/<class>/ subfolders", train);
         var budget = new ImageCacheBudget(options.CacheBytes);
-        return new ImageFolderDataset(List("train", train, classes, options, budget), List("test", test, classes, options, budget), options);
+        return new ImageFolderDataset(List("train", train, classes, options, budget), List("test", test, classes, options, budget), size);
     }
 
     /// <summary>Lists the images of one split, in class then ordinal file-name order.</summary>
@@ -110,14 +117,15 @@ public static class ImageFolder
 /// <summary>An opened image folder: its two splits, streamed, and the train split's statistics.</summary>
 public sealed class ImageFolderDataset : IDataset
 {
-    readonly ImageFolderOptions options;
-
-    internal ImageFolderDataset(ImageFileSplit train, ImageFileSplit test, ImageFolderOptions options)
+    internal ImageFolderDataset(ImageFileSplit train, ImageFileSplit test, int size)
     {
         Train = train;
         Test = test;
-        this.options = options;
+        Size = size;
     }
+
+    /// <summary>The model's input side the folder was opened for.</summary>
+    public int Size { get; }
 
     /// <inheritdoc />
     public string Name => "folder";
@@ -134,8 +142,8 @@ public sealed class ImageFolderDataset : IDataset
 
     /// <summary>
     /// Per-channel mean and standard deviation of the train split's images resized for evaluation (shorter side
-    /// <see cref="ImageNetTransforms.ResizeSide"/> of <see cref="ImageFolderOptions.Size"/>). The first use decodes the
+    /// <see cref="ImageNetTransforms.ResizeSide"/> of <see cref="Size"/>). The first use decodes the
     /// train split once (which also checks every file and fills the cache).
     /// </summary>
-    public Normalization Normalization => Train.Scan(options.Size).Statistics;
+    public Normalization Normalization => Train.Scan(Size).Statistics;
 }

@@ -78,7 +78,7 @@ public sealed class ImagePredictor
         ArgumentNullException.ThrowIfNull(files);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
         top = Math.Min(top, ClassNames.Count);
-        var split = ImageFileSplit.FromFiles("predict", files, ClassNames, new ImageFolderOptions(Size, SkipBadImages: skipBadImages, Limits: limits, CacheBytes: 0));
+        var split = ImageFileSplit.FromFiles("predict", files, ClassNames, new ImageFolderOptions(SkipBadImages: skipBadImages, Limits: limits, CacheBytes: 0));
         var loader = new ImageFileLoader(split, scan: null, new LoaderOptions(Normalization, batchSize, Train: false, Seed: 0, Device, Channels, Size));
         Skipped = [];
         bool wasTraining = model.training;

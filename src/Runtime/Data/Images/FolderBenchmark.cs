@@ -47,7 +47,7 @@ public static class FolderBenchmark
                 labels.Add(c);
             }
         }
-        var options = new ImageFolderOptions(size, Workers: workers, CacheBytes: 0);
+        var options = new ImageFolderOptions(Workers: workers, CacheBytes: 0);
         var split = new ImageFileSplit("bench", files, labels, classes, options, new ImageCacheBudget(0));
         var loader = new ImageFileLoader(split, scan: null, new LoaderOptions(Normalization.ImageNet, batchSize, Train: true, Seed: 0, CPU, 3, size));
 

@@ -1,7 +1,6 @@
 namespace ArchGen.Data.Images;
 
-/// <summary>How an image folder is read.</summary>
-/// <param name="Size">The model's input side (224 for the paper models); the size checks, statistics and the cache are made for.</param>
+/// <summary>How an image folder is read (the model's input side is not an option: <see cref="ImageFolder.Open"/> takes it).</summary>
 /// <param name="SkipBadImages">Leave out files that cannot be read as images (with one warning line) instead of stopping with an error naming the first.</param>
 /// <param name="Warning">Receives that warning line (default: standard error).</param>
 /// <param name="Limits">Bounds every image is checked against before decoding.</param>
@@ -17,7 +16,6 @@ namespace ArchGen.Data.Images;
 /// such a folder is refused, as torchvision's ImageFolder refuses it: it would add an output that no image teaches.
 /// </param>
 public sealed record ImageFolderOptions(
-    int Size = 224,
     bool SkipBadImages = false,
     Action<string>? Warning = null,
     ImageLimits? Limits = null,
@@ -33,7 +31,6 @@ public sealed record ImageFolderOptions(
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value out of range.</summary>
     public void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Size, nameof(Size));
         ArgumentOutOfRangeException.ThrowIfNegative(Workers, nameof(Workers));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(PrefetchBatches, nameof(PrefetchBatches));
         ArgumentOutOfRangeException.ThrowIfNegative(CacheBytes, nameof(CacheBytes));

@@ -38,7 +38,7 @@ public class ImageFolderTests
                 }
     }
 
-    static ImageFolderDataset Open(TempDir dir, ImageFolderOptions? options = null) => ImageFolder.Open(dir.Path, options ?? new ImageFolderOptions(Size));
+    static ImageFolderDataset Open(TempDir dir, ImageFolderOptions? options = null) => ImageFolder.Open(dir.Path, Size, options);
 
     static LoaderOptions Loader(bool train, int batch = 4, int seed = 1, int channels = 3) =>
         new(Normalization.ImageNet, batch, train, seed, CPU, channels, Size);
@@ -59,7 +59,7 @@ public class ImageFolderTests
         File.WriteAllText(dir.Sub("train/zebra/.DS_Store"), "finder");
         Assert.Throws<DataException>(() => Open(dir));
 
-        var allowed = Open(dir, new ImageFolderOptions(Size, AllowEmptyClasses: true));
+        var allowed = Open(dir, new ImageFolderOptions(AllowEmptyClasses: true));
         Assert.Equal(["ant", "cat", "zebra"], allowed.Train.ClassNames);
     }
 
@@ -81,11 +81,12 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Folder(dir);
-        // The size given once (as every command gives it) is the size the folder is read, checked and summed at.
-        var ds = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, ImageSize: 48));
-        Assert.Equal(48, Assert.IsType<ImageFileSplit>(ds.Train).Options.Size);
-        var explicitOptions = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, Images: new ImageFolderOptions(Size: 224), ImageSize: 48));
-        Assert.Equal(48, Assert.IsType<ImageFileSplit>(explicitOptions.Test).Options.Size);
+        // The size given once (as every command gives it: there is no second size field) is the size the folder is
+        // read, checked and summed at; without it, the paper models' 224.
+        var ds = Assert.IsType<ImageFolderDataset>(Datasets.Open("folder", new DataOptions(DataDir: dir.Path, Images: new ImageFolderOptions(CacheBytes: 0), ImageSize: 48)));
+        Assert.Equal(48, ds.Size);
+        Assert.Equal(ImageFolder.Open(dir.Path, 48).Normalization.Mean, ds.Normalization.Mean);
+        Assert.Equal(ImageFolder.DefaultSize, Assert.IsType<ImageFolderDataset>(Datasets.Open("folder", new DataOptions(DataDir: dir.Path))).Size);
     }
 
     [Fact]
@@ -108,7 +109,7 @@ public class ImageFolderTests
         File.WriteAllText(dir.Sub("train/ant/.DS_Store"), "finder");
         Directory.CreateDirectory(dir.Sub("train/.cache"));
 
-        var ds = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, Images: new ImageFolderOptions(Size)));
+        var ds = Datasets.Open("folder", new DataOptions(DataDir: dir.Path, ImageSize: Size));
         Assert.Equal("folder", ds.Name);
         var train = Assert.IsType<ImageFileSplit>(ds.Train);
         Assert.Equal(["ant", "cat"], train.ClassNames);
@@ -186,7 +187,7 @@ public class ImageFolderTests
             bad.Add(path);
         }
         var warnings = new List<string>();
-        var ds = Open(dir, new ImageFolderOptions(Size, SkipBadImages: true, Warning: warnings.Add));
+        var ds = Open(dir, new ImageFolderOptions(SkipBadImages: true, Warning: warnings.Add));
         Assert.Equal(11, ds.Train.Count);
         using (var batch = ds.Train.CreateLoader(Loader(train: true, batch: 6)).Epoch(0).First()) Assert.Equal(6, batch.Count);
         Assert.Equal(6, ds.Train.Count);
@@ -205,7 +206,7 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Folder(dir, perClass: 5);
-        var ds = Open(dir, new ImageFolderOptions(Size, CacheBytes: cacheBytes));
+        var ds = Open(dir, new ImageFolderOptions(CacheBytes: cacheBytes));
         var loader = Assert.IsType<ImageFileLoader>(ds.Train.CreateLoader(Loader(train: true, batch: 4)));
         Assert.Equal(cacheBytes > 0, loader.Cached);
         Assert.Equal(3, loader.BatchesPerEpoch);
@@ -232,7 +233,7 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Folder(dir);
-        var streamed = Open(dir, new ImageFolderOptions(Size, CacheBytes: 0)).Test;
+        var streamed = Open(dir, new ImageFolderOptions(CacheBytes: 0)).Test;
         var cached = Open(dir).Test;
         var a = streamed.CreateLoader(Loader(train: false, batch: 4));
         var b = cached.CreateLoader(Loader(train: false, batch: 4));
@@ -279,7 +280,7 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Folder(dir, perClass: 8);
-        var split = Open(dir, new ImageFolderOptions(Size, PrefetchBatches: 2, CacheBytes: 0)).Train;
+        var split = Open(dir, new ImageFolderOptions(PrefetchBatches: 2, CacheBytes: 0)).Train;
         var loader = Assert.IsType<ImageFileLoader>(split.CreateLoader(Loader(train: true, batch: 1)));
         Assert.Equal(16, loader.BatchesPerEpoch);
         using (var enumerator = loader.Epoch(0).GetEnumerator())
@@ -299,7 +300,7 @@ public class ImageFolderTests
     {
         using var dir = new TempDir();
         Folder(dir);
-        var ds = Open(dir, new ImageFolderOptions(Size, CacheBytes: 10_000)); // one resized image is ~12 kB at 36 px
+        var ds = Open(dir, new ImageFolderOptions(CacheBytes: 10_000)); // one resized image is ~12 kB at 36 px
         Assert.False(ds.Train.Scan(Size).Cached);
         Assert.False(((ImageFileLoader)ds.Train.CreateLoader(Loader(train: true))).Cached);
     }
