@@ -1,6 +1,7 @@
 using ArchGen.Data;
 using System.Collections.Concurrent;
 using ArchGen.Checkpoints;
+using ArchGen.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,7 +11,12 @@ namespace ArchGen.Interop;
 /// <param name="Source">The file the weights came from.</param>
 /// <param name="Loaded">Model keys copied from the file (name and shape matched).</param>
 /// <param name="Reinitialized">Classifier keys kept at their fresh initialization, with why (shape in the file vs the model, or absent).</param>
-public sealed record PartialLoadReport(string Source, IReadOnlyList<string> Loaded, IReadOnlyList<string> Reinitialized)
+/// <param name="Statistics">
+/// The input statistics the weights were trained with, as the file records them (an ArchGen checkpoint's run, or an
+/// ArchGen safetensors export), or ImageNet's for other PyTorch weights (torchvision's pretrained weights expect them);
+/// null when an ArchGen checkpoint records none.
+/// </param>
+public sealed record PartialLoadReport(string Source, IReadOnlyList<string> Loaded, IReadOnlyList<string> Reinitialized, NormalizationChoice? Statistics = null)
 {
     /// <summary>One line for the console: the loaded keys as "every key but ..." (exact, short) and the re-initialized ones in full.</summary>
     public string Summary(int modelKeys) => Reinitialized.Count == 0
@@ -45,20 +51,29 @@ public static class PartialWeights
     }
 
     /// <summary>
-    /// Reads the tensors of <paramref name="path"/>: a PyTorch/safetensors state_dict, or an ArchGen checkpoint (its
-    /// model is rebuilt from the catalog with the class count it was trained for; the moving average of its weights
-    /// when the run kept one, as <c>test</c> and <c>export</c> use). The caller disposes them.
+    /// Reads the tensors of <paramref name="path"/> and the statistics they were trained with: a PyTorch/safetensors
+    /// state_dict, or an ArchGen checkpoint, opened and verified once (its model is rebuilt from the catalog with the
+    /// class count it was trained for; the moving average of its weights when the run kept one, as <c>test</c> and
+    /// <c>export</c> use). The caller disposes the tensors.
     /// </summary>
-    public static Dictionary<string, Tensor> Read(string path)
+    static (Dictionary<string, Tensor> Tensors, NormalizationChoice? Statistics) Read(string path)
     {
-        if (PyTorchWeights.IsWeightsFile(path)) return PyTorchWeights.Read(path);
+        if (PyTorchWeights.IsWeightsFile(path))
+        {
+            var statistics = PyTorchWeights.ReadMetadata(path) is { } exported
+                ? new NormalizationChoice("checkpoint", exported.Normalization.Mean, exported.Normalization.Std)
+                : new NormalizationChoice("imagenet", Normalization.ImageNet.Mean, Normalization.ImageNet.Std);
+            return (PyTorchWeights.Read(path), statistics);
+        }
         string file = Checkpoint.Resolve(path) ?? throw new FileNotFoundException($"Run folder '{path}' has no {Checkpoint.LatestFileName} yet.");
-        var header = Checkpoint.ReadHeader(file);
-        if (!ModelCatalog.TryGet(header.Model, out var entry))
-            throw new InvalidDataException($"{file} holds a {header.Model}, which is not in this build's model catalog.");
-        using var model = entry.Create(header.ClassNames?.Count ?? entry.Facts.Classes);
-        Checkpoint.LoadInferenceWeights(file, model);
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
+        var (header, model) = Checkpoint.LoadInference(file, header => ModelCatalog.TryGet(header.Model, out var entry)
+            ? entry.Create(header.ClassNames?.Count ?? entry.Facts.Classes)
+            : throw new InvalidDataException($"{file} holds a {header.Model}, which is not in this build's model catalog."));
+        using (model)
+        {
+            var tensors = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone(), StringComparer.Ordinal);
+            return (tensors, header.Config.Normalization is { } recorded ? recorded with { Source = "checkpoint" } : null);
+        }
     }
 
     /// <summary>
@@ -78,10 +93,10 @@ public static class PartialWeights
     public static PartialLoadReport Load(nn.Module model, CatalogEntry entry, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var source = Read(path);
+        var (source, statistics) = Read(path);
         try
         {
-            return Load(model, ClassifierKeys(entry), source, path);
+            return Load(model, ClassifierKeys(entry), source, path) with { Statistics = statistics };
         }
         finally
         {

@@ -26,25 +26,14 @@ public sealed record NormalizationChoice(string Source, float[] Mean, float[] St
 public static class FineTuning
 {
     /// <summary>
-    /// The statistics a run uses: the ones its configuration already records (a resumed run), else ImageNet's when it
-    /// starts from PyTorch weights (torchvision's pretrained weights expect them), the recorded ones of an ArchGen
-    /// checkpoint it starts from, and the dataset's own from scratch.
+    /// The statistics a run uses: the ones its configuration already records (a resumed run), else those of the weights
+    /// it starts from (<paramref name="init"/>: recorded by an ArchGen checkpoint or export, ImageNet's for other PyTorch
+    /// weights), and the dataset's own from scratch.
     /// </summary>
-    public static NormalizationChoice ChooseNormalization(TrainConfig config, IDataset dataset)
+    public static NormalizationChoice ChooseNormalization(TrainConfig config, IDataset dataset, PartialLoadReport? init)
     {
         if (config.Normalization is { } recorded) return recorded;
-        if (config.Init is { } init)
-        {
-            if (PyTorchWeights.IsWeightsFile(init))
-            {
-                // An ArchGen safetensors export records the statistics its run used; other weights are torchvision's.
-                return PyTorchWeights.ReadMetadata(init) is { } exported
-                    ? new("checkpoint", exported.Normalization.Mean, exported.Normalization.Std)
-                    : new("imagenet", Normalization.ImageNet.Mean, Normalization.ImageNet.Std);
-            }
-            string? file = Checkpoint.Resolve(init);
-            if (file is not null && Checkpoint.ReadHeader(file).Config.Normalization is { } inherited) return inherited with { Source = "checkpoint" };
-        }
+        if (init?.Statistics is { } inherited) return inherited;
         var own = dataset.Normalization;
         return new("dataset", own.Mean, own.Std);
     }

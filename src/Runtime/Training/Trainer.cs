@@ -315,14 +315,15 @@ public sealed class Trainer
             ClassNames = dataset.Train.ClassNames; // the model's class count follows the dataset
             ClassCount.CheckTrainable(ClassNames, $"'{dataset.Name}'");
             Model = entry.Create(ClassNames.Count);
+            Interop.PartialLoadReport? initialized = null;
             if (Config.Init is { } init && !resume)
             {
-                var report = FineTuning.Initialize(Model, entry, init);
-                Observer.Message(report.Summary(Model.state_dict().Count));
+                initialized = FineTuning.Initialize(Model, entry, init);
+                Observer.Message(initialized.Summary(Model.state_dict().Count));
             }
             if (Config.FreezeFeatures)
                 Observer.Message($"Training only the classifier ({FineTuning.FreezeFeatures(Model, entry):N0} parameters); the features are frozen.");
-            Config = Config with { Normalization = FineTuning.ChooseNormalization(Config, dataset) };
+            Config = Config with { Normalization = FineTuning.ChooseNormalization(Config, dataset, initialized) };
             Model.to(device);
             Optimizer = Optimizers.Create(Config, Model);
             Average = Config.Ema > 0 ? CreateAverage(entry, device) : null;
