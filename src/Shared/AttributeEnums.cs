@@ -1,5 +1,6 @@
-// Compiled into the runtime (public, ArchGen) and linked into the generator (internal, ARCHGEN_GENERATOR): the
-// attribute's enum and the generator's reading of it are one definition.
+// The enums users write in the model attributes' arguments. Compiled into the runtime (public, ArchGen) and linked
+// into the generator (internal, ARCHGEN_GENERATOR): an attribute's enum and the generator's reading of it are one
+// definition.
 #if ARCHGEN_GENERATOR
 namespace ArchGen.Generator.Model;
 #else
@@ -19,4 +20,19 @@ enum MobileNetV2Flavor
 
     /// <summary>The classic PyTorch CIFAR-10 MobileNetV2 (kuangliu/pytorch-cifar): stride-1 stem, ReLU, expansion conv in every block, shortcut on every stride-1 block.</summary>
     Cifar = 1,
+}
+
+/// <summary>The nonlinearity column (NL) of the MobileNetV3 paper's tables.</summary>
+#if ARCHGEN_GENERATOR
+internal
+#else
+public
+#endif
+enum Nonlinearity
+{
+    /// <summary>RE: ReLU.</summary>
+    ReLU = 0,
+
+    /// <summary>HS: hard-swish, x · ReLU6(x + 3) / 6.</summary>
+    HardSwish = 1,
 }
