@@ -98,20 +98,21 @@ public static class TrainCommand
             foreach (string leftover in Checkpoints.AtomicFile.RemoveLeftovers(run.Path))
                 Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
 
-            if (isResume)
+            // The checkpoint (checksummed) holds the run's settings; config.json is only a readable copy. It is opened
+            // and verified once: the settings come from its header, the weights from the same read.
+            using var latest = isResume ? Checkpoints.Checkpoint.Open(run.LatestCheckpoint) : null;
+            if (latest is not null)
             {
-                // The checkpoint (checksummed) holds the run's settings; config.json is only a readable copy.
-                var saved = Checkpoints.Checkpoint.ReadHeader(run.LatestCheckpoint).Config;
-                config = TrainResume.Merge(saved, config, parse, command, run.Path, out string report);
+                config = TrainResume.Merge(latest.Header.Config, config, parse, command, run.Path, out string report);
                 config.Validate();
                 Console.WriteLine(report);
             }
-            return Train(config, run, isResume);
+            return Train(config, run, latest);
         }));
         return command;
     }
 
-    static int Train(TrainConfig config, RunFolder run, bool resume)
+    static int Train(TrainConfig config, RunFolder run, Checkpoints.VerifiedCheckpoint? resumeFrom)
     {
         Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
         var facts = ModelCatalog.Get(config.Model).Facts;
@@ -119,7 +120,9 @@ public static class TrainCommand
         var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
         Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var result = TrainingProgressView.Show(observer => new Trainer(config, run, observer).Run(dataset, resume, Interruption.Token));
+        var result = TrainingProgressView.Show(observer => resumeFrom is null
+            ? new Trainer(config, run, observer).Run(dataset, resume: false, Interruption.Token)
+            : new Trainer(config, run, observer).Run(dataset, resumeFrom, Interruption.Token));
 
         RunPlots.Write(run, result.LastEvaluation);
         if (result.Outcome == TrainingOutcome.Completed) Console.WriteLine(result.Message);

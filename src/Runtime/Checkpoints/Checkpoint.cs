@@ -81,9 +81,29 @@ public static class Checkpoint
     /// </summary>
     public static CheckpointHeader ReadHeader(string path)
     {
-        using var content = OpenVerified(path);
-        using var reader = new BinaryReader(content, Encoding.UTF8);
-        return ReadPrefix(reader, path).Header;
+        using var checkpoint = Open(path);
+        return checkpoint.Header;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/>, checks the whole file's checksum and reads its header, once: a caller that needs
+    /// the header before it loads (resume reads the run's settings first) loads from this with
+    /// <see cref="Load(VerifiedCheckpoint, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/>.
+    /// </summary>
+    public static VerifiedCheckpoint Open(string path)
+    {
+        var content = OpenVerified(path);
+        var reader = new BinaryReader(content, Encoding.UTF8);
+        try
+        {
+            var (header, version) = ReadPrefix(reader, path);
+            return new VerifiedCheckpoint(path, header, version, content, reader);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -94,9 +114,18 @@ public static class Checkpoint
     /// </summary>
     public static CheckpointHeader Load(string path, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true, nn.Module? average = null)
     {
-        using var content = OpenVerified(path);
-        using var reader = new BinaryReader(content, Encoding.UTF8);
-        var (header, version) = ReadPrefix(reader, path);
+        using var checkpoint = Open(path);
+        return Load(checkpoint, model, optimizer, restoreRng, average);
+    }
+
+    /// <summary>As <see cref="Load(string, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/>, from a checkpoint already opened and verified (once: a second load is refused).</summary>
+    public static CheckpointHeader Load(VerifiedCheckpoint checkpoint, nn.Module model, global::TorchSharp.Modules.OptimizerHelper? optimizer, bool restoreRng = true, nn.Module? average = null)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var (content, reader) = checkpoint.Claim();
+        string path = checkpoint.Path;
+        var header = checkpoint.Header;
+        int version = checkpoint.Version;
         byte[] rng = ReadRngState(reader, path);
         long weights = content.Position;
         LoadWeights(reader, model, path, header);
@@ -148,7 +177,7 @@ public static class Checkpoint
 
     /// <summary>
     /// Loads the weights to evaluate or export into <paramref name="model"/>: the moving average of the weights when
-    /// the checkpoint holds one, else the trained weights, checked as <see cref="Load"/> checks them. Touches neither an
+    /// the checkpoint holds one, else the trained weights, checked as <see cref="Load(string, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/> checks them. Touches neither an
     /// optimizer nor torch's RNG.
     /// </summary>
     public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model) => LoadInference(path, _ => model).Header;
@@ -156,21 +185,21 @@ public static class Checkpoint
     /// <summary>
     /// Reads a checkpoint to evaluate or export it, opening and hashing the file once: its header, then
     /// <paramref name="build"/> makes the model the header describes (its class count, say), then its weights (the
-    /// moving average when the run kept one) are loaded into it, checked as <see cref="Load"/> checks them.
+    /// moving average when the run kept one) are loaded into it, checked as <see cref="Load(string, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/> checks them.
     /// </summary>
     public static (CheckpointHeader Header, TModel Model) LoadInference<TModel>(string path, Func<CheckpointHeader, TModel> build)
         where TModel : nn.Module
     {
         ArgumentNullException.ThrowIfNull(build);
-        using var content = OpenVerified(path);
-        using var reader = new BinaryReader(content, Encoding.UTF8);
-        var (header, version) = ReadPrefix(reader, path);
+        using var checkpoint = Open(path);
+        var (_, reader) = checkpoint.Claim();
+        var header = checkpoint.Header;
         var model = build(header);
         try
         {
             ReadRngState(reader, path);
             LoadWeights(reader, model, path, header);
-            if (ReadAverageLength(reader, path, version) > 0) LoadWeights(reader, model, path, header);
+            if (ReadAverageLength(reader, path, checkpoint.Version) > 0) LoadWeights(reader, model, path, header);
             return (header, model);
         }
         catch

@@ -21,7 +21,7 @@ public enum TrainingOutcome
     Diverged,
 }
 
-/// <summary>The result of <see cref="Trainer.Run"/>.</summary>
+/// <summary>The result of <see cref="Trainer.Run(IDataset, bool, CancellationToken)"/>.</summary>
 /// <param name="ImagesSeen">Training images processed by the whole run (all sittings) up to <paramref name="Position"/>.</param>
 /// <param name="ImagesPerEpoch">Training images in one epoch.</param>
 public sealed record TrainingResult(TrainingOutcome Outcome, TrainingPosition Position, EvaluationResult? LastEvaluation, string Message,
@@ -53,9 +53,21 @@ public sealed class Trainer
     /// continues from the run folder's latest checkpoint; otherwise a previous run's files in the folder are replaced.
     /// The data is read, and its classes checked against the model's outputs, before anything is written.
     /// </summary>
-    public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default)
+    public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default) => Run(dataset, resume, resumeFrom: null, cancel);
+
+    /// <summary>
+    /// Continues the run from <paramref name="resumeFrom"/>, the run folder's latest checkpoint already opened and
+    /// verified (the caller read the run's settings from its header), so the file is read once.
+    /// </summary>
+    public TrainingResult Run(IDataset dataset, VerifiedCheckpoint resumeFrom, CancellationToken cancel = default)
     {
-        using var session = Session.Open(requested, run, observer, dataset, resume, cancel);
+        ArgumentNullException.ThrowIfNull(resumeFrom);
+        return Run(dataset, resume: true, resumeFrom, cancel);
+    }
+
+    TrainingResult Run(IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
+    {
+        using var session = Session.Open(requested, run, observer, dataset, resume, resumeFrom, cancel);
         for (int epoch = session.Position.Epoch; epoch < session.Schedule.EpochCount; epoch++)
         {
             var epochRun = new EpochRun(session, epoch);
@@ -289,12 +301,12 @@ public sealed class Trainer
         public EvaluationResult? Last { get; set; }
 
         /// <summary>Sets the run up; nothing is written before the data is read and checked.</summary>
-        public static Session Open(TrainConfig config, RunFolder run, ITrainingObserver observer, IDataset dataset, bool resume, CancellationToken cancel)
+        public static Session Open(TrainConfig config, RunFolder run, ITrainingObserver observer, IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
         {
             var s = new Session(config, run, observer);
             try
             {
-                s.Start(dataset, resume, cancel);
+                s.Start(dataset, resume, resumeFrom, cancel);
                 return s;
             }
             catch
@@ -304,7 +316,7 @@ public sealed class Trainer
             }
         }
 
-        void Start(IDataset dataset, bool resume, CancellationToken cancel)
+        void Start(IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
         {
             var entry = ModelCatalog.Get(Config.Model);
             var device = Devices.Resolve(Config.Device);
@@ -330,9 +342,11 @@ public sealed class Trainer
 
             if (resume)
             {
-                string? latest = File.Exists(Run.LatestCheckpoint) ? Run.LatestCheckpoint : null;
+                string? latest = resumeFrom?.Path ?? (File.Exists(Run.LatestCheckpoint) ? Run.LatestCheckpoint : null);
                 if (latest is null) throw new FileNotFoundException($"Nothing to resume: {Run.Path} has no {Checkpoint.LatestFileName}.");
-                var header = Checkpoint.Load(latest, Model, Optimizer, average: Average?.Model);
+                var header = resumeFrom is not null
+                    ? Checkpoint.Load(resumeFrom, Model, Optimizer, average: Average?.Model)
+                    : Checkpoint.Load(latest, Model, Optimizer, average: Average?.Model);
                 Position = header.Position;
                 Observer.Message($"Resumed from {latest} at epoch {Position.Epoch + 1}, batch {Position.Batch} (step {Position.GlobalStep}).");
             }

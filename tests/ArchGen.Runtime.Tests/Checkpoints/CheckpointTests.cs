@@ -84,6 +84,35 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void AnOpenedCheckpointIsReadOnceAndLoadsWhatTheFileHolds()
+    {
+        using var dir = new TempDir();
+        TinyCheckpoint(dir.Path);
+        string path = dir.Sub("tiny.ckpt");
+        using var expected = TinyModel();
+        using var expectedOptimizer = optim.Adam(expected.parameters(), 0.01);
+        Checkpoint.Load(path, expected, expectedOptimizer, restoreRng: false);
+
+        using var model = TinyModel();
+        using (torch.no_grad())
+            foreach (var p in model.parameters()) p.zero_(); // so the comparison below sees what the load wrote
+        using var optimizer = optim.Adam(model.parameters(), 0.01);
+        using (var checkpoint = Checkpoint.Open(path))
+        {
+            Assert.Equal(new TrainingPosition(1, 2, 3), checkpoint.Header.Position);
+            // Replaced on disk after the open (as a new checkpoint is, by rename): the load reads what was verified.
+            File.Move(path, dir.Sub("old.ckpt"));
+            File.WriteAllBytes(path, [1, 2, 3]);
+            Assert.Equal(checkpoint.Header, Checkpoint.Load(checkpoint, model, optimizer, restoreRng: false));
+            var again = Assert.Throws<InvalidOperationException>(() => Checkpoint.Load(checkpoint, model, optimizer, restoreRng: false));
+            Assert.Contains("already loaded", again.Message);
+        }
+
+        foreach (var (key, tensor) in expected.state_dict())
+            Assert.True(tensor.eq(model.state_dict()[key]).all().item<bool>(), key);
+    }
+
+    [Fact]
     public void NotACheckpointAndNotAFileAreOneClearError()
     {
         using var dir = new TempDir();
