@@ -36,3 +36,18 @@ enum Nonlinearity
     /// <summary>HS: hard-swish, x · ReLU6(x + 3) / 6.</summary>
     HardSwish = 1,
 }
+
+/// <summary>Where a MobileNetV2's residual connections go: the paper's ablation of Figure 6b.</summary>
+#if ARCHGEN_GENERATOR
+internal
+#else
+public
+#endif
+enum ShortcutPlacement
+{
+    /// <summary>Between the thin bottlenecks, as the paper builds it (and as both flavors do): an identity residual on every stride-1 block whose input and output widths match (the Cifar flavor adds a 1x1 convolution where they differ).</summary>
+    Bottleneck = 0,
+
+    /// <summary>No residual connection anywhere (the Cifar flavor then has no 1x1 shortcut convolutions either).</summary>
+    None = 1,
+}

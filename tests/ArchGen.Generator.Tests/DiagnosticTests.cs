@@ -42,6 +42,7 @@ public class DiagnosticTests
     [InlineData("HeadChannels = 0", "ARCH0011")]
     [InlineData("Dropout = 1", "ARCH0012")]
     [InlineData("Flavor = (MobileNetV2Flavor)2", "ARCH0022")]
+    [InlineData("Shortcut = (ShortcutPlacement)7", "ARCH0031")]
     public void ModelProblemsPointAtTheArgument(string argument, string id)
     {
         var d = Single(Harness.Model("M", argument, "1, 16, 1, 1"), id);

@@ -65,6 +65,7 @@ public class MirrorTests
             {
                 Enum e => (object)(Convert.ToInt32(e) + 1), // as the compiler hands an enum argument over: its value
                 int i => (object)(i + 1),
+                bool b => (object)!b,
                 double d => (object)(d + 0.25),
                 _ => throw new Xunit.Sdk.XunitException($"{option.Name} has a type the test does not know"),
             };

@@ -12,6 +12,7 @@ namespace ArchGen.Generator.Tests;
 // The generator's copies of the enums the runtime also defines.
 using MobileNetV2Flavor = ArchGen.Generator.Model.MobileNetV2Flavor;
 using Nonlinearity = ArchGen.Generator.Model.Nonlinearity;
+using ShortcutPlacement = ArchGen.Generator.Model.ShortcutPlacement;
 
 /// <summary>Random tables, valid and invalid (seeded): the generator never throws, and every invalid table gets an ARCH error.</summary>
 public class PropertyTests
@@ -71,7 +72,7 @@ public class PropertyTests
         double dropout = Math.Round(r.NextDouble() * 0.9, 2);
         FamilyOptions options = family switch
         {
-            MobileNetV2Family => new MobileNetV2Options((MobileNetV2Flavor)r.Next(2), width, stem, r.Next(1, 2049), r.Next(3) == 0 ? -1 : dropout),
+            MobileNetV2Family => new MobileNetV2Options((MobileNetV2Flavor)r.Next(2), width, stem, r.Next(1, 2049), r.Next(3) == 0 ? -1 : dropout, r.Next(2) == 0, (ShortcutPlacement)r.Next(2)),
             MobileNetV3Family => new MobileNetV3Options(width, stem, r.Next(1, 2049), dropout),
             _ => new EfficientNetOptions(width, r.Next(3) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 2), 2), stem, dropout, Math.Round(r.NextDouble() * 0.5, 2)),
         };
@@ -95,7 +96,7 @@ public class PropertyTests
         for (int k = r.Next(1, 4); k > 0; k--)
         {
             int row = r.Next(rows);
-            int choice = r.Next(randomShape ? 21 : 20);
+            int choice = r.Next(randomShape ? 22 : 21);
             if (spec.Rows.IsEmpty && choice is (>= 9 and <= 14) or (>= 15 and <= 17))
             {
                 continue;
@@ -124,6 +125,7 @@ public class PropertyTests
                 case 17: changed = ("Nl", BadInt(r)); break;
                 case 18: spec = Option("Depth", BadDouble(r)); break;
                 case 19: spec = Option("StochasticDepth", BadDouble(r)); break;
+                case 20: spec = Option("Shortcut", r.Next(2, 9)); break;
                 default:
                     spec = spec with { Shape = new ClassShape(r.Next(3) != 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) != 0, false) };
                     break;
@@ -155,7 +157,8 @@ public class PropertyTests
         static bool BadStride(int s) => s is not (1 or 2);
         bool badOptions = s.Options switch
         {
-            MobileNetV2Options o => o.Flavor is not (MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar) || BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || !(o.Dropout < 1),
+            MobileNetV2Options o => o.Flavor is not (MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar) || BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || !(o.Dropout < 1)
+                || o.Shortcut is not (ShortcutPlacement.Bottleneck or ShortcutPlacement.None),
             MobileNetV3Options o => BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || BadRate(o.Dropout),
             EfficientNetOptions o => BadPositive(o.Width) || o.StemChannels < 1 || BadRate(o.Dropout) || BadPositive(o.Depth) || BadRate(o.StochasticDepth),
             _ => throw new ArgumentException(s.Options.GetType().Name),
@@ -235,7 +238,7 @@ public class PropertyTests
             switch (spec.Options)
             {
                 case MobileNetV2Options o:
-                    model = $"MobileNetV2(Flavor = (MobileNetV2Flavor){Literal((int)o.Flavor)}, Width = {Literal(o.Width)}, StemChannels = {Literal(o.StemChannels)}, HeadChannels = {Literal(o.HeadChannels)}, Dropout = {Literal(o.Dropout)}, {string.Join(", ", common)})";
+                    model = $"MobileNetV2(Flavor = (MobileNetV2Flavor){Literal((int)o.Flavor)}, Width = {Literal(o.Width)}, StemChannels = {Literal(o.StemChannels)}, HeadChannels = {Literal(o.HeadChannels)}, Dropout = {Literal(o.Dropout)}, LinearBottleneck = {(o.LinearBottleneck ? "true" : "false")}, Shortcut = (ShortcutPlacement){Literal((int)o.Shortcut)}, {string.Join(", ", common)})";
                     rows = string.Concat(spec.Rows.Cast<BottleneckRow>().Select(r => $"[Bottleneck({Literal(r.T)}, {Literal(r.C)}, {Literal(r.N)}, {Literal(r.S)})]\n"));
                     break;
                 case MobileNetV3Options o:

@@ -33,6 +33,11 @@ public class SnapshotTests
     public void FashionMnistModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Model(
         "FashionMobileNetV2", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, InputChannels = 1", Harness.KuangliuRows)));
 
+    /// <summary>The paper's two ablations (Figure 6) on the exercise's network: ReLU after each projection, no residuals.</summary>
+    [Fact]
+    public void AblatedCifarModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Model(
+        "AblatedCifarMobileNetV2", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, LinearBottleneck = false, Shortcut = ShortcutPlacement.None", Harness.KuangliuRows)));
+
     [Fact]
     public void MobileNetV3LargeModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Family(
         "MobileNetV3Large", "MobileNetV3(Classes = 1000, InputSize = 224, HeadChannels = 1280)", Harness.V3LargeRows)));

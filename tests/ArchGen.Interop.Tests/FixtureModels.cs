@@ -81,3 +81,33 @@ public partial class B0W05D05At64C5 { }
 [MBConv(4, 7, 24, 2, 2)]
 [MBConv(3, 5, 40, 3, 2)]
 public partial class EffCustom1ChAt48C6 { }
+
+// The paper's two ablations (MobileNetV2 Figure 6) on small tables: fixtures paper_small_* (torchvision's
+// mobilenet_v2 with ReLU6 appended to each block's conv, or use_res_connect off) and cifar_small_* (the exercise's
+// network with linear_bottleneck=False or shortcuts=False) of tools/reference/make_fixtures.py. One argument each.
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.35, LinearBottleneck = false)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class PaperSmallNonLinear { }
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.35, Shortcut = ShortcutPlacement.None)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class PaperSmallNoShortcut { }
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, LinearBottleneck = false)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 48, n: 1, s: 2)]
+public partial class CifarSmallNonLinear { }
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, InputChannels = 1, Shortcut = ShortcutPlacement.None)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 48, n: 1, s: 2)]
+public partial class CifarSmallNoShortcut { }

@@ -18,6 +18,7 @@ public class ExportTests(ITestOutputHelper output)
     {
         "MobileNetV2", "CifarMobileNetV2", "MobileNetV3Large", "MobileNetV3Small", "EfficientNetB0",
         "PaperW075At128C7", "CifarW05OneChannelAt28C5", "V3CustomOneChannelAt80C9", "B0W05D05At64C5", "EffCustomTwoChannelsAt48C6",
+        "PaperNonLinearAt64C5", "CifarNonLinearAt32C10", "CifarNoShortcutAt32C10",
     };
 
     public static TheoryData<string> Models => new(ModelNames);

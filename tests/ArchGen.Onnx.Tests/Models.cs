@@ -133,3 +133,30 @@ public partial class B0W05D05At64C5
 public partial class EffCustomTwoChannelsAt48C6
 {
 }
+
+/// <summary>The paper's linear-bottleneck ablation: ReLU6 after every projection, before the identity residuals.</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.5, LinearBottleneck = false)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class PaperNonLinearAt64C5
+{
+}
+
+/// <summary>The ablation on the exercise's layout: ReLU after every projection, before its identity or 1x1 shortcut.</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, LinearBottleneck = false)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class CifarNonLinearAt32C10
+{
+}
+
+/// <summary>The shortcut ablation: no residual connection anywhere (and no 1x1 shortcut convolutions).</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, Shortcut = ShortcutPlacement.None)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class CifarNoShortcutAt32C10
+{
+}

@@ -14,6 +14,11 @@ layers.<i>.shortcut.{0,1}.*, conv2.weight, bn2.*, linear.{weight,bias}.
 
 Parameterized by num_classes, in_channels and the cfg table (defaults = the
 exercise). Only the stem conv depends on in_channels.
+
+The paper's two ablations (MobileNetV2 Figure 6), off by default:
+  * linear_bottleneck=False: ReLU after bn3, before the residual add
+    ("ReLU6 in bottleneck"; this flavor's activation is ReLU);
+  * shortcuts=False: no residual at all, so no "shortcut" modules or keys.
 """
 import torch
 import torch.nn as nn
@@ -39,9 +44,10 @@ def _conv(cin, cout, k, stride=1, groups=1):
 class Block(nn.Module):
     """Inverted residual: expand (1x1) + depthwise (3x3) + linear project (1x1)."""
 
-    def __init__(self, in_planes, out_planes, expansion, stride):
+    def __init__(self, in_planes, out_planes, expansion, stride, linear_bottleneck=True, shortcuts=True):
         super().__init__()
-        self.stride = stride
+        self.stride = stride if shortcuts else None  # None: no residual
+        self.linear_bottleneck = linear_bottleneck
         hidden = expansion * in_planes
         self.conv1 = _conv(in_planes, hidden, 1)
         self.bn1 = nn.BatchNorm2d(hidden)
@@ -49,7 +55,7 @@ class Block(nn.Module):
         self.bn2 = nn.BatchNorm2d(hidden)
         self.conv3 = _conv(hidden, out_planes, 1)
         self.bn3 = nn.BatchNorm2d(out_planes)
-        if stride == 1:
+        if stride == 1 and shortcuts:
             if in_planes == out_planes:
                 self.shortcut = nn.Sequential()  # identity, no keys
             else:
@@ -60,6 +66,8 @@ class Block(nn.Module):
         y = F.relu(self.bn1(self.conv1(x)))
         y = F.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
+        if not self.linear_bottleneck:
+            y = F.relu(y)
         if self.stride == 1:
             y = y + self.shortcut(x)
         return y
@@ -67,7 +75,7 @@ class Block(nn.Module):
 
 class MobileNetV2(nn.Module):
     def __init__(self, num_classes=10, in_channels=3, cfg=DEFAULT_CFG,
-                 stem_channels=32, head_channels=1280):
+                 stem_channels=32, head_channels=1280, linear_bottleneck=True, shortcuts=True):
         super().__init__()
         self.cfg = tuple(tuple(row) for row in cfg)
         self.conv1 = _conv(in_channels, stem_channels, 3)
@@ -76,7 +84,7 @@ class MobileNetV2(nn.Module):
         cin = stem_channels
         for t, c, n, s in self.cfg:
             for i in range(n):
-                blocks.append(Block(cin, c, t, s if i == 0 else 1))
+                blocks.append(Block(cin, c, t, s if i == 0 else 1, linear_bottleneck, shortcuts))
                 cin = c
         self.layers = nn.Sequential(*blocks)
         self.conv2 = _conv(cin, head_channels, 1)

@@ -28,7 +28,7 @@ import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from cifar_mobilenetv2 import MobileNetV2 as CifarMobileNetV2, count_params  # noqa: E402
+from cifar_mobilenetv2 import DEFAULT_CFG, MobileNetV2 as CifarMobileNetV2, count_params  # noqa: E402
 import counts  # noqa: E402
 import families  # noqa: E402
 from torchvision.ops import StochasticDepth  # noqa: E402
@@ -45,7 +45,14 @@ except ImportError:
     HAVE_SAFETENSORS = False
 
 Fixture = collections.namedtuple(
-    "Fixture", "name flavor width size in_channels num_classes batch init_seed config", defaults=(None,))
+    "Fixture", "name flavor width size in_channels num_classes batch init_seed config linear_bottleneck shortcuts",
+    defaults=(None, True, True))
+
+# Small tables for the ablation fixtures (MobileNetV2 Figure 6): each has stride-1 repeats (identity residuals) and,
+# for the CIFAR layout, a first block whose width changes (a 1x1 shortcut); three stride-2 rows bring 32 to the 4x4
+# map the CIFAR model's avg_pool2d(4) expects.
+PAPER_SMALL = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 2, 2]]
+CIFAR_SMALL = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 48, 1, 2))
 
 
 def family(name, config_name, batch, init_seed):
@@ -63,19 +70,47 @@ FIXTURES = [
     family("v3_custom_1ch_80_c9", "V3Custom1ChAt80C9", 2, 3001),
     family("effnet_b0_w0.5_d0.5_64_c5", "B0W05D05At64C5", 2, 4000),
     family("effnet_custom_1ch_48_c6", "EffCustom1ChAt48C6", 3, 4001),
+    Fixture("paper_small_nonlinear_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5000, PAPER_SMALL, linear_bottleneck=False),
+    Fixture("paper_small_noshortcut_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5001, PAPER_SMALL, shortcuts=False),
+    Fixture("cifar_small_nonlinear_32_c10", "cifar", None, 32, 3, 10, 4, 5002, CIFAR_SMALL, linear_bottleneck=False),
+    Fixture("cifar_small_noshortcut_32_c10", "cifar", None, 32, 1, 10, 4, 5003, CIFAR_SMALL, shortcuts=False),
 ]
 
 
 def build(fx):
-    if fx.config is not None:
+    if fx.flavor in ("v3", "effnet"):
         return families.build(fx.config)
     if fx.flavor == "paper":
         # torchvision 0.14: mobilenet_v2(*, weights=None, progress=True, **kwargs);
-        # width_mult / num_classes go through **kwargs to MobileNetV2.__init__.
+        # width_mult / num_classes / inverted_residual_setting go through **kwargs to MobileNetV2.__init__.
         assert fx.in_channels == 3, "torchvision mobilenet_v2 has a fixed 3-channel stem"
-        return torchvision.models.mobilenet_v2(
-            weights=None, width_mult=fx.width, num_classes=fx.num_classes)
-    return CifarMobileNetV2(num_classes=fx.num_classes, in_channels=fx.in_channels)
+        model = torchvision.models.mobilenet_v2(
+            weights=None, width_mult=fx.width, num_classes=fx.num_classes, inverted_residual_setting=fx.config)
+        return ablate_paper(model, fx.linear_bottleneck, fx.shortcuts)
+    return CifarMobileNetV2(num_classes=fx.num_classes, in_channels=fx.in_channels, cfg=fx.config or DEFAULT_CFG,
+                            linear_bottleneck=fx.linear_bottleneck, shortcuts=fx.shortcuts)
+
+
+def original(fx):
+    ablations = ("" if fx.linear_bottleneck else ", ReLU6/ReLU after each block's projection (linear_bottleneck=False)") + \
+        ("" if fx.shortcuts else ", no residual connections (shortcuts=False)")
+    return {"paper": "torchvision.models.mobilenet_v2",
+            "cifar": "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)",
+            "v3": "torchvision.models.mobilenetv3.MobileNetV3 from configuration %s of tools/reference/counts.py",
+            "effnet": "torchvision.models.efficientnet.EfficientNet from configuration %s of tools/reference/counts.py",
+            }[fx.flavor].replace("%s", fx.config.name if fx.flavor in ("v3", "effnet") else "") + ablations
+
+
+def ablate_paper(model, linear_bottleneck, shortcuts):
+    """torchvision's mobilenet_v2 with the paper's ablations (Figure 6): ReLU6 appended to each block's `conv` after the
+    projection's BatchNorm (before the residual add), or no residual connections."""
+    for block in model.features:
+        if isinstance(block, torchvision.models.mobilenetv2.InvertedResidual):
+            if not linear_bottleneck:
+                block.conv.append(nn.ReLU6(inplace=False))
+            if not shortcuts:
+                block.use_res_connect = False
+    return model
 
 
 @torch.no_grad()
@@ -186,10 +221,10 @@ def make(fx):
     meta = collections.OrderedDict([
         ("name", fx.name),
         ("flavor", fx.flavor),
-        ("original", {"paper": "torchvision.models.mobilenet_v2",
-                      "cifar": "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)",
-                      "v3": "torchvision.models.mobilenetv3.MobileNetV3 from configuration %s of tools/reference/counts.py" % (fx.config.name if fx.config else None),
-                      "effnet": "torchvision.models.efficientnet.EfficientNet from configuration %s of tools/reference/counts.py" % (fx.config.name if fx.config else None)}[fx.flavor]),
+        ("original", original(fx)),
+        ("table", [list(row) for row in fx.config] if fx.flavor in ("paper", "cifar") and fx.config else None),
+        ("linear_bottleneck", fx.linear_bottleneck),
+        ("shortcuts", fx.shortcuts),
         ("width_mult", fx.width),
         ("input_size", [fx.size, fx.size]),
         ("in_channels", fx.in_channels),
@@ -281,8 +316,13 @@ def main():
     if not HAVE_SAFETENSORS:
         print("note: python package 'safetensors' not available; weights.safetensors skipped")
     os.makedirs(OUT_ROOT, exist_ok=True)
+    # Optional arguments: the names of the fixtures to (re)make; none makes all.
+    wanted = set(sys.argv[1:])
+    unknown = wanted - {fx.name for fx in FIXTURES}
+    assert not unknown, "unknown fixtures: %s" % ", ".join(sorted(unknown))
     for fx in FIXTURES:
-        make(fx)
+        if not wanted or fx.name in wanted:
+            make(fx)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ using Microsoft.CodeAnalysis;
 namespace ArchGen.Generator.Families;
 
 /// <summary><c>[MobileNetV2]</c>'s own named arguments.</summary>
-internal sealed record MobileNetV2Options(MobileNetV2Flavor Flavor, double Width, int StemChannels, int HeadChannels, double Dropout) : FamilyOptions;
+internal sealed record MobileNetV2Options(
+    MobileNetV2Flavor Flavor, double Width, int StemChannels, int HeadChannels, double Dropout, bool LinearBottleneck, ShortcutPlacement Shortcut) : FamilyOptions;
 
 /// <summary>A row of the MobileNetV2 table: <c>[Bottleneck(t, c, n, s)]</c>.</summary>
 internal sealed record BottleneckRow(int T, int C, int N, int S) : Row;
@@ -23,6 +24,8 @@ internal sealed record BottleneckRow(int T, int C, int N, int S) : Row;
 /// <item>Cifar, kuangliu/pytorch-cifar's: stride-1 stem, ReLU, expansion in every block, a shortcut on every stride-1
 /// block (1x1 conv + BN when channels change), channels rounded only when width != 1, no dropout.</item>
 /// </list>
+/// Either flavor takes the paper's two ablations: <c>LinearBottleneck = false</c> puts the block's activation after
+/// the projection (Figure 6a), <c>Shortcut = ShortcutPlacement.None</c> removes every residual (Figure 6b).
 /// </summary>
 internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckRow>
 {
@@ -32,7 +35,8 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
 
     public override ImmutableArray<string> RowArguments { get; } = ImmutableArray.Create("t", "c", "n", "s");
 
-    protected override MobileNetV2Options DefaultOptions { get; } = new(MobileNetV2Flavor.Paper, Width: 1.0, StemChannels: 32, HeadChannels: 1280, Dropout: -1);
+    protected override MobileNetV2Options DefaultOptions { get; } = new(
+        MobileNetV2Flavor.Paper, Width: 1.0, StemChannels: 32, HeadChannels: 1280, Dropout: -1, LinearBottleneck: true, ShortcutPlacement.Bottleneck);
 
     protected override MobileNetV2Options With(MobileNetV2Options options, string name, object value, ArgumentReader reader) => name switch
     {
@@ -41,6 +45,8 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         "StemChannels" => options with { StemChannels = reader.ToInt(value) },
         "HeadChannels" => options with { HeadChannels = reader.ToInt(value) },
         "Dropout" => options with { Dropout = reader.ToDouble(value) },
+        "LinearBottleneck" => options with { LinearBottleneck = reader.ToBool(value) },
+        "Shortcut" => options with { Shortcut = (ShortcutPlacement)reader.ToInt(value) },
         _ => options,
     };
 
@@ -53,6 +59,7 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         checks.AtLeastOne(o.StemChannels, Diagnostics.StemChannelsOutOfRange, "StemChannels");
         checks.AtLeastOne(o.HeadChannels, Diagnostics.HeadChannelsOutOfRange, "HeadChannels");
         checks.Argument(o.Dropout < 1 && !double.IsNaN(o.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", Checks.D(o.Dropout), "less than 1 (negative means the flavor's default)");
+        checks.Argument(o.Shortcut is ShortcutPlacement.Bottleneck or ShortcutPlacement.None, Diagnostics.ShortcutOutOfRange, "Shortcut", Checks.I((int)o.Shortcut));
         for (int r = 0; r < rows.Count; r++)
         {
             checks.Expansion(r, "t", rows[r].T);
@@ -87,13 +94,14 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
                 long inChannels = b.Current.Channels;
                 long hidden = (long)PlanBuilder.CheckChannels((double)inChannels * row.T, "row " + PlanBuilder.I(r + 1) + "'s hidden layer");
                 int stride = i == 0 ? row.S : 1;
-                var shortcut = stride != 1 ? ShortcutKind.None
+                var shortcut = stride != 1 || o.Shortcut == ShortcutPlacement.None ? ShortcutKind.None
                     : inChannels == outChannels ? ShortcutKind.Identity
                     : paper ? ShortcutKind.None : ShortcutKind.Projection;
                 string path = (paper ? "features." : "layers.") + PlanBuilder.I(index);
                 b.Block(
                     "Block" + PlanBuilder.I(index), Placement.At(path), paper ? BlockLayout.TorchvisionMobileNetV2 : BlockLayout.Kuangliu, r,
-                    hidden, outChannels, 3, stride, act, expand: !paper || row.T != 1, shortcut);
+                    hidden, outChannels, 3, stride, act, expand: !paper || row.T != 1, shortcut,
+                    projectAct: o.LinearBottleneck ? Activation.None : act);
                 index++;
             }
         }
@@ -104,8 +112,10 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         b.Pool("Pool", Placement.Unregistered);
         double dropout = o.Dropout >= 0 ? o.Dropout : paper ? 0.2 : 0.0;
         b.Classifier("Classifier", paper ? Placement.At("classifier") : Placement.Flat("linear"), 0, Activation.None, dropout, dropoutLayer: paper);
+        string ablations = (o.LinearBottleneck ? string.Empty : ", " + act + " after projection")
+            + (o.Shortcut == ShortcutPlacement.None ? ", no residuals" : string.Empty);
         return b.Build(
-            paper ? "MobileNetV2, Paper flavor" : "MobileNetV2, Cifar flavor",
+            (paper ? "MobileNetV2, Paper flavor" : "MobileNetV2, Cifar flavor") + ablations,
             paper ? "torchvision's mobilenet_v2" : "kuangliu/pytorch-cifar's MobileNetV2",
             paper ? WeightInit.Torchvision : WeightInit.PyTorchDefault,
             o.Width,

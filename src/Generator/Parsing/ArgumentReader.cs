@@ -18,6 +18,17 @@ internal sealed class ArgumentReader
         return b;
     }
 
+    public bool ToBool(object value)
+    {
+        if (value is bool b)
+        {
+            return b;
+        }
+
+        Error = true;
+        return false;
+    }
+
     public int ToInt(object value) => Convert(value, static (v, c) => System.Convert.ToInt32(v, c));
 
     public double ToDouble(object value) => Convert(value, static (v, c) => System.Convert.ToDouble(v, c));

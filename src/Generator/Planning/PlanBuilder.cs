@@ -95,7 +95,8 @@ internal sealed class PlanBuilder
     /// <summary>An inverted-residual block on the current activation.</summary>
     public void Block(
         string field, Placement placement, BlockLayout layout, int row, long expanded, long outChannels, int kernel, int stride, Activation act, bool expand,
-        ShortcutKind shortcut, long squeeze = 0, Activation squeezeAct = Activation.None, Activation gate = Activation.None, double dropPath = 0, double eps = 1e-5, double momentum = 0.1)
+        ShortcutKind shortcut, long squeeze = 0, Activation squeezeAct = Activation.None, Activation gate = Activation.None, double dropPath = 0, double eps = 1e-5, double momentum = 0.1,
+        Activation projectAct = Activation.None)
     {
         if (++_blocks > MaxBlocks)
         {
@@ -136,7 +137,7 @@ internal sealed class PlanBuilder
             AddFeature(
                 new BlockStep(
                     field, placement, input, new Shape(outChannels, outSize), parameters, macs,
-                    layout, row, expanded, kernel, stride, act, expand, shortcut, squeeze, squeezeAct, gate, dropPath, eps, momentum),
+                    layout, row, expanded, kernel, stride, act, expand, shortcut, squeeze, squeezeAct, gate, dropPath, eps, momentum, projectAct),
                 stride,
                 row);
         }

@@ -6,7 +6,8 @@ namespace ArchGen.Blocks;
 /// <summary>
 /// The inverted residual with linear bottleneck of MobileNetV2 (Sandler et al. 2018), in every variant the generated
 /// networks use: an optional 1x1 expansion, a k x k depthwise convolution, optional squeeze-and-excitation (MobileNetV3,
-/// EfficientNet), a linear 1x1 projection, and an identity or projection shortcut with optional stochastic depth.
+/// EfficientNet), a linear 1x1 projection (with an activation only in the paper's "ReLU6 in bottleneck" ablation), and
+/// an identity or projection shortcut with optional stochastic depth.
 /// Its forward applies the branch as PyTorch's block does (through the same container, so hooks fire where they fire
 /// in PyTorch), disposing each intermediate as soon as it is used.
 /// </summary>
@@ -24,7 +25,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     /// <summary>Squeeze-and-excitation on the depthwise output, or null.</summary>
     public readonly SqueezeExcitation? SqueezeExcitation;
 
-    /// <summary>Linear 1x1 projection with BatchNorm, no activation.</summary>
+    /// <summary>1x1 projection with BatchNorm: linear, but for the paper's ablation, which gives it the block's activation.</summary>
     public readonly ConvBnAct Project;
 
     /// <summary>What is added to the branch's output.</summary>
@@ -58,16 +59,17 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     /// <param name="dropPath">Stochastic-depth probability on the residual branch (registered by the EfficientNet layout even when 0).</param>
     /// <param name="eps">BatchNorm eps.</param>
     /// <param name="momentum">BatchNorm momentum.</param>
+    /// <param name="projectActivation">Activation after the projection's BatchNorm, before any residual add: <see cref="Activation.None"/> (a linear bottleneck) but in the paper's ablation.</param>
     public InvertedResidual(
         BlockLayout layout, long inChannels, long expandedChannels, long outChannels, long kernelSize, long stride, Activation activation,
         bool expand, ShortcutKind shortcut = ShortcutKind.None, long squeezeChannels = 0, Activation squeezeActivation = Activation.ReLU,
-        Activation gate = Activation.HardSigmoid, double dropPath = 0, double eps = 1e-5, double momentum = 0.1)
+        Activation gate = Activation.HardSigmoid, double dropPath = 0, double eps = 1e-5, double momentum = 0.1, Activation projectActivation = Activation.None)
         : this(
             layout,
             expand ? new ConvBnAct(inChannels, expandedChannels, 1, activation: activation, eps: eps, momentum: momentum) : null,
             new ConvBnAct(expandedChannels, expandedChannels, kernelSize, stride, groups: expandedChannels, activation: activation, eps: eps, momentum: momentum),
             squeezeChannels > 0 ? new SqueezeExcitation(expandedChannels, squeezeChannels, squeezeActivation, gate) : null,
-            new ConvBnAct(expandedChannels, outChannels, 1, eps: eps, momentum: momentum),
+            new ConvBnAct(expandedChannels, outChannels, 1, activation: projectActivation, eps: eps, momentum: momentum),
             shortcut,
             shortcut == ShortcutKind.Projection ? new ConvBnAct(inChannels, outChannels, 1, eps: eps, momentum: momentum) : null,
             layout == BlockLayout.TorchvisionEfficientNet ? new StochasticDepth(dropPath) : null)
@@ -99,9 +101,11 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         if (squeezeExcitation is not null) stages.Add(squeezeExcitation);
         if (layout == BlockLayout.TorchvisionMobileNetV2)
         {
-            // torchvision's MobileNetV2 lists the projection's convolution and BatchNorm as two entries of `conv`.
+            // torchvision's MobileNetV2 lists the projection's convolution and BatchNorm as two entries of `conv` (and the
+            // ablation's activation as a third, which has no parameters, so the state_dict keys stay torchvision's).
             stages.Add(project.Conv);
             if (project.Norm is not null) stages.Add(project.Norm);
+            if (project.ActivationLayer is not null) stages.Add(project.ActivationLayer);
         }
         else
         {
@@ -155,7 +159,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
             case ShortcutKind.Projection:
                 using (var shortcut = shortcutPath!.call(input))
                 {
-                    return output.add_(shortcut);
+                    return Residual(output, shortcut);
                 }
             case ShortcutKind.Identity:
                 if (StochasticDepth is not null)
@@ -164,10 +168,20 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
                     output.Dispose();
                     output = dropped;
                 }
-                return output.add_(input);
+                return Residual(output, input);
             default:
                 return output;
         }
+    }
+
+    /// <summary>
+    /// The branch's output plus the shortcut: in place, but after an activation on the projection (the paper's
+    /// ablation), whose gradient may need its output (ReLU's does), into a new tensor.
+    /// </summary>
+    Tensor Residual(Tensor output, Tensor shortcut)
+    {
+        if (Project.ActivationLayer is null) return output.add_(shortcut);
+        using (output) return output.add(shortcut);
     }
 
     /// <summary>The inference form: every BatchNorm folded into its convolution, no stochastic depth; same layout and forward.</summary>

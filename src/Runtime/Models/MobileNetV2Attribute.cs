@@ -30,6 +30,16 @@ public sealed class MobileNetV2Attribute : Attribute
 
     /// <summary>Dropout before the classifier. Negative (the default) means the flavor's: 0.2 Paper, 0 Cifar.</summary>
     public double Dropout { get; set; } = -1;
+
+    /// <summary>
+    /// Whether the block's 1x1 projection stays linear, as the paper builds it (default true). False puts the block's
+    /// activation (ReLU6 for Paper, ReLU for Cifar) after the projection's BatchNorm, before any residual add: the
+    /// paper's "ReLU6 in bottleneck" ablation (Figure 6a). Adds no parameters.
+    /// </summary>
+    public bool LinearBottleneck { get; set; } = true;
+
+    /// <summary>Where the residual connections go (default <see cref="ShortcutPlacement.Bottleneck"/>, the paper's); the paper's Figure 6b ablation.</summary>
+    public ShortcutPlacement Shortcut { get; set; } = ShortcutPlacement.Bottleneck;
 }
 
 /// <summary>One row of the MobileNetV2 table: <c>n</c> inverted-residual blocks with expansion <c>t</c> and <c>c</c> output channels, the first with stride <c>s</c>.</summary>

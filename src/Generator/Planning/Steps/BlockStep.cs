@@ -9,16 +9,18 @@ namespace ArchGen.Generator.Planning;
 /// <param name="Expand">Whether there is a 1x1 expansion convolution.</param>
 /// <param name="Squeeze">Squeeze-and-excitation width, or 0 for none.</param>
 /// <param name="DropPath">Stochastic-depth probability on the residual branch.</param>
+/// <param name="ProjectActivation">Activation after the 1x1 projection: none (a linear bottleneck) but in the paper's ablation.</param>
 internal sealed record BlockStep(
     string Field, Placement Placement, Shape Input, Shape Output, long Parameters, long MultiplyAdds,
     BlockLayout BlockLayout, int Row, long Expanded, int Kernel, int Stride, Activation Activation, bool Expand, ShortcutKind ShortcutKind,
-    long Squeeze, Activation SqueezeAct, Activation Gate, double DropPath, double Eps, double Momentum)
+    long Squeeze, Activation SqueezeAct, Activation Gate, double DropPath, double Eps, double Momentum, Activation ProjectActivation)
     : Step(Field, Placement, Input, Output, Parameters, MultiplyAdds)
 {
     public override string Kind =>
         "InvertedResidual " + N(Input.Channels) + (Expand ? "->" + N(Expanded) : string.Empty) + "->" + N(Output.Channels)
         + " " + KernelText(Kernel, Stride) + ActText(Activation)
         + (Squeeze > 0 ? ", SE " + N(Squeeze) : string.Empty)
+        + (ProjectActivation != Activation.None ? ", " + ProjectActivation + " after projection" : string.Empty)
         + ShortcutKind switch { ShortcutKind.Identity => ", residual", ShortcutKind.Projection => ", 1x1 conv shortcut", _ => string.Empty }
         + (DropPath > 0 ? ", drop path " + Short(DropPath) : string.Empty);
 
@@ -28,6 +30,7 @@ internal sealed record BlockStep(
         "inverted residual " + N(Input.Channels) + (Expand ? " -> " + N(Expanded) : string.Empty) + " -> " + N(Output.Channels)
         + ", " + KernelText(Kernel, Stride) + " depthwise" + ActText(Activation)
         + (Squeeze > 0 ? ", squeeze-and-excitation to " + N(Squeeze) : string.Empty)
+        + (ProjectActivation != Activation.None ? ", " + ProjectActivation + " after the projection (not a linear bottleneck)" : string.Empty)
         + ShortcutKind switch { ShortcutKind.Identity => ", identity residual", ShortcutKind.Projection => ", 1x1 conv shortcut", _ => string.Empty }
         + (DropPath > 0 && !fused ? ", stochastic depth " + Short(DropPath) : string.Empty);
 
@@ -59,6 +62,11 @@ internal sealed record BlockStep(
         if (DropPath != 0)
         {
             args.Add("dropPath: " + D(DropPath));
+        }
+
+        if (ProjectActivation != Activation.None)
+        {
+            args.Add("projectActivation: " + Blocks + "Activation." + ProjectActivation);
         }
 
         return "new(" + string.Join(", ", args) + Norm(Eps, Momentum) + ")";
