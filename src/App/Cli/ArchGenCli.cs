@@ -18,6 +18,7 @@ public static class ArchGenCli
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(StudyCommand.Create());
         root.Subcommands.Add(ManifoldCommand.Create());
         return root;
     }

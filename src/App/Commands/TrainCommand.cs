@@ -13,61 +13,17 @@ public static class TrainCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var dataset = CommonOptions.Dataset();
-        var data = CommonOptions.DataDir();
-        var download = CommonOptions.Download();
-        var epochs = CommonOptions.Checked(new Option<double>("--epochs", "-e") { Description = "Epochs to train; a fraction ends the last one early (e.g. 1.5).", DefaultValueFactory = _ => 10 }, OptionRules.Epochs);
-        var batchSize = CommonOptions.BatchSize();
-        var optimizer = new Option<string>("--optimizer") { Description = "adam (lr 0.001, the reference exercise), adamw (decoupled weight decay) or sgd (momentum 0.9, nesterov, weight decay 5e-4, cosine schedule).", DefaultValueFactory = _ => "adam" }
-            .AcceptOnlyFromAmong("adam", "adamw", "sgd");
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default: 0.001 adam and adamw, 0.1 sgd)." };
         var seed = CommonOptions.Seed();
-        var device = CommonOptions.Device();
-        var threads = CommonOptions.Threads();
         var output = new Option<string?>("--out", "-o") { Description = "Run folder for checkpoints, metrics and plots (default: runs/<model>-<dataset>-<time>)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint, bit for bit, with the settings it was started with (--lr, --epochs, where the data is and the evaluation settings may change)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the run already in --out (without it, a folder that holds a run is refused)." };
-        var limit = CommonOptions.Checked(new Option<int>("--limit") { Description = "Use only the first N training images (0 = all), for quick runs.", DefaultValueFactory = _ => 0 }, OptionRules.Limit);
-        var testLimit = CommonOptions.TestLimit();
-        var checkpointEvery = CommonOptions.Checked(new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0 = at each epoch's end and on interruption).", DefaultValueFactory = _ => 0 }, OptionRules.CheckpointEvery);
-        var init = FineTuneOptions.Init();
-        var freezeFeatures = FineTuneOptions.FreezeFeatures();
-        var skipBadImages = CommonOptions.SkipBadImages();
-        var allowEmptyClasses = CommonOptions.AllowEmptyClasses();
-        var levers = new RecipeOptions();
+        var how = new TrainOptions();
 
-        var command = new Command("train", "Train a model, evaluating on the test set after each epoch (or as --evaluate says).")
-        {
-            model, dataset, data, download, epochs, batchSize, optimizer, lr, seed, device, threads, output, resume, overwrite, limit, testLimit, checkpointEvery,
-            init, freezeFeatures, skipBadImages, allowEmptyClasses,
-        };
-        levers.AddTo(command);
+        var command = new Command("train", "Train a model, evaluating on the test set after each epoch (or as --evaluate says).") { model, seed, output, resume, overwrite };
+        how.AddTo(command);
         command.SetAction(parse => CommandAction.Run(() =>
         {
-            // A --recipe is the starting point; flags given on the command line override it.
-            var start = levers.Start(parse);
-            T Pick<T>(Option<T> option, T fallback) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : fallback;
-            var config = levers.Apply(parse, start with
-            {
-                Model = parse.GetValue(model)!,
-                Dataset = parse.GetValue(dataset)!,
-                DataDir = parse.GetValue(data),
-                Download = parse.GetValue(download),
-                Epochs = Pick(epochs, start.Epochs),
-                BatchSize = Pick(batchSize, start.BatchSize),
-                Optimizer = Pick(optimizer, start.Optimizer),
-                LearningRate = Pick(lr, start.LearningRate),
-                Seed = parse.GetValue(seed),
-                Device = parse.GetValue(device)!,
-                Threads = parse.GetValue(threads),
-                Limit = parse.GetValue(limit),
-                TestLimit = parse.GetValue(testLimit),
-                CheckpointEvery = parse.GetValue(checkpointEvery),
-                Init = parse.GetValue(init),
-                FreezeFeatures = parse.GetValue(freezeFeatures),
-                SkipBadImages = parse.GetValue(skipBadImages),
-                AllowEmptyClasses = parse.GetValue(allowEmptyClasses),
-            });
+            var config = how.Config(parse, parse.GetValue(model)!, parse.GetValue(seed));
             bool isResume = parse.GetValue(resume), replace = parse.GetValue(overwrite);
             string? outDir = parse.GetValue(output);
             if (isResume && replace) throw new ArgumentException("--resume continues the run in --out and --overwrite replaces it; give one of them.");

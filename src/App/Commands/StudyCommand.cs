@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Globalization;
+using ArchGen.App.Cli;
+using ArchGen.App.Reporting;
+using ArchGen.Checkpoints;
+using ArchGen.Data.Images;
+using ArchGen.Studies;
+using ArchGen.Training;
+using Spectre.Console;
+
+namespace ArchGen.App.Commands;
+
+/// <summary>
+/// <c>archgen study</c>: trains several models under one recipe with seeds 1..K each (one run folder per model and
+/// seed, the same data order for a given seed), then reports each model's test accuracy as mean ± standard deviation
+/// and its difference to the first model with a 95 % interval. Stoppable and resumable.
+/// </summary>
+public static class StudyCommand
+{
+    public const int MaxSeeds = 100;
+    public const string AccuracyPlotName = "accuracy.png";
+
+    public static Command Create()
+    {
+        var models = new Option<string>("--models") { Required = true, Description = "Catalog models to compare, comma-separated; the first is the baseline the others are compared with." };
+        var seeds = CommonOptions.Checked(new Option<int>("--seeds") { Description = $"Runs per model, with seeds 1..K (1 to {MaxSeeds}).", DefaultValueFactory = _ => 3 },
+            k => k is >= 1 and <= MaxSeeds ? null : $"--seeds {k.ToString(CultureInfo.InvariantCulture)}: must be 1 to {MaxSeeds}.");
+        var output = new Option<string>("--out", "-o") { Required = true, Description = $"The study's folder: DIR/<model>/seed-<k>/ run folders, {Study.RunsFile}, {Study.SummaryFile} and {AccuracyPlotName}." };
+        var resume = new Option<bool>("--resume") { Description = "Continue a stopped study in --out: finished runs are kept, the others resume from their checkpoints (or start)." };
+        var how = new TrainOptions();
+        var command = new Command("study", "Train several models under one recipe, several seeds each, and compare their test accuracy (mean ± std, difference to the first with a 95 % interval).")
+        {
+            models, seeds, output, resume,
+        };
+        how.AddTo(command);
+        command.SetAction(parse => CommandAction.Run(() =>
+        {
+            var names = ParseModels(parse.GetValue(models)!);
+            int k = parse.GetValue(seeds);
+            bool isResume = parse.GetValue(resume);
+            string folder = parse.GetValue(output)!;
+            OutputFile.RequireName(folder, "--out");
+            if (File.Exists(folder)) throw new ArgumentException($"--out names a file ('{folder}'); give the study's folder.");
+            if (RunFolder.Enclosing(folder) is { } outer)
+                throw new ArgumentException($"--out {folder} is inside the training run in {outer.Path}; give a folder outside it.");
+            if (!isResume && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+                throw new ArgumentException($"--out {folder} is not empty; pass --resume to continue the study in it, or give an empty or new folder.");
+
+            // Every run's configuration is checked before the first one starts.
+            var plan = names.SelectMany(model => Enumerable.Range(1, k).Select(seed => (Model: model, Seed: seed, Config: how.Config(parse, model, seed)))).ToList();
+            foreach (var (_, _, config) in plan)
+            {
+                config.Validate();
+                if (config.WithDefaults().Evaluate == "none")
+                    throw new ArgumentException("--evaluate none leaves the runs without a test accuracy to compare; use end or epoch.");
+                FineTuneOptions.CheckInit(config.Init);
+            }
+
+            string runsFile = Path.Combine(folder, Study.RunsFile);
+            var done = isResume && File.Exists(runsFile) ? Study.ReadRuns(runsFile).ToList() : [];
+            Directory.CreateDirectory(folder);
+            Interruption.StoppingMessage = "Stopping the study at the next safe point of the current run (its checkpoint is written); --resume continues it.";
+            (TrainingOutcome Outcome, string Message) outcome = StudyProgressView.Show<(TrainingOutcome, string)>(plan.Count, done.Count(d => plan.Any(p => p.Model == d.Model && p.Seed == d.Seed)), progress =>
+            {
+                foreach (var (model, seed, requested) in plan)
+                {
+                    if (done.Any(d => d.Model == model && d.Seed == seed)) continue;
+                    progress.Starting(model, seed);
+                    var (result, run) = TrainOne(requested, Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture)), isResume, parse, command, progress.Observer);
+                    if (result.Outcome != TrainingOutcome.Completed) return (result.Outcome, result.Message);
+                    done.Add(Record(model, seed, result, run));
+                    Study.WriteRuns(runsFile, done);
+                    progress.Finished(done[^1]);
+                }
+                return (TrainingOutcome.Completed, "");
+            });
+
+            var finished = done.Where(d => plan.Any(p => p.Model == d.Model && p.Seed == d.Seed)).OrderBy(d => names.IndexOf(d.Model)).ThenBy(d => d.Seed).ToList();
+            if (finished.Count > 0)
+            {
+                var summary = Study.Summarize(names, finished);
+                Study.WriteSummary(Path.Combine(folder, Study.SummaryFile), summary);
+                StudyPlot.Write(folder, names, finished.Select(d => (d.Model, Path.Combine(folder, d.Model, "seed-" + d.Seed.ToString(CultureInfo.InvariantCulture)))).ToList(), Path.Combine(folder, AccuracyPlotName));
+                AnsiConsole.Write(SummaryTable(summary, names[0]));
+            }
+            if (outcome.Outcome != TrainingOutcome.Completed)
+            {
+                Console.Error.WriteLine((outcome.Outcome == TrainingOutcome.Diverged ? "error: " : "") + outcome.Message);
+                Console.Error.WriteLine($"{finished.Count} of {plan.Count} runs finished; continue with: archgen study --resume --out {folder} (and the same flags).");
+                return outcome.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Diverged;
+            }
+            Console.WriteLine($"Study: {Path.Combine(folder, Study.RunsFile)}, {Path.Combine(folder, Study.SummaryFile)}, {Path.Combine(folder, AccuracyPlotName)}");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    static List<string> ParseModels(string text)
+    {
+        var names = text.Split(',', StringSplitOptions.TrimEntries).ToList();
+        if (names.Any(n => n.Length == 0)) throw new ArgumentException($"--models '{text}' has an empty name; give catalog models separated by commas.");
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count) throw new ArgumentException($"--models '{text}' names a model twice.");
+        foreach (string name in names) ModelCatalog.Get(name);
+        return names.Select(n => ModelCatalog.Get(n).Facts.Name).ToList();
+    }
+
+    /// <summary>Trains (or resumes, or starts again when it stopped before its first checkpoint) one run of the study.</summary>
+    static (TrainingResult Result, RunFolder Run) TrainOne(TrainConfig requested, string path, bool isResume, ParseResult parse, Command command, ITrainingObserver observer)
+    {
+        var run = new RunFolder(path);
+        using var folderLock = RunFolderLock.Acquire(run);
+        foreach (string leftover in AtomicFile.RemoveLeftovers(run.Path))
+            Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
+        using var latest = isResume && File.Exists(run.LatestCheckpoint) ? Checkpoint.Open(run.LatestCheckpoint) : null;
+        var config = latest is null ? requested.WithDefaults() : TrainResume.Merge(latest.Header.Config, requested, parse, command, run.Path, out _);
+        config.Validate();
+        var facts = ModelCatalog.Get(config.Model).Facts;
+        var images = new ImageFolderOptions(SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
+        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
+        var trainer = new Trainer(config, run, observer);
+        var result = latest is null ? trainer.Run(dataset, resume: false, Interruption.Token) : trainer.Run(dataset, latest, Interruption.Token);
+        RunPlots.Write(run, result.LastEvaluation);
+        return (result, run);
+    }
+
+    /// <summary>A finished run's row: the last test accuracy, the model's size, and the training time over all sittings from its metrics.</summary>
+    static StudyRun Record(string model, int seed, TrainingResult result, RunFolder run)
+    {
+        var facts = ModelCatalog.Get(model).Facts;
+        double seconds = MetricsLog.Read(run.Metrics, "epoch").Sum(r => r.TryGetValue("seconds", out double s) && double.IsFinite(s) ? s : 0);
+        double accuracy = result.LastEvaluation?.Accuracy ?? double.NaN;
+        return new StudyRun(model, seed, accuracy, facts.ParameterCount, facts.MultiplyAdds, seconds, seconds > 0 ? result.ImagesSeen / seconds : double.NaN);
+    }
+
+    static Table SummaryTable(IReadOnlyList<ModelSummary> summary, string baseline)
+    {
+        static string F(double? v, string format) => v is { } x && double.IsFinite(x) ? x.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+        var table = new Table().Title("Test accuracy %, mean ± std over seeds")
+            .AddColumns("Model", "Runs", "Accuracy %", $"Difference to {Terminal.Markup(baseline)} (95 % interval)");
+        foreach (var s in summary)
+        {
+            string difference = s.Model == baseline ? "(baseline)"
+                : s.Difference is null ? "n/a"
+                : $"{F(s.Difference, "+0.00;-0.00")} ({(s.Low is null ? "needs 2 seeds" : F(s.Low, "+0.00;-0.00") + " to " + F(s.High, "+0.00;-0.00"))})";
+            table.AddRow(Terminal.Markup(s.Model), s.Runs.ToString(CultureInfo.InvariantCulture), $"{F(s.MeanAccuracy, "0.00")} ± {F(s.StdAccuracy, "0.00")}", difference);
+        }
+        return table;
+    }
+}

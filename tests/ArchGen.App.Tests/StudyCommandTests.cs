@@ -1,0 +1,75 @@
+namespace ArchGen.App.Tests;
+
+/// <summary><c>archgen study</c> (issue 22): runs per model and seed, the study's files, a stop and a resume.</summary>
+public class StudyCommandTests
+{
+    static readonly string[] Quick =
+    [
+        "study", "--models", "FashionMnistMobileNetV2,CifarMobileNetV2", "--dataset", "fashion-mnist", "--data", "/usr/share/datasets/fashion-mnist",
+        "--epochs", "1", "--limit", "64", "--test-limit", "64", "--batch-size", "32", "--device", "cpu", "--threads", "2", "--out", "study",
+    ];
+
+    static string[] Lines(string path) => File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+
+    [Fact]
+    public void AStoppedStudyResumesItsUnfinishedRunAndKeepsItsFinishedOnes()
+    {
+        using var dir = new TempDir();
+        // Stopped during the first run's evaluation: its training is checkpointed, no run is finished yet.
+        using (var app = AppProcess.Start(dir.Path, new Dictionary<string, string> { ["ARCHGEN_FAULT"] = "pause@evaluate" }, [.. Quick, "--seeds", "1"]))
+        {
+            app.WaitUntil(() => app.Err.Contains("ARCHGEN_FAULT: pause at evaluate", StringComparison.Ordinal), "the first run's evaluation");
+            app.Signal("TERM");
+            var (code, _, err) = app.WaitForExit(60);
+            Assert.True(code == 130, $"exit {code}: {err}");
+            Assert.Contains("0 of 2 runs finished", err);
+            Assert.Contains("--resume", err);
+        }
+        Assert.True(File.Exists(dir["study/FashionMnistMobileNetV2/seed-1/last.ckpt"]));
+        Assert.False(File.Exists(dir["study/study.csv"]));
+
+        // Without --resume the folder is refused; with it the stopped run resumes and the second model runs.
+        var refused = AppProcess.Run(dir.Path, null, 60, [.. Quick, "--seeds", "1"]);
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--resume", refused.Err);
+        var resumed = AppProcess.Run(dir.Path, null, 600, [.. Quick, "--seeds", "1", "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Out + resumed.Err);
+        Assert.Equal(
+            ["model,seed,test_accuracy,params,multiply_adds,seconds,images_per_second", "FashionMnistMobileNetV2,1", "CifarMobileNetV2,1"],
+            Lines(dir["study/study.csv"]).Select((l, i) => i == 0 ? l : string.Join(",", l.Split(',')[..2])));
+        var firstCheckpoint = File.GetLastWriteTimeUtc(dir["study/FashionMnistMobileNetV2/seed-1/last.ckpt"]);
+
+        // A second seed: the finished runs are kept as they are, two new runs are trained.
+        var more = AppProcess.Run(dir.Path, null, 600, [.. Quick, "--seeds", "2", "--resume"]);
+        Assert.True(more.ExitCode == 0, more.Out + more.Err);
+        Assert.Equal(firstCheckpoint, File.GetLastWriteTimeUtc(dir["study/FashionMnistMobileNetV2/seed-1/last.ckpt"]));
+        Assert.Contains("Run 3/4: FashionMnistMobileNetV2, seed 2", more.Out);
+        Assert.DoesNotContain("Run 1/4", more.Out);
+        Assert.Equal(5, Lines(dir["study/study.csv"]).Length);
+        var summary = Lines(dir["study/summary.csv"]);
+        Assert.StartsWith("model,runs,mean_accuracy,std_accuracy,difference", summary[0]);
+        Assert.StartsWith("FashionMnistMobileNetV2,2,", summary[1]);
+        Assert.Matches(@"^CifarMobileNetV2,2,[0-9.]+,[0-9.]*,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,2$", summary[2]);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(dir["study/accuracy.png"])[..4]);
+        Assert.Contains("Difference to FashionMnistMobileNetV2", more.Out);
+    }
+
+    [Theory]
+    [InlineData("--models", "NoSuchModel", "NoSuchModel")]
+    [InlineData("--models", "CifarMobileNetV2,CifarMobileNetV2", "twice")]
+    [InlineData("--models", "CifarMobileNetV2,", "empty")]
+    [InlineData("--seeds", "0", "--seeds")]
+    [InlineData("--evaluate", "none", "--evaluate")]
+    public void BadFlagsAreOneLineAndWriteNothing(string flag, string value, string named)
+    {
+        using var dir = new TempDir();
+        var args = flag == "--models"
+            ? new[] { "study", "--models", value, "--out", "study" }
+            : ["study", "--models", "CifarMobileNetV2", "--out", "study", flag, value];
+        var (code, output, err) = AppProcess.Run(dir.Path, null, 60, args);
+        Assert.True(code == 2, $"exit {code}\n{output}\n{err}");
+        EndToEndTests.AssertOneLineError(err);
+        Assert.Contains(named, err);
+        Assert.False(Directory.Exists(dir["study"]), "nothing may be written for a refused command line");
+    }
+}
