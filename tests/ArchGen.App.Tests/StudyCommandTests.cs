@@ -57,6 +57,7 @@ public class StudyCommandTests
     [Theory]
     [InlineData("--models", "NoSuchModel", "NoSuchModel")]
     [InlineData("--models", "CifarMobileNetV2,CifarMobileNetV2", "twice")]
+    [InlineData("--models", "CifarMobileNetV2,ArchGen.App.Models.cifarmobilenetv2", "twice")]
     [InlineData("--models", "CifarMobileNetV2,", "empty")]
     [InlineData("--seeds", "0", "--seeds")]
     [InlineData("--evaluate", "none", "--evaluate")]

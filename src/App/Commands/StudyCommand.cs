@@ -99,9 +99,11 @@ public static class StudyCommand
     {
         var names = text.Split(',', StringSplitOptions.TrimEntries).ToList();
         if (names.Any(n => n.Length == 0)) throw new ArgumentException($"--models '{text}' has an empty name; give catalog models separated by commas.");
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count) throw new ArgumentException($"--models '{text}' names a model twice.");
-        foreach (string name in names) ModelCatalog.Get(name);
-        return names.Select(n => ModelCatalog.Get(n).Facts.Name).ToList();
+        // Catalog names match without regard to case and by full name too; each model's runs go to a folder of its name.
+        var resolved = names.Select(n => ModelCatalog.Get(n).Facts.Name).ToList();
+        if (resolved.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"--models '{text}' names {twice.Key} twice.");
+        return resolved;
     }
 
     /// <summary>Trains (or resumes, or starts again when it stopped before its first checkpoint) one run of the study.</summary>
