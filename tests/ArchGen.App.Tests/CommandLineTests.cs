@@ -14,6 +14,9 @@ public class CommandLineTests
     [InlineData("bench", "--batch-size", "0")]
     [InlineData("test", "--checkpoint", "nowhere.ckpt", "--threads", "-1")]
     [InlineData("train", "--dataset", "synthetic", "--limit", "-1", "--out", "run")]
+    [InlineData("train", "--dataset", "synthetic", "--limit", "abc", "--out", "run")] // not a number: it used to crash
+    [InlineData("study", "--models", "CifarMobileNetV2", "--limit", "1.5", "--out", "run")]
+    [InlineData("test", "--checkpoint", "nowhere.ckpt", "--threads", "x")]
     public void SharedOptionsOutOfRangeAreRefusedByEveryCommand(params string[] args)
     {
         using var dir = new TempDir();

@@ -34,6 +34,8 @@ public class ManifoldCommandTests
     [InlineData("--dims", "2,1025")]
     [InlineData("--points", "2")]
     [InlineData("--trials", "10001")]
+    [InlineData("--dims", "2,5,2")]
+    [InlineData("--trials", "abc")]
     public void ValuesOutOfRangeAreOneLineNamingTheFlag(string flag, string value)
     {
         using var dir = new TempDir();
@@ -44,14 +46,20 @@ public class ManifoldCommandTests
         Assert.False(Directory.Exists(dir["figure"]), "nothing may be written for a refused command line");
     }
 
-    [Fact]
-    public void OutNamingAFileIsRefused()
+    [Theory]
+    [InlineData("notes.txt")]
+    [InlineData("notes.txt/figures")]
+    [InlineData("taken")]
+    public void OutThatCannotHoldTheFigureIsRefused(string output)
     {
         using var dir = new TempDir();
         File.WriteAllText(dir["notes.txt"], "mine");
-        var (code, _, err) = AppProcess.Run(dir.Path, null, 60, "manifold", "--out", "notes.txt");
-        Assert.Equal(2, code);
+        Directory.CreateDirectory(dir["taken/manifold.png"]);
+        var (code, _, err) = AppProcess.Run(dir.Path, null, 60, "manifold", "--dims", "2", "--points", "10", "--trials", "1", "--out", output);
+        Assert.True(code == 2, err);
+        EndToEndTests.AssertOneLineError(err);
         Assert.Contains("--out", err);
         Assert.Equal("mine", File.ReadAllText(dir["notes.txt"]));
+        Assert.True(Directory.Exists(dir["taken/manifold.png"]));
     }
 }

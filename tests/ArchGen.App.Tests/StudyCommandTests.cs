@@ -52,6 +52,37 @@ public class StudyCommandTests
         Assert.Matches(@"^CifarMobileNetV2,2,[0-9.]+,[0-9.]*,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,2$", summary[2]);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(dir["study/accuracy.png"])[..4]);
         Assert.Contains("Difference to FashionMnistMobileNetV2", more.Out);
+
+        // The recipe is the study's: a resumed study refuses another one, and takes the recorded one when not repeated.
+        var other = AppProcess.Run(dir.Path, null, 60, [.. Quick, "--seeds", "3", "--resume", "--optimizer", "sgd"]);
+        Assert.True(other.ExitCode == 2, other.Out + other.Err);
+        Assert.Contains("--optimizer sgd", other.Err);
+        Assert.False(Directory.Exists(dir["study/FashionMnistMobileNetV2/seed-3"]));
+        var recorded = AppProcess.Run(dir.Path, null, 600, "study", "--models", "FashionMnistMobileNetV2", "--seeds", "3", "--resume", "--out", "study",
+            "--data", "/usr/share/datasets/fashion-mnist", "--device", "cpu", "--threads", "2");
+        Assert.True(recorded.ExitCode == 0, recorded.Out + recorded.Err);
+        string config = File.ReadAllText(dir["study/FashionMnistMobileNetV2/seed-3/config.json"]);
+        Assert.Contains("\"epochs\": 1,", config);
+        Assert.Contains("\"limit\": 64,", config);
+        Assert.Contains("note: 2 finished run(s)", recorded.Err); // the CifarMobileNetV2 runs, outside this --models
+    }
+
+    public static TheoryData<int, string[]> Unstartable => new()
+    {
+        { 2, [.. Quick, "--seeds", "1", "--holdout", "64", "--evaluate", "epoch"] }, // no image left to train on
+        { 1, ["study", "--models", "CifarMobileNetV2,FashionMnistMobileNetV2", "--dataset", "synthetic", "--epochs", "1", "--limit", "64", "--out", "study"] }, // 3-channel images, a 1-channel model second
+    };
+
+    [Theory]
+    [MemberData(nameof(Unstartable))]
+    public void EveryModelIsCheckedAgainstTheDataBeforeTheFirstRun(int exitCode, string[] args)
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = AppProcess.Run(dir.Path, null, 120, args);
+        Assert.True(code == exitCode, $"exit {code}\n{output}\n{err}");
+        EndToEndTests.AssertOneLineError(err);
+        Assert.DoesNotContain("Run 1/", output);
+        Assert.False(Directory.Exists(dir["study"]), "nothing may be written when a run could not start");
     }
 
     [Theory]

@@ -57,7 +57,16 @@ public static class CommonOptions
     {
         option.Validators.Add(result =>
         {
-            if (rule(result.GetValueOrDefault<T>()!) is { } error) result.AddError(error);
+            T value;
+            try
+            {
+                value = result.GetValueOrDefault<T>()!;
+            }
+            catch (InvalidOperationException)
+            {
+                return; // not a value of the option's type: the parser reports that, naming the option
+            }
+            if (rule(value) is { } error) result.AddError(error);
         });
         return option;
     }

@@ -15,6 +15,21 @@ public static class OutputFile
     }
 
     /// <summary>
+    /// <paramref name="path"/>, when it can be a folder to write in (existing or not); an <see cref="ArgumentException"/>
+    /// naming <paramref name="option"/> when it is empty, not valid UTF-8, a file, or under a file.
+    /// </summary>
+    public static string RequireFolder(string path, string option)
+    {
+        RequireName(path, option);
+        if (File.Exists(path)) throw new ArgumentException($"{option} names a file ('{path}'); give a folder.");
+        for (string? parent = Path.GetDirectoryName(Path.GetFullPath(path)); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            if (File.Exists(parent)) throw new ArgumentException($"{option} '{path}' is under '{parent}', which is a file; give a folder.");
+        }
+        return path;
+    }
+
+    /// <summary>
     /// <paramref name="path"/>, when it names a file; an <see cref="ArgumentException"/> naming <paramref name="option"/>
     /// when it is empty, names a folder (an existing one, or a path ending in a separator), or names something that is
     /// not a regular file (a device or FIFO: an atomic write would replace the node with a file).

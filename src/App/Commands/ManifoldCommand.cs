@@ -36,10 +36,10 @@ public static class ManifoldCommand
         {
             var options = new ManifoldOptions(ParseDims(parse.GetValue(dims)!), parse.GetValue(points), parse.GetValue(trials), parse.GetValue(seed));
             Check(options);
-            string folder = parse.GetValue(output)!;
-            OutputFile.RequireName(folder, "--out");
-            if (File.Exists(folder)) throw new ArgumentException($"--out names a file ('{folder}'); give the folder to write {FigureName} in.");
-            string figure = OutputFile.Require(Path.Combine(folder, FigureName), "--out");
+            string folder = OutputFile.RequireFolder(parse.GetValue(output)!, "--out");
+            string figure = Path.Combine(folder, FigureName);
+            if (Directory.Exists(figure)) throw new ArgumentException($"--out {folder} holds a folder named {FigureName}, which the figure would replace; give another --out.");
+            OutputFile.Require(figure, "--out");
 
             var result = ReluManifold.Run(options, Interruption.Token);
             Directory.CreateDirectory(folder);
@@ -72,6 +72,7 @@ public static class ManifoldCommand
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
                 throw new ArgumentException($"--dims '{text}' is not a comma-separated list of whole numbers, e.g. 2,3,5,15,30.");
+            if (result.Contains(n)) throw new ArgumentException($"--dims '{text}' names {n.ToString(CultureInfo.InvariantCulture)} twice.");
             result.Add(n);
         }
         return result;

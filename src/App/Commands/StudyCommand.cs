@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
 using ArchGen.Checkpoints;
+using ArchGen.Data;
 using ArchGen.Data.Images;
 using ArchGen.Studies;
 using ArchGen.Training;
@@ -38,35 +40,53 @@ public static class StudyCommand
             var names = ParseModels(parse.GetValue(models)!);
             int k = parse.GetValue(seeds);
             bool isResume = parse.GetValue(resume);
-            string folder = parse.GetValue(output)!;
-            OutputFile.RequireName(folder, "--out");
-            if (File.Exists(folder)) throw new ArgumentException($"--out names a file ('{folder}'); give the study's folder.");
+            string folder = OutputFile.RequireFolder(parse.GetValue(output)!, "--out");
             if (RunFolder.Enclosing(folder) is { } outer)
                 throw new ArgumentException($"--out {folder} is inside the training run in {outer.Path}; give a folder outside it.");
             if (!isResume && Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
                 throw new ArgumentException($"--out {folder} is not empty; pass --resume to continue the study in it, or give an empty or new folder.");
 
-            // Every run's configuration is checked before the first one starts.
-            var plan = names.SelectMany(model => Enumerable.Range(1, k).Select(seed => (Model: model, Seed: seed, Config: how.Config(parse, model, seed)))).ToList();
-            foreach (var (_, _, config) in plan)
+            // One recipe for every run: recorded when the study starts; a resumed study keeps it (only where the data is,
+            // the device, threads, checkpoint interval and log interval may change).
+            string settingsFile = Path.Combine(folder, Study.SettingsFile);
+            var given = how.Config(parse, names[0], seed: 0);
+            var settings = isResume && File.Exists(settingsFile)
+                ? TrainResume.Merge(TrainConfig.FromJson(File.ReadAllText(settingsFile)), given, parse, command, folder, out _, ResumeChangeable,
+                    "Start a new study (another --out) to change the others.")
+                : given.WithDefaults();
+            settings.Validate();
+            if (settings.Evaluate == "none")
+                throw new ArgumentException("--evaluate none leaves the runs without a test accuracy to compare; use end or epoch.");
+            FineTuneOptions.CheckInit(settings.Init);
+            var plan = names.SelectMany(model => Enumerable.Range(1, k).Select(seed => (Model: model, Seed: seed))).ToList();
+
+            // Every model against the data before the first run trains: channels, classes, held-out images.
+            var datasets = new Dictionary<string, Data.IDataset>(StringComparer.Ordinal);
+            foreach (string model in names)
             {
-                config.Validate();
-                if (config.WithDefaults().Evaluate == "none")
-                    throw new ArgumentException("--evaluate none leaves the runs without a test accuracy to compare; use end or epoch.");
-                FineTuneOptions.CheckInit(config.Init);
+                var facts = ModelCatalog.Get(model).Facts;
+                var dataset = CommonOptions.OpenDataset(settings.Dataset, settings.DataDir, settings.Download, seed: 1, facts.InputSize,
+                    new ImageFolderOptions(SkipBadImages: settings.SkipBadImages, AllowEmptyClasses: settings.AllowEmptyClasses));
+                Data.BatchLoader.RequireChannels(facts.InputChannels, dataset.Train.Channels);
+                ClassCount.CheckTrainable(dataset.Train.ClassNames, $"'{dataset.Name}'");
+                Trainer.RequireHoldout(settings.Holdout, settings.Limit > 0 ? dataset.Train.Take(settings.Limit) : dataset.Train, dataset.Name);
+                datasets[model] = dataset;
             }
 
             string runsFile = Path.Combine(folder, Study.RunsFile);
             var done = isResume && File.Exists(runsFile) ? Study.ReadRuns(runsFile).ToList() : [];
+            bool Planned(StudyRun run) => plan.Contains((run.Model, run.Seed));
             Directory.CreateDirectory(folder);
+            if (!File.Exists(settingsFile)) AtomicFile.WriteAllText(settingsFile, JsonSerializer.Serialize(settings with { Model = "", Seed = 0 }, TrainConfig.Json));
             Interruption.StoppingMessage = "Stopping the study at the next safe point of the current run (its checkpoint is written); --resume continues it.";
-            (TrainingOutcome Outcome, string Message) outcome = StudyProgressView.Show<(TrainingOutcome, string)>(plan.Count, done.Count(d => plan.Any(p => p.Model == d.Model && p.Seed == d.Seed)), progress =>
+            (TrainingOutcome Outcome, string Message) outcome = StudyProgressView.Show<(TrainingOutcome, string)>(plan.Count, done.Count(Planned), progress =>
             {
-                foreach (var (model, seed, requested) in plan)
+                foreach (var (model, seed) in plan)
                 {
                     if (done.Any(d => d.Model == model && d.Seed == seed)) continue;
                     progress.Starting(model, seed);
-                    var (result, run) = TrainOne(requested, Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture)), isResume, parse, command, progress.Observer);
+                    var runConfig = settings with { Model = model, Seed = seed };
+                    var (result, run) = TrainOne(runConfig, datasets[model], Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture)), isResume, parse, command, progress.Observer);
                     if (result.Outcome != TrainingOutcome.Completed) return (result.Outcome, result.Message);
                     done.Add(Record(model, seed, result, run));
                     Study.WriteRuns(runsFile, done);
@@ -75,12 +95,14 @@ public static class StudyCommand
                 return (TrainingOutcome.Completed, "");
             });
 
-            var finished = done.Where(d => plan.Any(p => p.Model == d.Model && p.Seed == d.Seed)).OrderBy(d => names.IndexOf(d.Model)).ThenBy(d => d.Seed).ToList();
+            var finished = done.Where(Planned).OrderBy(d => names.IndexOf(d.Model)).ThenBy(d => d.Seed).ToList();
+            if (done.Count > finished.Count)
+                Console.Error.WriteLine($"note: {done.Count - finished.Count} finished run(s) in {runsFile} are outside this --models and --seeds ({string.Join(", ", done.Where(d => !Planned(d)).Select(d => $"{d.Model} seed {d.Seed.ToString(CultureInfo.InvariantCulture)}"))}); the summary leaves them out.");
             if (finished.Count > 0)
             {
                 var summary = Study.Summarize(names, finished);
                 Study.WriteSummary(Path.Combine(folder, Study.SummaryFile), summary);
-                StudyPlot.Write(folder, names, finished.Select(d => (d.Model, Path.Combine(folder, d.Model, "seed-" + d.Seed.ToString(CultureInfo.InvariantCulture)))).ToList(), Path.Combine(folder, AccuracyPlotName));
+                StudyPlot.Write(names, finished.Select(d => (d.Model, Path.Combine(folder, d.Model, "seed-" + d.Seed.ToString(CultureInfo.InvariantCulture)))).ToList(), Path.Combine(folder, AccuracyPlotName));
                 AnsiConsole.Write(SummaryTable(summary, names[0]));
             }
             if (outcome.Outcome != TrainingOutcome.Completed)
@@ -89,11 +111,14 @@ public static class StudyCommand
                 Console.Error.WriteLine($"{finished.Count} of {plan.Count} runs finished; continue with: archgen study --resume --out {folder} (and the same flags).");
                 return outcome.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Diverged;
             }
-            Console.WriteLine($"Study: {Path.Combine(folder, Study.RunsFile)}, {Path.Combine(folder, Study.SummaryFile)}, {Path.Combine(folder, AccuracyPlotName)}");
+            Console.WriteLine($"Study: {runsFile}, {Path.Combine(folder, Study.SummaryFile)}, {Path.Combine(folder, AccuracyPlotName)}");
             return ExitCodes.Success;
         }));
         return command;
     }
+
+    /// <summary>What a resumed study may change: where the data is and how the runs execute, nothing that changes a result.</summary>
+    static readonly HashSet<string> ResumeChangeable = new(StringComparer.Ordinal) { "--data", "--download", "--device", "--threads", "--checkpoint-every", "--log-every" };
 
     static List<string> ParseModels(string text)
     {
@@ -106,23 +131,36 @@ public static class StudyCommand
         return resolved;
     }
 
-    /// <summary>Trains (or resumes, or starts again when it stopped before its first checkpoint) one run of the study.</summary>
-    static (TrainingResult Result, RunFolder Run) TrainOne(TrainConfig requested, string path, bool isResume, ParseResult parse, Command command, ITrainingObserver observer)
+    /// <summary>
+    /// Trains (or resumes, or starts again when it stopped before its first checkpoint) one run of the study. A run
+    /// that fails before its first checkpoint leaves no folder behind when the study made it.
+    /// </summary>
+    static (TrainingResult Result, RunFolder Run) TrainOne(TrainConfig requested, Data.IDataset dataset, string path, bool isResume, ParseResult parse, Command command, ITrainingObserver observer)
     {
         var run = new RunFolder(path);
-        using var folderLock = RunFolderLock.Acquire(run);
-        foreach (string leftover in AtomicFile.RemoveLeftovers(run.Path))
-            Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
-        using var latest = isResume && File.Exists(run.LatestCheckpoint) ? Checkpoint.Open(run.LatestCheckpoint) : null;
-        var config = latest is null ? requested.WithDefaults() : TrainResume.Merge(latest.Header.Config, requested, parse, command, run.Path, out _);
-        config.Validate();
-        var facts = ModelCatalog.Get(config.Model).Facts;
-        var images = new ImageFolderOptions(SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
-        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
-        var trainer = new Trainer(config, run, observer);
-        var result = latest is null ? trainer.Run(dataset, resume: false, Interruption.Token) : trainer.Run(dataset, latest, Interruption.Token);
-        RunPlots.Write(run, result.LastEvaluation);
-        return (result, run);
+        bool created = !Directory.Exists(path);
+        try
+        {
+            using var folderLock = RunFolderLock.Acquire(run);
+            foreach (string leftover in AtomicFile.RemoveLeftovers(run.Path))
+                Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
+            using var latest = isResume && File.Exists(run.LatestCheckpoint) ? Checkpoint.Open(run.LatestCheckpoint) : null;
+            var config = latest is null
+                ? requested.WithDefaults()
+                : TrainResume.Merge(latest.Header.Config, requested, parse, command, run.Path, out _, ResumeChangeable, "Start a new study (another --out) to change the others.");
+            config.Validate();
+            var trainer = new Trainer(config, run, observer);
+            var result = latest is null ? trainer.Run(dataset, resume: false, Interruption.Token) : trainer.Run(dataset, latest, Interruption.Token);
+            RunPlots.Write(run, result.LastEvaluation);
+            return (result, run);
+        }
+        catch (Exception) when (created && !File.Exists(run.LatestCheckpoint))
+        {
+            Directory.Delete(path, recursive: true);
+            string? modelFolder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (modelFolder is not null && !Directory.EnumerateFileSystemEntries(modelFolder).Any()) Directory.Delete(modelFolder);
+            throw;
+        }
     }
 
     /// <summary>A finished run's row: the last test accuracy, the model's size, and the training time over all sittings from its metrics.</summary>

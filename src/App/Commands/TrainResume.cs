@@ -34,7 +34,16 @@ internal static class TrainResume
     /// given on the command line. An <see cref="ArgumentException"/> lists the options given with a value the run
     /// cannot change to. <paramref name="report"/> says what came from the checkpoint and what changed.
     /// </summary>
-    public static TrainConfig Merge(TrainConfig saved, TrainConfig given, ParseResult parse, Command command, string runFolder, out string report)
+    public static TrainConfig Merge(TrainConfig saved, TrainConfig given, ParseResult parse, Command command, string runFolder, out string report) =>
+        Merge(saved, given, parse, command, runFolder, out report, Changeable, "Start a new run (another --out, or --overwrite) to change the others.");
+
+    /// <summary>
+    /// As <see cref="Merge(TrainConfig, TrainConfig, ParseResult, Command, string, out string)"/>, with only
+    /// <paramref name="changeable"/> options free to change (a study keeps every run's recipe equal) and
+    /// <paramref name="restart"/> saying what to do instead.
+    /// </summary>
+    public static TrainConfig Merge(TrainConfig saved, TrainConfig given, ParseResult parse, Command command, string runFolder, out string report,
+        IReadOnlySet<string> changeable, string restart)
     {
         var explicitOptions = command.Options.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         var refused = new List<string>();
@@ -45,13 +54,13 @@ internal static class TrainResume
             if (property is null) continue;
             object? was = property.GetValue(saved), now = property.GetValue(given);
             if (SameSetting(was, now)) continue;
-            if (Changeable.Contains(option)) changed.Add($"{option} {Show(now)} (was {Show(was)})");
+            if (changeable.Contains(option)) changed.Add($"{option} {Show(now)} (was {Show(was)})");
             else refused.Add($"{option} {Show(now)} (the run has {Show(was)})");
         }
         if (refused.Count > 0)
             throw new ArgumentException(
                 $"--resume continues {runFolder} with the settings it was trained with, so {string.Join(", ", refused)} cannot change; " +
-                $"only {string.Join(", ", Changeable.Order(StringComparer.Ordinal))} may. Start a new run (another --out, or --overwrite) to change the others.");
+                $"only {string.Join(", ", changeable.Order(StringComparer.Ordinal))} may. {restart}");
 
         bool Given(string option) => explicitOptions.Contains(option);
         var merged = saved with

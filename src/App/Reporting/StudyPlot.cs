@@ -7,7 +7,7 @@ namespace ArchGen.App.Reporting;
 /// <summary>A study's <c>accuracy.png</c>: each model's test accuracy per epoch, the mean over its seeds as a line in a band of ± one standard deviation.</summary>
 public static class StudyPlot
 {
-    public static void Write(string folder, IReadOnlyList<string> models, IReadOnlyList<(string Model, string RunFolder)> runs, string path)
+    public static void Write(IReadOnlyList<string> models, IReadOnlyList<(string Model, string RunFolder)> runs, string path)
     {
         var plot = new Plot();
         for (int m = 0; m < models.Count; m++)
@@ -38,6 +38,12 @@ public static class StudyPlot
             band.LineColor = Colors.Transparent;
             var line = plot.Add.ScatterLine(xs, mean);
             line.Color = color;
+            line.MarkerSize = 7; // a run of one epoch is one point
+            if (xs.Length == 1)
+            {
+                var bar = plot.Add.ErrorBar(xs, mean, spread);
+                bar.Color = color;
+            }
             line.LegendText = $"{models[m]} (mean of {runs.Count(r => r.Model == models[m])} seeds, band ± 1 std)";
         }
         plot.Title("Test accuracy per epoch");

@@ -30,6 +30,13 @@ public sealed class BatchLoader : IBatchLoader
     private int _cachedEpoch = -1;
     private readonly object _gate = new();
 
+    /// <summary>A <see cref="DataException"/> unless images of <paramref name="imageChannels"/> channels can feed a model of <paramref name="modelChannels"/>: the same count, or 1-channel images repeated to 3.</summary>
+    public static void RequireChannels(int modelChannels, int imageChannels)
+    {
+        if (modelChannels != imageChannels && !(imageChannels == 1 && modelChannels == 3))
+            throw new DataException($"the model takes {modelChannels}-channel input but the images have {imageChannels} channel(s); only 1-channel images can be repeated to 3 channels");
+    }
+
     /// <summary>Creates a loader.</summary>
     /// <param name="set">The images.</param>
     /// <param name="norm">Statistics with one entry per channel of <paramref name="set"/> or, for 1-channel images repeated to 3, per model channel.</param>
@@ -52,8 +59,7 @@ public sealed class BatchLoader : IBatchLoader
             throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; the images have {set.Channels} channels.", nameof(norm));
         if (norm.Std.Any(s => !(s > 0)))
             throw new ArgumentException("Every std must be positive.", nameof(norm));
-        if (channels != set.Channels && !(set.Channels == 1 && channels == 3))
-            throw new DataException($"the model takes {channels}-channel input but the images have {set.Channels} channel(s); only 1-channel images can be repeated to 3 channels");
+        RequireChannels(channels, set.Channels);
 
         Set = set;
         Normalization = norm;

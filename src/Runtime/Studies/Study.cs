@@ -22,6 +22,7 @@ public sealed record ModelSummary(string Model, int Runs, double MeanAccuracy, d
 public static class Study
 {
     public const string RunsFile = "study.csv";
+    public const string SettingsFile = "study.json";
     public const string SummaryFile = "summary.csv";
     public const string RunsHeader = "model,seed,test_accuracy,params,multiply_adds,seconds,images_per_second";
     public const string SummaryHeader = "model,runs,mean_accuracy,std_accuracy,difference,difference_low_95,difference_high_95,pairs";

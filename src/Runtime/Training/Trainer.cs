@@ -47,6 +47,16 @@ public sealed class Trainer
         this.observer = observer ?? new NullObserver();
     }
 
+    /// <summary>An <see cref="ArgumentException"/> unless <paramref name="holdout"/> images can be held out of <paramref name="train"/> (an in-memory split with more images).</summary>
+    public static void RequireHoldout(int holdout, IImageSplit train, string datasetName)
+    {
+        if (holdout <= 0) return;
+        if (train is not ImageSet)
+            throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{datasetName}' is read from files.");
+        if (holdout >= train.Count)
+            throw new ArgumentException($"--holdout {holdout} leaves no images to train on (the training set has {train.Count}).");
+    }
+
     /// <summary>
     /// Trains until all epochs ran, the token is cancelled (a checkpoint is written after the current step, or,
     /// during an evaluation, of the epoch's finished training) or the loss diverges. With <paramref name="resume"/>,
@@ -360,10 +370,8 @@ public sealed class Trainer
             cancel.ThrowIfCancellationRequested();
             if (Config.Holdout > 0)
             {
-                if (Train is not ImageSet inMemory)
-                    throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{dataset.Name}' is read from files.");
-                if (Config.Holdout >= Train.Count)
-                    throw new ArgumentException($"--holdout {Config.Holdout} leaves no images to train on (the training set has {Train.Count}).");
+                RequireHoldout(Config.Holdout, Train, dataset.Name);
+                var inMemory = (ImageSet)Train;
                 Holdout = inMemory.Slice(Train.Count - Config.Holdout, Config.Holdout);
                 Train = inMemory.Take(Train.Count - Config.Holdout);
             }
