@@ -180,33 +180,44 @@ public static class Checkpoint
     /// the checkpoint holds one, else the trained weights, checked as <see cref="Load(string, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/> checks them. Touches neither an
     /// optimizer nor torch's RNG.
     /// </summary>
-    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model) => LoadInference(path, _ => model).Header;
+    public static CheckpointHeader LoadInferenceWeights(string path, nn.Module model)
+    {
+        using var checkpoint = Open(path);
+        LoadInferenceWeights(checkpoint, model);
+        return checkpoint.Header;
+    }
 
     /// <summary>
     /// Reads a checkpoint to evaluate or export it, opening and hashing the file once: its header, then
     /// <paramref name="build"/> makes the model the header describes (its class count, say), then its weights (the
     /// moving average when the run kept one) are loaded into it, checked as <see cref="Load(string, nn.Module, global::TorchSharp.Modules.OptimizerHelper?, bool, nn.Module?)"/> checks them.
+    /// The model is disposed when its weights cannot be loaded.
     /// </summary>
     public static (CheckpointHeader Header, TModel Model) LoadInference<TModel>(string path, Func<CheckpointHeader, TModel> build)
         where TModel : nn.Module
     {
         ArgumentNullException.ThrowIfNull(build);
         using var checkpoint = Open(path);
-        var (_, reader) = checkpoint.Claim();
-        var header = checkpoint.Header;
-        var model = build(header);
+        var model = build(checkpoint.Header);
         try
         {
-            ReadRngState(reader, path);
-            LoadWeights(reader, model, path, header);
-            if (ReadAverageLength(reader, path, checkpoint.Version) > 0) LoadWeights(reader, model, path, header);
-            return (header, model);
+            LoadInferenceWeights(checkpoint, model);
+            return (checkpoint.Header, model);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The trained weights, then the averaged ones over them when the checkpoint holds them; no optimizer, no RNG.</summary>
+    static void LoadInferenceWeights(VerifiedCheckpoint checkpoint, nn.Module model)
+    {
+        var (_, reader) = checkpoint.Claim();
+        ReadRngState(reader, checkpoint.Path);
+        LoadWeights(reader, model, checkpoint.Path, checkpoint.Header);
+        if (ReadAverageLength(reader, checkpoint.Path, checkpoint.Version) > 0) LoadWeights(reader, model, checkpoint.Path, checkpoint.Header);
     }
 
     /// <summary>The averaged weights' section: its length in bytes (0: none), then the weights in the model's format, so a reader may skip it.</summary>

@@ -184,6 +184,8 @@ public class CheckpointTests
         Assert.Contains(path, e.Message);
         Assert.Contains("bn.running_var", e.Message);
         Assert.Contains("not finite", e.Message);
+        using (var x = torch.zeros(1, 3, 6, 6))
+        using (var y = target.forward(x)) Assert.Equal([1L, 3L], y.shape); // the caller's model is the caller's: not disposed by a failed load
         e = Assert.Throws<DataException>(() => Checkpoint.Load(path, target, optimizer: null, restoreRng: false));
         Assert.Contains("bn.running_var", e.Message);
     }
