@@ -8,6 +8,7 @@ using ArchGen.Generator.Tests.Infrastructure;
 using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
 using TorchSharp;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Tests;
 
@@ -51,7 +52,7 @@ internal sealed class PlainCnnFamily : Family<PlainCnnOptions, ConvLayerRow>
         var b = new PlanBuilder(spec);
         for (int r = 0; r < rows.Count; r++)
         {
-            b.Conv("Conv" + PlanBuilder.I(r), Placement.At("features." + PlanBuilder.I(r)), rows[r].C, 3, rows[r].S, Activation.ReLU);
+            b.Conv("Conv" + N(r), Placement.At("features." + N(r)), rows[r].C, 3, rows[r].S, Activation.ReLU);
         }
 
         b.Pool("Pool", Placement.Unregistered);

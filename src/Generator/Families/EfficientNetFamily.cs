@@ -6,6 +6,7 @@ using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Planning;
 using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Families;
 
@@ -51,8 +52,8 @@ internal sealed class EfficientNetFamily : Family<EfficientNetOptions, MBConvRow
         checks.Width(o.Width);
         checks.AtLeastOne(o.StemChannels, Diagnostics.StemChannelsOutOfRange, "StemChannels");
         checks.Dropout(o.Dropout);
-        checks.Argument(o.Depth > 0 && Checks.Finite(o.Depth), Diagnostics.DepthOutOfRange, "Depth", Checks.D(o.Depth));
-        checks.Argument(o.StochasticDepth >= 0 && o.StochasticDepth < 1, Diagnostics.StochasticDepthOutOfRange, "StochasticDepth", Checks.D(o.StochasticDepth));
+        checks.Argument(o.Depth > 0 && Checks.Finite(o.Depth), Diagnostics.DepthOutOfRange, "Depth", D(o.Depth));
+        checks.Argument(o.StochasticDepth >= 0 && o.StochasticDepth < 1, Diagnostics.StochasticDepthOutOfRange, "StochasticDepth", D(o.StochasticDepth));
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
@@ -76,7 +77,7 @@ internal sealed class EfficientNetFamily : Family<EfficientNetOptions, MBConvRow
             double n = Math.Ceiling(rows[r].N * o.Depth);
             if (n > PlanBuilder.MaxBlocks)
             {
-                throw new TooLargeException("row " + PlanBuilder.I(r + 1) + " would have more than " + PlanBuilder.I(PlanBuilder.MaxBlocks) + " layers");
+                throw new TooLargeException("row " + N(r + 1) + " would have more than " + N(PlanBuilder.MaxBlocks) + " layers");
             }
 
             layers[r] = (int)n;
@@ -88,7 +89,7 @@ internal sealed class EfficientNetFamily : Family<EfficientNetOptions, MBConvRow
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            string name = "row " + PlanBuilder.I(r + 1);
+            string name = "row " + N(r + 1);
             long outChannels = Adjust(row.C * o.Width, name);
             for (int i = 0; i < layers[r]; i++)
             {
@@ -97,14 +98,14 @@ internal sealed class EfficientNetFamily : Family<EfficientNetOptions, MBConvRow
                 int stride = i == 0 ? row.S : 1;
                 var shortcut = stride == 1 && inChannels == outChannels ? ShortcutKind.Identity : ShortcutKind.None;
                 b.Block(
-                    "Block" + PlanBuilder.I(block + 1), Placement.At("features." + PlanBuilder.I(r + 1) + "." + PlanBuilder.I(i)), BlockLayout.TorchvisionEfficientNet, r,
+                    "Block" + N(block + 1), Placement.At("features." + N(r + 1) + "." + N(i)), BlockLayout.TorchvisionEfficientNet, r,
                     expanded, outChannels, row.K, stride, Activation.SiLU, expand: expanded != inChannels, shortcut,
                     squeeze: Math.Max(1, inChannels / 4), Activation.SiLU, Activation.Sigmoid, dropPath: o.StochasticDepth * block / total);
                 block++;
             }
         }
 
-        b.Conv("Head", Placement.At("features." + PlanBuilder.I(rows.Count + 1)), (long)PlanBuilder.CheckChannels(4.0 * b.Current.Channels, "the last convolution"), 1, 1, Activation.SiLU);
+        b.Conv("Head", Placement.At("features." + N(rows.Count + 1)), (long)PlanBuilder.CheckChannels(4.0 * b.Current.Channels, "the last convolution"), 1, 1, Activation.SiLU);
         b.Pool("Pool", Placement.At("avgpool"));
         b.Classifier("Classifier", Placement.At("classifier"), 0, Activation.None, o.Dropout, dropoutLayer: true);
         return b.Build("EfficientNet", "torchvision's efficientnet_b0 … b7", WeightInit.EfficientNet, o.Width, o.Dropout);

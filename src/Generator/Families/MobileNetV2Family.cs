@@ -6,6 +6,7 @@ using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Planning;
 using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Families;
 
@@ -54,12 +55,12 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
 
     protected override void Check(MobileNetV2Options o, IReadOnlyList<BottleneckRow> rows, Checks checks)
     {
-        checks.Argument(o.Flavor is MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar, Diagnostics.FlavorOutOfRange, "Flavor", Checks.I((int)o.Flavor));
+        checks.Argument(o.Flavor is MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar, Diagnostics.FlavorOutOfRange, "Flavor", N((int)o.Flavor));
         checks.Width(o.Width);
         checks.AtLeastOne(o.StemChannels, Diagnostics.StemChannelsOutOfRange, "StemChannels");
         checks.AtLeastOne(o.HeadChannels, Diagnostics.HeadChannelsOutOfRange, "HeadChannels");
-        checks.Argument(o.Dropout < 1 && !double.IsNaN(o.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", Checks.D(o.Dropout), "less than 1 (negative means the flavor's default)");
-        checks.Argument(o.Shortcut is ShortcutPlacement.Bottleneck or ShortcutPlacement.None, Diagnostics.ShortcutOutOfRange, "Shortcut", Checks.I((int)o.Shortcut));
+        checks.Argument(o.Dropout < 1 && !double.IsNaN(o.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", D(o.Dropout), "less than 1 (negative means the flavor's default)");
+        checks.Argument(o.Shortcut is ShortcutPlacement.Bottleneck or ShortcutPlacement.None, Diagnostics.ShortcutOutOfRange, "Shortcut", N((int)o.Shortcut));
         for (int r = 0; r < rows.Count; r++)
         {
             checks.Expansion(r, "t", rows[r].T);
@@ -88,18 +89,18 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            long outChannels = Channels(row.C, "row " + PlanBuilder.I(r + 1));
+            long outChannels = Channels(row.C, "row " + N(r + 1));
             for (int i = 0; i < row.N; i++)
             {
                 long inChannels = b.Current.Channels;
-                long hidden = (long)PlanBuilder.CheckChannels((double)inChannels * row.T, "row " + PlanBuilder.I(r + 1) + "'s hidden layer");
+                long hidden = (long)PlanBuilder.CheckChannels((double)inChannels * row.T, "row " + N(r + 1) + "'s hidden layer");
                 int stride = i == 0 ? row.S : 1;
                 var shortcut = stride != 1 || o.Shortcut == ShortcutPlacement.None ? ShortcutKind.None
                     : inChannels == outChannels ? ShortcutKind.Identity
                     : paper ? ShortcutKind.None : ShortcutKind.Projection;
-                string path = (paper ? "features." : "layers.") + PlanBuilder.I(index);
+                string path = (paper ? "features." : "layers.") + N(index);
                 b.Block(
-                    "Block" + PlanBuilder.I(index), Placement.At(path), paper ? BlockLayout.TorchvisionMobileNetV2 : BlockLayout.Kuangliu, r,
+                    "Block" + N(index), Placement.At(path), paper ? BlockLayout.TorchvisionMobileNetV2 : BlockLayout.Kuangliu, r,
                     hidden, outChannels, 3, stride, act, expand: !paper || row.T != 1, shortcut,
                     projectAct: o.LinearBottleneck ? Activation.None : act);
                 index++;
@@ -108,7 +109,7 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
 
         // torchvision scales the head only when the width is above 1.
         long head = scale ? PlanBuilder.MakeDivisible(PlanBuilder.CheckChannels(o.HeadChannels * Math.Max(1.0, o.Width), "the head")) : o.HeadChannels;
-        b.Conv("Head", paper ? Placement.At("features." + PlanBuilder.I(index)) : Placement.Flat("conv2", "bn2"), head, 1, 1, act);
+        b.Conv("Head", paper ? Placement.At("features." + N(index)) : Placement.Flat("conv2", "bn2"), head, 1, 1, act);
         b.Pool("Pool", Placement.Unregistered);
         double dropout = o.Dropout >= 0 ? o.Dropout : paper ? 0.2 : 0.0;
         b.Classifier("Classifier", paper ? Placement.At("classifier") : Placement.Flat("linear"), 0, Activation.None, dropout, dropoutLayer: paper);

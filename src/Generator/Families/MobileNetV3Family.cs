@@ -5,6 +5,7 @@ using ArchGen.Generator.Parsing;
 using ArchGen.Generator.Planning;
 using ArchGen.Generator.Validation;
 using Microsoft.CodeAnalysis;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Families;
 
@@ -58,7 +59,7 @@ internal sealed class MobileNetV3Family : Family<MobileNetV3Options, BneckRow>
             var row = rows[r];
             checks.Kernel(r, row.K);
             checks.Expansion(r, "exp", row.Exp);
-            checks.Row(r, row.Nl is Nonlinearity.ReLU or Nonlinearity.HardSwish, Diagnostics.NonlinearityOutOfRange, "nl", Checks.I((int)row.Nl));
+            checks.Row(r, row.Nl is Nonlinearity.ReLU or Nonlinearity.HardSwish, Diagnostics.NonlinearityOutOfRange, "nl", N((int)row.Nl));
             checks.Channels(r, row.C);
             checks.Stride(r, row.S);
         }
@@ -73,13 +74,13 @@ internal sealed class MobileNetV3Family : Family<MobileNetV3Options, BneckRow>
         for (int r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
-            string name = "row " + PlanBuilder.I(r + 1);
+            string name = "row " + N(r + 1);
             long inChannels = b.Current.Channels;
             long expanded = Adjust(row.Exp, name + "'s expansion");
             long outChannels = Adjust(row.C, name);
             var shortcut = row.S == 1 && inChannels == outChannels ? ShortcutKind.Identity : ShortcutKind.None;
             long squeeze = row.Se ? PlanBuilder.MakeDivisible(expanded / 4) : 0;
-            string index = PlanBuilder.I(r + 1);
+            string index = N(r + 1);
             b.Block(
                 "Block" + index, Placement.At("features." + index), BlockLayout.TorchvisionMobileNetV3, r,
                 expanded, outChannels, row.K, row.S, row.Nl == Nonlinearity.HardSwish ? Activation.HardSwish : Activation.ReLU, expand: expanded != inChannels, shortcut,
@@ -87,7 +88,7 @@ internal sealed class MobileNetV3Family : Family<MobileNetV3Options, BneckRow>
         }
 
         long head = (long)PlanBuilder.CheckChannels(6.0 * b.Current.Channels, "the last convolution");
-        b.Conv("Head", Placement.At("features." + PlanBuilder.I(rows.Count + 1)), head, 1, 1, Activation.HardSwish, Eps, Momentum);
+        b.Conv("Head", Placement.At("features." + N(rows.Count + 1)), head, 1, 1, Activation.HardSwish, Eps, Momentum);
         b.Pool("Pool", Placement.At("avgpool"));
         b.Classifier("Classifier", Placement.At("classifier"), Adjust(o.HeadChannels, "the classifier's hidden layer"), Activation.HardSwish, o.Dropout, dropoutLayer: true);
         return b.Build("MobileNetV3", "torchvision's mobilenet_v3", WeightInit.Torchvision, o.Width, o.Dropout);

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using ArchGen.Generator.Model;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Planning;
 
@@ -43,7 +43,7 @@ internal sealed class PlanBuilder
         _spec = spec;
         if (spec.InputSize > MaxInputSize)
         {
-            throw new TooLargeException("InputSize is above " + I(MaxInputSize));
+            throw new TooLargeException("InputSize is above " + N(MaxInputSize));
         }
 
         Current = new Shape(spec.InputChannels, spec.InputSize);
@@ -51,8 +51,6 @@ internal sealed class PlanBuilder
 
     /// <summary>The shape of the activation the next step receives.</summary>
     public Shape Current { get; private set; }
-
-    public static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>torchvision's <c>_make_divisible(v, 8)</c>: nearest multiple of 8, at least 8, never more than 10% below v.</summary>
     public static long MakeDivisible(double v, int divisor = 8)
@@ -71,7 +69,7 @@ internal sealed class PlanBuilder
     {
         if (double.IsNaN(v) || v > MaxChannels)
         {
-            throw new TooLargeException(what + " would have more than " + I(MaxChannels) + " channels");
+            throw new TooLargeException(what + " would have more than " + N(MaxChannels) + " channels");
         }
 
         return v;
@@ -100,7 +98,7 @@ internal sealed class PlanBuilder
     {
         if (++_blocks > MaxBlocks)
         {
-            throw new TooLargeException("the table has more than " + I(MaxBlocks) + " blocks");
+            throw new TooLargeException("the table has more than " + N(MaxBlocks) + " blocks");
         }
 
         checked

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using Microsoft.CodeAnalysis;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Validation;
 
@@ -17,10 +17,6 @@ internal sealed class Checks
     public bool ValueFailed { get; private set; }
 
     public ImmutableArray<Problem> Problems => _problems.ToImmutable();
-
-    public static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
-
-    public static string D(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
     public static bool Finite(double v) => !double.IsNaN(v) && !double.IsInfinity(v);
 
@@ -45,14 +41,14 @@ internal sealed class Checks
         {
             ValueFailed = true;
             var all = new string[args.Length + 1];
-            all[0] = I(row + 1);
+            all[0] = N(row + 1);
             args.CopyTo(all, 1);
             Add(descriptor, new Target(TargetKind.RowArgument, argument, row), all);
         }
     }
 
     /// <summary>A count argument of the model attribute that must be at least 1 (Classes, StemChannels, …).</summary>
-    public void AtLeastOne(int value, DiagnosticDescriptor descriptor, string argument) => Argument(value >= 1, descriptor, argument, I(value));
+    public void AtLeastOne(int value, DiagnosticDescriptor descriptor, string argument) => Argument(value >= 1, descriptor, argument, N(value));
 
     public void Width(double width) => Argument(width > 0 && Finite(width), Diagnostics.WidthOutOfRange, "Width", D(width));
 
@@ -60,13 +56,13 @@ internal sealed class Checks
     public void Dropout(double dropout) => Argument(dropout >= 0 && dropout < 1, Diagnostics.DropoutOutOfRange, "Dropout", D(dropout), "in [0, 1)");
 
     /// <summary>An expansion argument (<c>t</c>, <c>exp</c>) of at least 1.</summary>
-    public void Expansion(int row, string argument, int value) => Row(row, value >= 1, Diagnostics.ExpansionOutOfRange, argument, argument, I(value));
+    public void Expansion(int row, string argument, int value) => Row(row, value >= 1, Diagnostics.ExpansionOutOfRange, argument, argument, N(value));
 
-    public void Kernel(int row, int k) => Row(row, k >= 1 && k % 2 == 1, Diagnostics.KernelOutOfRange, "k", I(k));
+    public void Kernel(int row, int k) => Row(row, k >= 1 && k % 2 == 1, Diagnostics.KernelOutOfRange, "k", N(k));
 
-    public void Channels(int row, int c) => Row(row, c >= 1, Diagnostics.ChannelsOutOfRange, "c", I(c));
+    public void Channels(int row, int c) => Row(row, c >= 1, Diagnostics.ChannelsOutOfRange, "c", N(c));
 
-    public void Repeats(int row, int n) => Row(row, n >= 1, Diagnostics.RepeatsOutOfRange, "n", I(n));
+    public void Repeats(int row, int n) => Row(row, n >= 1, Diagnostics.RepeatsOutOfRange, "n", N(n));
 
-    public void Stride(int row, int s) => Row(row, s is 1 or 2, Diagnostics.StrideOutOfRange, "s", I(s));
+    public void Stride(int row, int s) => Row(row, s is 1 or 2, Diagnostics.StrideOutOfRange, "s", N(s));
 }

@@ -4,6 +4,7 @@ using ArchGen.Generator.Families;
 using ArchGen.Generator.Model;
 using ArchGen.Generator.Planning;
 using Microsoft.CodeAnalysis;
+using static ArchGen.Generator.Emitting.Code;
 
 namespace ArchGen.Generator.Validation;
 
@@ -118,7 +119,7 @@ internal static class Validator
 
         foreach (int r in plan.StrideOnOneByOneRows)
         {
-            checks.Add(Diagnostics.StrideOnOneByOneMap, new Target(TargetKind.RowArgument, "s", r), Checks.I(r + 1), Checks.I(spec.InputSize));
+            checks.Add(Diagnostics.StrideOnOneByOneMap, new Target(TargetKind.RowArgument, "s", r), N(r + 1), N(spec.InputSize));
         }
 
         if (Emitter.DeclaredMemberNames(plan).Contains(name))
