@@ -79,6 +79,11 @@ public static class CommonOptions
     public static IDataset OpenDataset(string name, string? dataDir, bool download, int seed, int? imageSize = null, Data.Images.ImageFolderOptions? images = null) =>
         Datasets.Open(name, new DataOptions(DataDir: dataDir, Download: download, Seed: seed, Progress: Reporting.DownloadProgressView.Create(), Images: images, ImageSize: imageSize, CancellationToken: Interruption.Token));
 
+    /// <summary>The data a run of <paramref name="config"/> trains on, served for <paramref name="model"/>'s input size, its image folder read as the run says.</summary>
+    public static IDataset OpenTrainingData(TrainConfig config, ModelFacts model, int seed) =>
+        OpenDataset(config.Dataset, config.DataDir, config.Download, seed, model.InputSize,
+            new Data.Images.ImageFolderOptions(SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses));
+
     public static Option<bool> FlipTta() => new("--flip-tta")
     {
         Description = "Average each image's logits with its mirror image's (default: as the model's run evaluated it, recorded in its checkpoint or ONNX model).",

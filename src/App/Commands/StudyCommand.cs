@@ -5,7 +5,6 @@ using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
 using ArchGen.Checkpoints;
 using ArchGen.Data;
-using ArchGen.Data.Images;
 using ArchGen.Studies;
 using ArchGen.Training;
 using Spectre.Console;
@@ -65,8 +64,7 @@ public static class StudyCommand
             foreach (string model in names)
             {
                 var facts = ModelCatalog.Get(model).Facts;
-                var dataset = CommonOptions.OpenDataset(settings.Dataset, settings.DataDir, settings.Download, seed: 1, facts.InputSize,
-                    new ImageFolderOptions(SkipBadImages: settings.SkipBadImages, AllowEmptyClasses: settings.AllowEmptyClasses));
+                var dataset = CommonOptions.OpenTrainingData(settings, facts, seed: 1); // one dataset for every seed (the synthetic one is drawn from a seed)
                 Data.BatchLoader.RequireChannels(facts.InputChannels, dataset.Train.Channels);
                 ClassCount.CheckTrainable(dataset.Train.ClassNames, $"'{dataset.Name}'");
                 Trainer.RequireHoldout(settings.Holdout, settings.Limit > 0 ? dataset.Train.Take(settings.Limit) : dataset.Train, dataset.Name);
@@ -76,6 +74,7 @@ public static class StudyCommand
             string runsFile = Path.Combine(folder, Study.RunsFile);
             var done = isResume && File.Exists(runsFile) ? Study.ReadRuns(runsFile).ToList() : [];
             bool Planned(StudyRun run) => plan.Contains((run.Model, run.Seed));
+            string RunPath(string model, int seed) => Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(folder);
             if (!File.Exists(settingsFile)) AtomicFile.WriteAllText(settingsFile, JsonSerializer.Serialize(settings with { Model = "", Seed = 0 }, TrainConfig.Json));
             Interruption.StoppingMessage = "Stopping the study at the next safe point of the current run (its checkpoint is written); --resume continues it.";
@@ -86,7 +85,7 @@ public static class StudyCommand
                     if (done.Any(d => d.Model == model && d.Seed == seed)) continue;
                     progress.Starting(model, seed);
                     var runConfig = settings with { Model = model, Seed = seed };
-                    var (result, run) = TrainOne(runConfig, datasets[model], Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture)), isResume, parse, command, progress.Observer);
+                    var (result, run) = TrainOne(runConfig, datasets[model], RunPath(model, seed), isResume, parse, command, progress.Observer);
                     if (result.Outcome != TrainingOutcome.Completed) return (result.Outcome, result.Message);
                     done.Add(Record(model, seed, result, run));
                     Study.WriteRuns(runsFile, done);
@@ -102,7 +101,7 @@ public static class StudyCommand
             {
                 var summary = Study.Summarize(names, finished);
                 Study.WriteSummary(Path.Combine(folder, Study.SummaryFile), summary);
-                StudyPlot.Write(names, finished.Select(d => (d.Model, Path.Combine(folder, d.Model, "seed-" + d.Seed.ToString(CultureInfo.InvariantCulture)))).ToList(), Path.Combine(folder, AccuracyPlotName));
+                StudyPlot.Write(names, finished.Select(d => (d.Model, RunPath(d.Model, d.Seed))).ToList(), Path.Combine(folder, AccuracyPlotName));
                 AnsiConsole.Write(SummaryTable(summary, names[0]));
             }
             if (outcome.Outcome != TrainingOutcome.Completed)

@@ -66,7 +66,7 @@ public static class TestCommand
             AnsiConsole.Write(ConfusionTable(result));
             if (parse.GetValue(output) is { } outDir)
             {
-                OutputFile.RequireName(outDir, "--out");
+                OutputFile.RequireFolder(outDir, "--out");
                 string plot = Path.Combine(outDir, "confusion.png");
                 using (RunFolder.GuardWrite(plot, overwrite: false))
                 {

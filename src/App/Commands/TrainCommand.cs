@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using ArchGen.App.Cli;
 using ArchGen.App.Reporting;
-using ArchGen.Data.Images;
 using ArchGen.Training;
 
 namespace ArchGen.App.Commands;
@@ -36,8 +35,7 @@ public static class TrainCommand
                 FineTuneOptions.CheckInit(config.Init);
             }
             outDir ??= Path.Combine("runs", $"{config.Model}-{config.Dataset}-{DateTime.Now:yyyyMMdd-HHmmss}");
-            OutputFile.RequireName(outDir, "--out");
-            if (File.Exists(outDir)) throw new ArgumentException($"--out names a file ('{outDir}'); give the run's folder.");
+            OutputFile.RequireFolder(outDir, "--out");
             if (RunFolder.Enclosing(outDir) is { } outer && outer.Path != RunFolder.RealPath(outDir))
                 throw new ArgumentException($"--out {outDir} is inside the training run in {outer.Path}; give a folder outside it.");
             var run = new RunFolder(outDir);
@@ -72,8 +70,7 @@ public static class TrainCommand
     {
         Interruption.StoppingMessage = "Stopping at the next safe point (after this step, or as soon as loading or evaluation allows) and writing a checkpoint; press Ctrl+C again to exit at once.";
         var facts = ModelCatalog.Get(config.Model).Facts;
-        var images = new ImageFolderOptions(SkipBadImages: config.SkipBadImages, AllowEmptyClasses: config.AllowEmptyClasses);
-        var dataset = CommonOptions.OpenDataset(config.Dataset, config.DataDir, config.Download, config.Seed, facts.InputSize, images);
+        var dataset = CommonOptions.OpenTrainingData(config, facts, config.Seed);
         Console.WriteLine($"Training {config.Model} on {dataset.Name} ({(config.Limit > 0 ? Math.Min(config.Limit, dataset.Train.Count) : dataset.Train.Count)} images) for {config.Epochs.ToString(CultureInfo.InvariantCulture)} epochs{(config.Recipe is null ? "" : $" (recipe {config.Recipe})")}; run folder {run.Path}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = TrainingProgressView.Show(observer => resumeFrom is null

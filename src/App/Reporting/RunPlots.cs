@@ -78,7 +78,8 @@ public static class RunPlots
     }
 
     /// <summary>Renders in memory, then replaces the file atomically (a reader never sees half a picture).</summary>
-    static void SavePng(Plot plot, string path, int width, int height)
+    /// <summary>Writes <paramref name="plot"/> as a PNG, atomically.</summary>
+    internal static void SavePng(Plot plot, string path, int width, int height)
     {
         using var image = plot.GetImage(width, height);
         AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png));

@@ -1,4 +1,3 @@
-using ArchGen.Checkpoints;
 using ArchGen.Training;
 using ScottPlot;
 
@@ -50,7 +49,6 @@ public static class StudyPlot
         plot.XLabel("epoch");
         plot.YLabel("test accuracy %");
         plot.ShowLegend();
-        using var image = plot.GetImage(900, 550);
-        AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png));
+        RunPlots.SavePng(plot, path, 900, 550);
     }
 }
