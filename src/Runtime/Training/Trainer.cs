@@ -63,7 +63,13 @@ public sealed class Trainer
     /// continues from the run folder's latest checkpoint; otherwise a previous run's files in the folder are replaced.
     /// The data is read, and its classes checked against the model's outputs, before anything is written.
     /// </summary>
-    public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default) => Run(dataset, resume, resumeFrom: null, cancel);
+    public TrainingResult Run(IDataset dataset, bool resume, CancellationToken cancel = default)
+    {
+        if (!resume) return Train(dataset, resumeFrom: null, cancel);
+        if (!File.Exists(run.LatestCheckpoint)) throw new FileNotFoundException($"Nothing to resume: {run.Path} has no {Checkpoint.LatestFileName}.");
+        using var latest = Checkpoint.Open(run.LatestCheckpoint);
+        return Train(dataset, latest, cancel);
+    }
 
     /// <summary>
     /// Continues the run from <paramref name="resumeFrom"/>, the run folder's latest checkpoint already opened and
@@ -72,12 +78,13 @@ public sealed class Trainer
     public TrainingResult Run(IDataset dataset, VerifiedCheckpoint resumeFrom, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(resumeFrom);
-        return Run(dataset, resume: true, resumeFrom, cancel);
+        return Train(dataset, resumeFrom, cancel);
     }
 
-    TrainingResult Run(IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
+    /// <summary>A new run, or the run continued from <paramref name="resumeFrom"/>.</summary>
+    TrainingResult Train(IDataset dataset, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
     {
-        using var session = Session.Open(requested, run, observer, dataset, resume, resumeFrom, cancel);
+        using var session = Session.Open(requested, run, observer, dataset, resumeFrom, cancel);
         for (int epoch = session.Position.Epoch; epoch < session.Schedule.EpochCount; epoch++)
         {
             var epochRun = new EpochRun(session, epoch);
@@ -311,12 +318,12 @@ public sealed class Trainer
         public EvaluationResult? Last { get; set; }
 
         /// <summary>Sets the run up; nothing is written before the data is read and checked.</summary>
-        public static Session Open(TrainConfig config, RunFolder run, ITrainingObserver observer, IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
+        public static Session Open(TrainConfig config, RunFolder run, ITrainingObserver observer, IDataset dataset, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
         {
             var s = new Session(config, run, observer);
             try
             {
-                s.Start(dataset, resume, resumeFrom, cancel);
+                s.Start(dataset, resumeFrom, cancel);
                 return s;
             }
             catch
@@ -326,8 +333,9 @@ public sealed class Trainer
             }
         }
 
-        void Start(IDataset dataset, bool resume, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
+        void Start(IDataset dataset, VerifiedCheckpoint? resumeFrom, CancellationToken cancel)
         {
+            bool resume = resumeFrom is not null;
             var entry = ModelCatalog.Get(Config.Model);
             var device = Devices.Resolve(Config.Device);
             Devices.SetThreads(Config.Threads);
@@ -350,15 +358,11 @@ public sealed class Trainer
             Optimizer = Optimizers.Create(Config, Model);
             Average = Config.Ema > 0 ? CreateAverage(entry, device) : null;
 
-            if (resume)
+            if (resumeFrom is not null)
             {
-                string? latest = resumeFrom?.Path ?? (File.Exists(Run.LatestCheckpoint) ? Run.LatestCheckpoint : null);
-                if (latest is null) throw new FileNotFoundException($"Nothing to resume: {Run.Path} has no {Checkpoint.LatestFileName}.");
-                var header = resumeFrom is not null
-                    ? Checkpoint.Load(resumeFrom, Model, Optimizer, average: Average?.Model)
-                    : Checkpoint.Load(latest, Model, Optimizer, average: Average?.Model);
+                var header = Checkpoint.Load(resumeFrom, Model, Optimizer, average: Average?.Model);
                 Position = header.Position;
-                Observer.Message($"Resumed from {latest} at epoch {Position.Epoch + 1}, batch {Position.Batch} (step {Position.GlobalStep}).");
+                Observer.Message($"Resumed from {resumeFrom.Path} at epoch {Position.Epoch + 1}, batch {Position.Batch} (step {Position.GlobalStep}).");
             }
             latestIsEpochEnd = resume && Position.Batch == 0;
 
