@@ -50,4 +50,7 @@ enum ShortcutPlacement
 
     /// <summary>No residual connection anywhere (the Cifar flavor then has no 1x1 shortcut convolutions either).</summary>
     None = 1,
+
+    /// <summary>Between the wide expansions, the classical (ResNet) placement: where a block expands and the block before it has stride 1 and expanded to the same width, the earlier block's expanded tensor is added to this block's expansion output (after its activation), so consecutive such blocks carry a residual stream in the wide space. Parameter-free; no residual joins the bottlenecks (and the Cifar flavor has no 1x1 shortcut convolutions).</summary>
+    Expansion = 2,
 }

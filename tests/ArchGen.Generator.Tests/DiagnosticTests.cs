@@ -43,10 +43,35 @@ public class DiagnosticTests
     [InlineData("Dropout = 1", "ARCH0012")]
     [InlineData("Flavor = (MobileNetV2Flavor)2", "ARCH0022")]
     [InlineData("Shortcut = (ShortcutPlacement)7", "ARCH0031")]
+    [InlineData("Shortcut = ShortcutPlacement.Expansion", "ARCH0032")] // one t = 1 block: nothing expands, so nothing to join
     public void ModelProblemsPointAtTheArgument(string argument, string id)
     {
         var d = Single(Harness.Model("M", argument, "1, 16, 1, 1"), id);
         Assert.Equal(argument, At(d));
+    }
+
+    /// <summary>A residual between expansions needs a block after a stride-1 block of the same expanded width; rows that give one compile.</summary>
+    [Theory]
+    [InlineData(false, "6, 24, 1, 1")]                // one block: none before it
+    [InlineData(false, "6, 24, 1, 2", "6, 24, 1, 1")] // the second block follows a stride-2 one
+    [InlineData(false, "6, 24, 1, 1", "6, 32, 1, 1")] // 32 -> 192, then 24 -> 144: the widths differ
+    [InlineData(false, "6, 24, 2, 1")]                // 32 -> 192 -> 24, then 24 -> 144 -> 24
+    [InlineData(true, "6, 32, 2, 1")]                 // 32 -> 192 -> 32 twice, the first of stride 1
+    public void TheResidualBetweenExpansionsNeedsTwoJoinableBlocks(bool joins, params string[] rows)
+    {
+        var compilation = Harness.Compile(Harness.Model("M", "Flavor = MobileNetV2Flavor.Cifar, Shortcut = ShortcutPlacement.Expansion", rows));
+        var found = Harness.Analyze(compilation).Where(d => d.Id == "ARCH0032").ToList();
+        var (_, result) = Harness.Generate(compilation);
+        if (joins)
+        {
+            Assert.Empty(found);
+            Assert.NotEmpty(result.GeneratedTrees);
+        }
+        else
+        {
+            Assert.Equal("Shortcut = ShortcutPlacement.Expansion", At(Assert.Single(found)));
+            Assert.Empty(result.GeneratedTrees);
+        }
     }
 
     [Theory]

@@ -64,7 +64,7 @@ public class FusedTests
     public void TinyModelsFusedMatchEvalModeThroughTheCatalog()
     {
         torch.manual_seed(13);
-        foreach (var (name, size) in new[] { ("TinyPaperNet", 64), ("TinyCifarNet", 16), ("FashionNet", 32) })
+        foreach (var (name, size) in new[] { ("TinyPaperNet", 64), ("TinyCifarNet", 16), ("FashionNet", 32), ("TinyCifarExpansionNet", 16), ("TinyPaperExpansionNet", 64) })
         {
             var entry = ModelCatalog.Get(name);
             using var model = entry.Create();

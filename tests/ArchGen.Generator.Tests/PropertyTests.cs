@@ -72,7 +72,7 @@ public class PropertyTests
         double dropout = Math.Round(r.NextDouble() * 0.9, 2);
         FamilyOptions options = family switch
         {
-            MobileNetV2Family => new MobileNetV2Options((MobileNetV2Flavor)r.Next(2), width, stem, r.Next(1, 2049), r.Next(3) == 0 ? -1 : dropout, r.Next(2) == 0, (ShortcutPlacement)r.Next(2)),
+            MobileNetV2Family => new MobileNetV2Options((MobileNetV2Flavor)r.Next(2), width, stem, r.Next(1, 2049), r.Next(3) == 0 ? -1 : dropout, r.Next(2) == 0, (ShortcutPlacement)r.Next(3)),
             MobileNetV3Family => new MobileNetV3Options(width, stem, r.Next(1, 2049), dropout),
             _ => new EfficientNetOptions(width, r.Next(3) == 0 ? 1.0 : Math.Round(0.1 + (r.NextDouble() * 2), 2), stem, dropout, Math.Round(r.NextDouble() * 0.5, 2)),
         };
@@ -125,7 +125,7 @@ public class PropertyTests
                 case 17: changed = ("Nl", BadInt(r)); break;
                 case 18: spec = Option("Depth", BadDouble(r)); break;
                 case 19: spec = Option("StochasticDepth", BadDouble(r)); break;
-                case 20: spec = Option("Shortcut", r.Next(2, 9)); break;
+                case 20: spec = Option("Shortcut", r.Next(3, 9)); break;
                 default:
                     spec = spec with { Shape = new ClassShape(r.Next(3) != 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) == 0, r.Next(4) != 0, false) };
                     break;
@@ -158,7 +158,8 @@ public class PropertyTests
         bool badOptions = s.Options switch
         {
             MobileNetV2Options o => o.Flavor is not (MobileNetV2Flavor.Paper or MobileNetV2Flavor.Cifar) || BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || !(o.Dropout < 1)
-                || o.Shortcut is not (ShortcutPlacement.Bottleneck or ShortcutPlacement.None),
+                || o.Shortcut is not (ShortcutPlacement.Bottleneck or ShortcutPlacement.None or ShortcutPlacement.Expansion)
+                || (o.Shortcut == ShortcutPlacement.Expansion && !ExpansionsJoin(o, s.Rows.Cast<BottleneckRow>())),
             MobileNetV3Options o => BadPositive(o.Width) || o.StemChannels < 1 || o.HeadChannels < 1 || BadRate(o.Dropout),
             EfficientNetOptions o => BadPositive(o.Width) || o.StemChannels < 1 || BadRate(o.Dropout) || BadPositive(o.Depth) || BadRate(o.StochasticDepth),
             _ => throw new ArgumentException(s.Options.GetType().Name),
@@ -173,6 +174,34 @@ public class PropertyTests
                 MBConvRow m => m.T < 1 || BadKernel(m.K) || m.C < 1 || m.N < 1 || BadStride(m.S),
                 _ => throw new ArgumentException(row.GetType().Name),
             });
+    }
+
+    /// <summary>
+    /// Whether some block follows a stride-1 block and both expand to the same width (the residual between expansions
+    /// has something to join): the channels as torchvision and kuangliu compute them, walked block by block.
+    /// </summary>
+    private static bool ExpansionsJoin(MobileNetV2Options o, IEnumerable<BottleneckRow> rows)
+    {
+        bool paper = o.Flavor == MobileNetV2Flavor.Paper, scale = paper || o.Width != 1.0;
+        double Channels(double c) => scale ? Planning.PlanBuilder.MakeDivisible(c * o.Width) : c;
+        double inputs = Channels(o.StemChannels), beforeWidth = -1;
+        foreach (var row in rows)
+        {
+            for (int i = 0; i < row.N; i++)
+            {
+                bool expands = !paper || row.T != 1;
+                double width = expands ? inputs * row.T : -1;
+                if (expands && width == beforeWidth)
+                {
+                    return true;
+                }
+
+                beforeWidth = (i == 0 ? row.S : 1) == 1 ? width : -1;
+                inputs = Channels(row.C);
+            }
+        }
+
+        return false;
     }
 
     [Fact]

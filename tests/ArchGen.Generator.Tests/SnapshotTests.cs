@@ -38,6 +38,11 @@ public class SnapshotTests
     public void AblatedCifarModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Model(
         "AblatedCifarMobileNetV2", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, LinearBottleneck = false, Shortcut = ShortcutPlacement.None", Harness.KuangliuRows)));
 
+    /// <summary>The paper's shortcut between expansions (Figure 6b) on the exercise's network: the wide residual the forward carries from block to block.</summary>
+    [Fact]
+    public void ExpansionShortcutCifarModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Model(
+        "ExpansionCifarMobileNetV2", "Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, Shortcut = ShortcutPlacement.Expansion", Harness.KuangliuRows)));
+
     [Fact]
     public void MobileNetV3LargeModel() => Snapshot.VerifyFiles(GenerateCompiling(Harness.Family(
         "MobileNetV3Large", "MobileNetV3(Classes = 1000, InputSize = 224, HeadChannels = 1280)", Harness.V3LargeRows)));

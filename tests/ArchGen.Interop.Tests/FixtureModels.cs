@@ -84,7 +84,9 @@ public partial class EffCustom1ChAt48C6 { }
 
 // The paper's two ablations (MobileNetV2 Figure 6) on small tables: fixtures paper_small_* (torchvision's
 // mobilenet_v2 with ReLU6 appended to each block's conv, or use_res_connect off) and cifar_small_* (the exercise's
-// network with linear_bottleneck=False or shortcuts=False) of tools/reference/make_fixtures.py. One argument each.
+// network with linear_bottleneck=False or shortcut="none") of tools/reference/make_fixtures.py. One argument each.
+// The shortcut between expansions (shortcut="expansion") has tables with a row of three blocks, so that one block
+// both takes and passes the expanded tensor.
 
 [MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.35, LinearBottleneck = false)]
 [Bottleneck(t: 1, c: 16, n: 1, s: 1)]
@@ -111,3 +113,16 @@ public partial class CifarSmallNonLinear { }
 [Bottleneck(t: 6, c: 32, n: 2, s: 2)]
 [Bottleneck(t: 6, c: 48, n: 1, s: 2)]
 public partial class CifarSmallNoShortcut { }
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.35, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class PaperSmallExpansionShortcut { }
+
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 48, n: 1, s: 2)]
+public partial class CifarSmallExpansionShortcut { }

@@ -24,6 +24,7 @@ public class ParityTests(ITestOutputHelper output)
         "paper_w1.0_224_c10", "paper_w0.5_160_c10", "cifar_32_c10", "cifar_1ch_32_c10",
         "v3_small_w0.5_96_c7", "v3_custom_1ch_80_c9", "effnet_b0_w0.5_d0.5_64_c5", "effnet_custom_1ch_48_c6",
         "paper_small_nonlinear_w0.35_64_c5", "paper_small_noshortcut_w0.35_64_c5", "cifar_small_nonlinear_32_c10", "cifar_small_noshortcut_32_c10",
+        "paper_small_expansion_w0.35_64_c5", "cifar_small_expansion_32_c10",
     };
 
     public static nn.Module<Tensor, Tensor> Create(string fixture) => fixture switch
@@ -40,6 +41,8 @@ public class ParityTests(ITestOutputHelper output)
         "paper_small_noshortcut_w0.35_64_c5" => new PaperSmallNoShortcut(),
         "cifar_small_nonlinear_32_c10" => new CifarSmallNonLinear(),
         "cifar_small_noshortcut_32_c10" => new CifarSmallNoShortcut(),
+        "paper_small_expansion_w0.35_64_c5" => new PaperSmallExpansionShortcut(),
+        "cifar_small_expansion_32_c10" => new CifarSmallExpansionShortcut(),
         _ => throw new ArgumentOutOfRangeException(nameof(fixture)),
     };
 

@@ -19,6 +19,7 @@ public class ExportTests(ITestOutputHelper output)
         "MobileNetV2", "CifarMobileNetV2", "MobileNetV3Large", "MobileNetV3Small", "EfficientNetB0",
         "PaperW075At128C7", "CifarW05OneChannelAt28C5", "V3CustomOneChannelAt80C9", "B0W05D05At64C5", "EffCustomTwoChannelsAt48C6",
         "PaperNonLinearAt64C5", "CifarNonLinearAt32C10", "CifarNoShortcutAt32C10",
+        "PaperExpansionAt64C5", "CifarExpansionAt32C10",
     };
 
     public static TheoryData<string> Models => new(ModelNames);
@@ -116,6 +117,37 @@ public class ExportTests(ITestOutputHelper output)
     }
 
     const long CifarMobileNetV2Parameters = 2_296_922;
+
+    /// <summary>
+    /// The residual between expansions is one <c>Add</c> per block that takes it, of the block before's expanded
+    /// tensor (after its own <c>Add</c>, if any) and this block's expansion, feeding the depthwise convolution.
+    /// </summary>
+    [Fact]
+    public void TheResidualBetweenExpansionsAddsTheExpandedTensorOfTheBlockBefore()
+    {
+        var (entry, model, metadata) = Prepare("CifarExpansionAt32C10");
+        using (model)
+        {
+            var blocks = ((ArchGen.Blocks.GeneratedModel)model).ForwardLayers.OfType<ArchGen.Blocks.InvertedResidual>().ToList();
+            Assert.Equal(new[] { 3, 4 }, blocks.Select((b, i) => (b, i)).Where(p => p.b.TakesWide).Select(p => p.i));
+            Assert.Equal(new[] { 2, 3 }, blocks.Select((b, i) => (b, i)).Where(p => p.b.PassesWide).Select(p => p.i));
+            var graph = OnnxExporter.Build(entry, model, metadata).Graph;
+            var adds = graph.Node.Where(n => n.OpType == "Add" && n.Name.EndsWith(".wide", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, adds.Count);
+            string? passed = null;
+            foreach (var add in adds)
+            {
+                // This block's expansion (a Relu after the expansion's convolution), then the tensor the block before passed on.
+                Assert.EndsWith(".expand.relu", add.Input[0], StringComparison.Ordinal);
+                var producer = graph.Node.Single(n => n.Output.Contains(add.Input[1]));
+                Assert.True(producer.Name.EndsWith(".expand.relu", StringComparison.Ordinal) || producer.Name.EndsWith(".wide", StringComparison.Ordinal), producer.Name);
+                if (passed is not null) Assert.Equal(passed, add.Input[1]);
+                passed = add.Output[0];
+                var depthwise = Assert.Single(graph.Node, n => n.Input.Contains(add.Output[0]) && n.OpType == "Conv");
+                Assert.Contains(".depthwise", depthwise.Name, StringComparison.Ordinal);
+            }
+        }
+    }
 
     [Theory]
     [InlineData(true)]

@@ -160,3 +160,21 @@ public partial class CifarNonLinearAt32C10
 public partial class CifarNoShortcutAt32C10
 {
 }
+
+/// <summary>The shortcut between expansions, torchvision's layout: blocks 2 -> 3 -> 4 join (the last two of a row of three, then the next row's first block).</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 5, InputSize = 64, Width = 0.5, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class PaperExpansionAt64C5
+{
+}
+
+/// <summary>The shortcut between expansions on the exercise's layout: blocks 2 -> 3 -> 4 join (0-based, in forward order).</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 32, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class CifarExpansionAt32C10
+{
+}

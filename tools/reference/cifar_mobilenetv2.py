@@ -18,7 +18,12 @@ exercise). Only the stem conv depends on in_channels.
 The paper's two ablations (MobileNetV2 Figure 6), off by default:
   * linear_bottleneck=False: ReLU after bn3, before the residual add
     ("ReLU6 in bottleneck"; this flavor's activation is ReLU);
-  * shortcuts=False: no residual at all, so no "shortcut" modules or keys.
+  * shortcut="none": no residual at all, so no "shortcut" modules or keys;
+  * shortcut="expansion": the paper's "shortcut between expansions": no residual joins the bottlenecks (no
+    "shortcut" modules or keys); instead, where a block follows a stride-1 block whose expansion has its width, the
+    earlier block's expanded tensor (after its ReLU, and after what it added itself) is added to this block's
+    expanded tensor (after its ReLU), so such blocks carry a residual stream between their wide tensors.
+The default, shortcut="bottleneck", is the exercise's network.
 """
 import torch
 import torch.nn as nn
@@ -44,11 +49,15 @@ def _conv(cin, cout, k, stride=1, groups=1):
 class Block(nn.Module):
     """Inverted residual: expand (1x1) + depthwise (3x3) + linear project (1x1)."""
 
-    def __init__(self, in_planes, out_planes, expansion, stride, linear_bottleneck=True, shortcuts=True):
+    def __init__(self, in_planes, out_planes, expansion, stride, linear_bottleneck=True, shortcut="bottleneck"):
         super().__init__()
-        self.stride = stride if shortcuts else None  # None: no residual
+        assert shortcut in ("bottleneck", "expansion", "none"), shortcut
+        shortcuts = shortcut == "bottleneck"
+        self.stride = stride if shortcuts else None  # None: no residual between bottlenecks
+        self.block_stride = stride
         self.linear_bottleneck = linear_bottleneck
         hidden = expansion * in_planes
+        self.hidden = hidden
         self.conv1 = _conv(in_planes, hidden, 1)
         self.bn1 = nn.BatchNorm2d(hidden)
         self.conv2 = _conv(hidden, hidden, 3, stride=stride, groups=hidden)
@@ -62,20 +71,29 @@ class Block(nn.Module):
                 self.shortcut = nn.Sequential(_conv(in_planes, out_planes, 1),
                                               nn.BatchNorm2d(out_planes))
 
-    def forward(self, x):
+    def forward(self, x, wide=None):
+        """The block's output; with `wide` (the previous block's expanded tensor), also its own expanded tensor."""
         y = F.relu(self.bn1(self.conv1(x)))
+        if wide is not None:
+            y = y + wide
+        expanded = y
         y = F.relu(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
         if not self.linear_bottleneck:
             y = F.relu(y)
         if self.stride == 1:
             y = y + self.shortcut(x)
-        return y
+        return y, expanded
+
+
+def joins(before, block):
+    """Whether `block` takes `before`'s expanded tensor: `before` has stride 1 and expands to the same width."""
+    return before is not None and before.block_stride == 1 and before.hidden == block.hidden
 
 
 class MobileNetV2(nn.Module):
     def __init__(self, num_classes=10, in_channels=3, cfg=DEFAULT_CFG,
-                 stem_channels=32, head_channels=1280, linear_bottleneck=True, shortcuts=True):
+                 stem_channels=32, head_channels=1280, linear_bottleneck=True, shortcut="bottleneck"):
         super().__init__()
         self.cfg = tuple(tuple(row) for row in cfg)
         self.conv1 = _conv(in_channels, stem_channels, 3)
@@ -84,16 +102,20 @@ class MobileNetV2(nn.Module):
         cin = stem_channels
         for t, c, n, s in self.cfg:
             for i in range(n):
-                blocks.append(Block(cin, c, t, s if i == 0 else 1, linear_bottleneck, shortcuts))
+                blocks.append(Block(cin, c, t, s if i == 0 else 1, linear_bottleneck, shortcut))
                 cin = c
         self.layers = nn.Sequential(*blocks)
+        self.wide = shortcut == "expansion"
         self.conv2 = _conv(cin, head_channels, 1)
         self.bn2 = nn.BatchNorm2d(head_channels)
         self.linear = nn.Linear(head_channels, num_classes)
 
     def forward(self, x):
         y = F.relu(self.bn1(self.conv1(x)))
-        y = self.layers(y)
+        expanded, before = None, None
+        for block in self.layers:
+            y, expanded = block(y, expanded if self.wide and joins(before, block) else None)
+            before = block
         y = F.relu(self.bn2(self.conv2(y)))
         y = F.avg_pool2d(y, 4)  # as in the exercise: 4x4 map at 32x32 input
         y = y.view(y.size(0), -1)

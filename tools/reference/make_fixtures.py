@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import torch
 import torch.nn as nn
@@ -45,14 +46,18 @@ except ImportError:
     HAVE_SAFETENSORS = False
 
 Fixture = collections.namedtuple(
-    "Fixture", "name flavor width size in_channels num_classes batch init_seed config linear_bottleneck shortcuts",
-    defaults=(None, True, True))
+    "Fixture", "name flavor width size in_channels num_classes batch init_seed config linear_bottleneck shortcut",
+    defaults=(None, True, "bottleneck"))
 
 # Small tables for the ablation fixtures (MobileNetV2 Figure 6): each has stride-1 repeats (identity residuals) and,
 # for the CIFAR layout, a first block whose width changes (a 1x1 shortcut); three stride-2 rows bring 32 to the 4x4
 # map the CIFAR model's avg_pool2d(4) expects.
 PAPER_SMALL = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 2, 2]]
 CIFAR_SMALL = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 48, 1, 2))
+# For the shortcut between expansions: a row of three blocks, so one block both takes and passes the expanded tensor
+# (Paper at width 0.35: blocks 3 -> 4 -> 5 join; CIFAR: blocks 2 -> 3 -> 4 and 5 -> 6).
+PAPER_WIDE = [[1, 16, 1, 1], [6, 24, 3, 2], [6, 32, 2, 2]]
+CIFAR_WIDE = ((1, 16, 1, 1), (6, 24, 3, 2), (6, 32, 2, 2), (6, 48, 1, 2))
 
 
 def family(name, config_name, batch, init_seed):
@@ -71,9 +76,11 @@ FIXTURES = [
     family("effnet_b0_w0.5_d0.5_64_c5", "B0W05D05At64C5", 2, 4000),
     family("effnet_custom_1ch_48_c6", "EffCustom1ChAt48C6", 3, 4001),
     Fixture("paper_small_nonlinear_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5000, PAPER_SMALL, linear_bottleneck=False),
-    Fixture("paper_small_noshortcut_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5001, PAPER_SMALL, shortcuts=False),
+    Fixture("paper_small_noshortcut_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5001, PAPER_SMALL, shortcut="none"),
+    Fixture("paper_small_expansion_w0.35_64_c5", "paper", 0.35, 64, 3, 5, 2, 5004, PAPER_WIDE, shortcut="expansion"),
     Fixture("cifar_small_nonlinear_32_c10", "cifar", None, 32, 3, 10, 4, 5002, CIFAR_SMALL, linear_bottleneck=False),
-    Fixture("cifar_small_noshortcut_32_c10", "cifar", None, 32, 1, 10, 4, 5003, CIFAR_SMALL, shortcuts=False),
+    Fixture("cifar_small_noshortcut_32_c10", "cifar", None, 32, 1, 10, 4, 5003, CIFAR_SMALL, shortcut="none"),
+    Fixture("cifar_small_expansion_32_c10", "cifar", None, 32, 3, 10, 4, 5005, CIFAR_WIDE, shortcut="expansion"),
 ]
 
 
@@ -86,14 +93,15 @@ def build(fx):
         assert fx.in_channels == 3, "torchvision mobilenet_v2 has a fixed 3-channel stem"
         model = torchvision.models.mobilenet_v2(
             weights=None, width_mult=fx.width, num_classes=fx.num_classes, inverted_residual_setting=fx.config)
-        return ablate_paper(model, fx.linear_bottleneck, fx.shortcuts)
+        return ablate_paper(model, fx.linear_bottleneck, fx.shortcut)
     return CifarMobileNetV2(num_classes=fx.num_classes, in_channels=fx.in_channels, cfg=fx.config or DEFAULT_CFG,
-                            linear_bottleneck=fx.linear_bottleneck, shortcuts=fx.shortcuts)
+                            linear_bottleneck=fx.linear_bottleneck, shortcut=fx.shortcut)
 
 
 def original(fx):
     ablations = ("" if fx.linear_bottleneck else ", ReLU6/ReLU after each block's projection (linear_bottleneck=False)") + \
-        ("" if fx.shortcuts else ", no residual connections (shortcuts=False)")
+        {"bottleneck": "", "none": ", no residual connections (shortcut='none')",
+         "expansion": ", residuals between consecutive blocks' expanded tensors instead of their bottlenecks (shortcut='expansion')"}[fx.shortcut]
     return {"paper": "torchvision.models.mobilenet_v2",
             "cifar": "kuangliu/pytorch-cifar MobileNetV2 (tools/reference/cifar_mobilenetv2.py)",
             "v3": "torchvision.models.mobilenetv3.MobileNetV3 from configuration %s of tools/reference/counts.py",
@@ -101,16 +109,38 @@ def original(fx):
             }[fx.flavor].replace("%s", fx.config.name if fx.flavor in ("v3", "effnet") else "") + ablations
 
 
-def ablate_paper(model, linear_bottleneck, shortcuts):
+def ablate_paper(model, linear_bottleneck, shortcut):
     """torchvision's mobilenet_v2 with the paper's ablations (Figure 6): ReLU6 appended to each block's `conv` after the
-    projection's BatchNorm (before the residual add), or no residual connections."""
+    projection's BatchNorm (before the residual add); no residual connections; or residuals between expansions (see
+    expansion_forward)."""
     for block in model.features:
         if isinstance(block, torchvision.models.mobilenetv2.InvertedResidual):
             if not linear_bottleneck:
                 block.conv.append(nn.ReLU6(inplace=False))
-            if not shortcuts:
+            if shortcut != "bottleneck":
                 block.use_res_connect = False
+    if shortcut == "expansion":
+        model.forward = types.MethodType(expansion_forward, model)
     return model
+
+
+def expansion_forward(model, x):
+    """torchvision's MobileNetV2.forward with the paper's "shortcut between expansions": where a block that expands
+    (t > 1: its `conv` starts with the expansion's Conv-BN-ReLU6) follows a stride-1 block whose expansion has its
+    width, the earlier block's expanded tensor is added to this block's (after the ReLU6s); the rest of `conv` then
+    runs on the sum, which the next block may take in turn."""
+    InvertedResidual = torchvision.models.mobilenetv2.InvertedResidual
+    expanded, before = None, None  # the previous block's expanded tensor, and that block (when it expands)
+    for layer in model.features:
+        if not isinstance(layer, InvertedResidual) or len(layer.conv) < 4:  # the stem, the head, a t = 1 block
+            x, expanded, before = layer(x), None, None
+            continue
+        e = layer.conv[0](x)
+        if before is not None and before.stride == 1 and before.conv[0].out_channels == layer.conv[0].out_channels:
+            e = e + expanded
+        x, expanded, before = layer.conv[1:](e), e, layer
+    x = nn.functional.adaptive_avg_pool2d(x, (1, 1))
+    return model.classifier(torch.flatten(x, 1))
 
 
 @torch.no_grad()
@@ -224,7 +254,7 @@ def make(fx):
         ("original", original(fx)),
         ("table", [list(row) for row in fx.config] if fx.flavor in ("paper", "cifar") and fx.config else None),
         ("linear_bottleneck", fx.linear_bottleneck),
-        ("shortcuts", fx.shortcuts),
+        ("shortcut", fx.shortcut),
         ("width_mult", fx.width),
         ("input_size", [fx.size, fx.size]),
         ("in_channels", fx.in_channels),

@@ -28,3 +28,16 @@ public partial class FashionMnistMobileNetV2NonLinear
 public partial class FashionMnistMobileNetV2NoShortcut
 {
 }
+
+/// <summary><see cref="FashionMnistMobileNetV2"/> with its residuals between the wide expansions instead of the bottlenecks: the paper's "shortcut between expansions" (Figure 6b).</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 28, InputChannels = 1, Width = 1.0, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 1)]
+[Bottleneck(t: 6, c: 32, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 64, n: 4, s: 2)]
+[Bottleneck(t: 6, c: 96, n: 3, s: 1)]
+[Bottleneck(t: 6, c: 160, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 320, n: 1, s: 1)]
+public partial class FashionMnistMobileNetV2ExpansionShortcut
+{
+}

@@ -301,12 +301,18 @@ internal static class Emitter
             """);
         w.Open();
         Commented(w, "var x = input.alias();", ShapeText(plan.Steps[0].Input) + "; each layer runs in the memory layout verified for it on this CPU");
+        if (plan.Steps.Any(s => s.OnWideResidual))
+        {
+            Commented(w, Tensor + "? wide = null;", "the expanded tensor a block passes on to the next one's expansion (the residual between expansions)");
+        }
+
         int stage = 0;
         int last = plan.Stages[stageCount - 1].StepIndex;
         for (int i = 0; i <= last; i++)
         {
             var step = plan.Steps[i];
-            Commented(w, (i == last ? "return" : "x =") + " Apply(" + step.Field + ", x);", step.Where + ": " + ShapeText(step.Output));
+            string wide = step.OnWideResidual ? ", ref wide" : string.Empty;
+            Commented(w, (i == last ? "return" : "x =") + " Apply(" + step.Field + ", x" + wide + ");", step.Where + ": " + ShapeText(step.Output));
             if (i != last && stage < stageCount && plan.Stages[stage].StepIndex == i)
             {
                 Commented(w, "Keep(stages, " + N(stage) + ", x);", "the stride-" + N(plan.Stages[stage].Stride) + " stage ends here");

@@ -44,6 +44,9 @@ internal abstract class Family
     /// <summary>The plan of a spec that passed every check; throws <see cref="TooLargeException"/> (or overflows) when too large.</summary>
     public abstract LayerPlan Plan(ModelSpec spec);
 
+    /// <summary>The family's rules on what its planner made of the options and rows (an option that has nothing to act on, say).</summary>
+    public abstract void CheckPlan(ModelSpec spec, LayerPlan plan, Checks checks);
+
     public override string ToString() => Name;
 }
 
@@ -65,6 +68,8 @@ internal abstract class Family<TOptions, TRow> : Family
 
     public sealed override LayerPlan Plan(ModelSpec spec) => Plan(spec, (TOptions)spec.Options, RowsOf(spec));
 
+    public sealed override void CheckPlan(ModelSpec spec, LayerPlan plan, Checks checks) => CheckPlan((TOptions)spec.Options, plan, checks);
+
     protected abstract TOptions With(TOptions options, string name, object value, ArgumentReader reader);
 
     protected abstract TRow Read(ImmutableArray<TypedConstant> arguments, ArgumentReader reader);
@@ -72,6 +77,11 @@ internal abstract class Family<TOptions, TRow> : Family
     protected abstract void Check(TOptions options, IReadOnlyList<TRow> rows, Checks checks);
 
     protected abstract LayerPlan Plan(ModelSpec spec, TOptions options, IReadOnlyList<TRow> rows);
+
+    /// <summary>See <see cref="Family.CheckPlan"/>; no rules unless the family has some.</summary>
+    protected virtual void CheckPlan(TOptions options, LayerPlan plan, Checks checks)
+    {
+    }
 
     private static IReadOnlyList<TRow> RowsOf(ModelSpec spec)
     {

@@ -26,7 +26,8 @@ internal sealed record BottleneckRow(int T, int C, int N, int S) : Row;
 /// block (1x1 conv + BN when channels change), channels rounded only when width != 1, no dropout.</item>
 /// </list>
 /// Either flavor takes the paper's two ablations: <c>LinearBottleneck = false</c> puts the block's activation after
-/// the projection (Figure 6a), <c>Shortcut = ShortcutPlacement.None</c> removes every residual (Figure 6b).
+/// the projection (Figure 6a); <c>Shortcut = ShortcutPlacement.None</c> removes every residual and
+/// <c>ShortcutPlacement.Expansion</c> joins the wide expansions instead of the bottlenecks (Figure 6b).
 /// </summary>
 internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckRow>
 {
@@ -60,7 +61,7 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         checks.AtLeastOne(o.StemChannels, Diagnostics.StemChannelsOutOfRange, "StemChannels");
         checks.AtLeastOne(o.HeadChannels, Diagnostics.HeadChannelsOutOfRange, "HeadChannels");
         checks.Argument(o.Dropout < 1 && !double.IsNaN(o.Dropout), Diagnostics.DropoutOutOfRange, "Dropout", D(o.Dropout), "less than 1 (negative means the flavor's default)");
-        checks.Argument(o.Shortcut is ShortcutPlacement.Bottleneck or ShortcutPlacement.None, Diagnostics.ShortcutOutOfRange, "Shortcut", N((int)o.Shortcut));
+        checks.Argument(o.Shortcut is ShortcutPlacement.Bottleneck or ShortcutPlacement.None or ShortcutPlacement.Expansion, Diagnostics.ShortcutOutOfRange, "Shortcut", N((int)o.Shortcut));
         for (int r = 0; r < rows.Count; r++)
         {
             checks.Expansion(r, "t", rows[r].T);
@@ -95,14 +96,16 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
                 long inChannels = b.Current.Channels;
                 long hidden = (long)PlanBuilder.CheckChannels((double)inChannels * row.T, "row " + N(r + 1) + "'s hidden layer");
                 int stride = i == 0 ? row.S : 1;
-                var shortcut = stride != 1 || o.Shortcut == ShortcutPlacement.None ? ShortcutKind.None
+                bool expand = !paper || row.T != 1;
+                var shortcut = stride != 1 || o.Shortcut != ShortcutPlacement.Bottleneck ? ShortcutKind.None
                     : inChannels == outChannels ? ShortcutKind.Identity
                     : paper ? ShortcutKind.None : ShortcutKind.Projection;
                 string path = (paper ? "features." : "layers.") + N(index);
                 b.Block(
                     "Block" + N(index), Placement.At(path), paper ? BlockLayout.TorchvisionMobileNetV2 : BlockLayout.Kuangliu, r,
-                    hidden, outChannels, 3, stride, act, expand: !paper || row.T != 1, shortcut,
-                    projectAct: o.LinearBottleneck ? Activation.None : act);
+                    hidden, outChannels, 3, stride, act, expand, shortcut,
+                    projectAct: o.LinearBottleneck ? Activation.None : act,
+                    takesWide: o.Shortcut == ShortcutPlacement.Expansion && b.CanTakeWide(hidden, expand));
                 index++;
             }
         }
@@ -114,12 +117,23 @@ internal sealed class MobileNetV2Family : Family<MobileNetV2Options, BottleneckR
         double dropout = o.Dropout >= 0 ? o.Dropout : paper ? 0.2 : 0.0;
         b.Classifier("Classifier", paper ? Placement.At("classifier") : Placement.Flat("linear"), 0, Activation.None, dropout, dropoutLayer: paper);
         string ablations = (o.LinearBottleneck ? string.Empty : ", " + act + " after projection")
-            + (o.Shortcut == ShortcutPlacement.None ? ", no residuals" : string.Empty);
+            + o.Shortcut switch { ShortcutPlacement.None => ", no residuals", ShortcutPlacement.Expansion => ", residuals between expansions", _ => string.Empty };
         return b.Build(
             (paper ? "MobileNetV2, Paper flavor" : "MobileNetV2, Cifar flavor") + ablations,
             paper ? "torchvision's mobilenet_v2" : "kuangliu/pytorch-cifar's MobileNetV2",
             paper ? WeightInit.Torchvision : WeightInit.PyTorchDefault,
             o.Width,
             dropout);
+    }
+
+    protected override void CheckPlan(MobileNetV2Options o, LayerPlan plan, Checks checks)
+    {
+        bool joined = false;
+        foreach (var step in plan.Steps)
+        {
+            joined |= step is BlockStep { TakesWide: true };
+        }
+
+        checks.Argument(o.Shortcut != ShortcutPlacement.Expansion || joined, Diagnostics.WideResidualJoinsNothing, "Shortcut");
     }
 }

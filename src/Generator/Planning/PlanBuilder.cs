@@ -90,12 +90,33 @@ internal sealed class PlanBuilder
         }
     }
 
-    /// <summary>An inverted-residual block on the current activation.</summary>
+    /// <summary>
+    /// Whether a block expanding to <paramref name="expanded"/> channels can take the wide residual from the step
+    /// before: that step is a block of stride 1 that expanded to as many channels (so the two expanded tensors have
+    /// one shape), and both expand.
+    /// </summary>
+    public bool CanTakeWide(long expanded, bool expand) =>
+        expand && _steps.Count > 0 && _steps[_steps.Count - 1] is BlockStep { Expand: true, Stride: 1 } before && before.Expanded == expanded;
+
+    /// <summary>
+    /// An inverted-residual block on the current activation; when <paramref name="takesWide"/>, the block before (see
+    /// <see cref="CanTakeWide"/>) passes its expanded tensor on to be added to this block's expansion output.
+    /// </summary>
     public void Block(
         string field, Placement placement, BlockLayout layout, int row, long expanded, long outChannels, int kernel, int stride, Activation act, bool expand,
         ShortcutKind shortcut, long squeeze = 0, Activation squeezeAct = Activation.None, Activation gate = Activation.None, double dropPath = 0, double eps = 1e-5, double momentum = 0.1,
-        Activation projectAct = Activation.None)
+        Activation projectAct = Activation.None, bool takesWide = false)
     {
+        if (takesWide)
+        {
+            if (!CanTakeWide(expanded, expand) || shortcut != ShortcutKind.None)
+            {
+                throw new System.InvalidOperationException("Block " + field + " cannot take the wide residual of the step before it.");
+            }
+
+            _steps[_steps.Count - 1] = (BlockStep)_steps[_steps.Count - 1] with { PassesWide = true };
+        }
+
         if (++_blocks > MaxBlocks)
         {
             throw new TooLargeException("the table has more than " + N(MaxBlocks) + " blocks");
@@ -135,7 +156,7 @@ internal sealed class PlanBuilder
             AddFeature(
                 new BlockStep(
                     field, placement, input, new Shape(outChannels, outSize), parameters, macs,
-                    layout, row, expanded, kernel, stride, act, expand, shortcut, squeeze, squeezeAct, gate, dropPath, eps, momentum, projectAct),
+                    layout, row, expanded, kernel, stride, act, expand, shortcut, squeeze, squeezeAct, gate, dropPath, eps, momentum, projectAct, takesWide),
                 stride,
                 row);
         }

@@ -57,7 +57,12 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor StochasticDepthOutOfRange = Error("ARCH0028", "StochasticDepth must be in [0, 1)", "StochasticDepth = {0} must be in [0, 1)");
     public static readonly DiagnosticDescriptor MixedFamilies = Error("ARCH0029", "A class declares one network family", "Class '{0}' has [{1}] and also {2}; a class declares one network, with rows of its own family");
     public static readonly DiagnosticDescriptor NonlinearityOutOfRange = Error("ARCH0030", "nl must be a Nonlinearity member", "Row {0}: nl = {1} is not a member of Nonlinearity (ReLU or HardSwish)");
-    public static readonly DiagnosticDescriptor ShortcutOutOfRange = Error("ARCH0031", "Shortcut must be a ShortcutPlacement member", "Shortcut = {0} is not a member of ShortcutPlacement (Bottleneck or None)");
+    public static readonly DiagnosticDescriptor ShortcutOutOfRange = Error("ARCH0031", "Shortcut must be a ShortcutPlacement member", "Shortcut = {0} is not a member of ShortcutPlacement (Bottleneck, None or Expansion)");
+
+    public static readonly DiagnosticDescriptor WideResidualJoinsNothing = Error(
+        "ARCH0032",
+        "Shortcut = ShortcutPlacement.Expansion joins no blocks",
+        "Shortcut = ShortcutPlacement.Expansion joins no blocks of this table: no block follows a stride-1 block that expands to the same width, so the network would have no residual at all; use ShortcutPlacement.None for that");
 
     /// <summary>
     /// Every descriptor above, by ID: the one list the analyzer declares (<c>SupportedDiagnostics</c>); the release

@@ -45,7 +45,8 @@ internal sealed record Problem(DiagnosticDescriptor Descriptor, Target Target, I
 /// <summary>
 /// Checks a <see cref="ModelSpec"/> and plans it: the rules every model class has (its declaration, Classes,
 /// InputSize, InputChannels, at least one row), then its family's own (<see cref="Family.Check"/>), then the plan (too
-/// large, strides on 1x1 maps, a class name that clashes with a member the emitter declares for this plan). Shared by
+/// large, strides on 1x1 maps, a class name that clashes with a member the emitter declares for this plan, the
+/// family's rules on its plan: <see cref="Family.CheckPlan"/>). Shared by
 /// the generator, which emits only plans without errors, and the <see cref="ArchGenAnalyzer"/>, which reports the
 /// problems. Pure: no symbols, never throws.
 /// </summary>
@@ -122,6 +123,7 @@ internal static class Validator
             checks.Add(Diagnostics.StrideOnOneByOneMap, new Target(TargetKind.RowArgument, "s", r), N(r + 1), N(spec.InputSize));
         }
 
+        family.CheckPlan(spec, plan, checks);
         if (Emitter.DeclaredMemberNames(plan).Contains(name))
         {
             checks.Add(Diagnostics.ReservedName, classTarget, name);

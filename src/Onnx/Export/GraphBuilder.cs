@@ -15,6 +15,12 @@ internal sealed class GraphBuilder
 
     public GraphBuilder(GraphProto graph) => this.graph = graph;
 
+    /// <summary>
+    /// The expanded tensor a block passed on as the wide residual (<c>Shortcut = ShortcutPlacement.Expansion</c>), for
+    /// the next block to add; null when the last block passed none.
+    /// </summary>
+    public string? Wide { get; set; }
+
     /// <summary>A fresh name starting with <paramref name="stem"/>.</summary>
     public string Name(string stem)
     {

@@ -69,6 +69,22 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
         return y;
     }
 
+    /// <summary>
+    /// <see cref="Apply(nn.Module{Tensor, Tensor}, Tensor)"/> for a block on the wide residual (<c>Shortcut =
+    /// ShortcutPlacement.Expansion</c>): <paramref name="wide"/> carries the expanded tensor from block to block
+    /// (<see cref="InvertedResidual.Forward"/>). The block runs through that method, so hooks on its layers fire, not
+    /// hooks on the block itself.
+    /// </summary>
+    protected static Tensor Apply(InvertedResidual block, Tensor x, ref Tensor? wide)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        var arranged = VerifiedLayout.Arrange(block, x);
+        if (!ReferenceEquals(arranged, x)) x.Dispose();
+        var y = block.Forward(arranged, ref wide);
+        if (!ReferenceEquals(y, arranged)) arranged.Dispose();
+        return y;
+    }
+
     /// <summary>Flattens the pooled N x C x 1 x 1 map to N x C and disposes it.</summary>
     protected static Tensor Flatten(Tensor x)
     {

@@ -7,7 +7,9 @@ namespace ArchGen.Blocks;
 /// The inverted residual with linear bottleneck of MobileNetV2 (Sandler et al. 2018), in every variant the generated
 /// networks use: an optional 1x1 expansion, a k x k depthwise convolution, optional squeeze-and-excitation (MobileNetV3,
 /// EfficientNet), a linear 1x1 projection (with an activation only in the paper's "ReLU6 in bottleneck" ablation), and
-/// an identity or projection shortcut with optional stochastic depth.
+/// an identity or projection shortcut with optional stochastic depth, or, for the paper's "shortcut between expansions"
+/// (<c>Shortcut = ShortcutPlacement.Expansion</c>), a residual between the expansion outputs of consecutive blocks
+/// (<see cref="TakesWide"/>, <see cref="PassesWide"/>; the model's forward carries it with <see cref="Forward"/>).
 /// Its forward applies the branch as PyTorch's block does (through the same container, so hooks fire where they fire
 /// in PyTorch), disposing each intermediate as soon as it is used.
 /// </summary>
@@ -37,8 +39,17 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     /// <summary>Drop-path on the branch before an identity residual (EfficientNet), or null.</summary>
     public readonly StochasticDepth? StochasticDepth;
 
+    /// <summary>Whether the expansion's output has the wide residual of the block before added to it (after its activation).</summary>
+    public readonly bool TakesWide;
+
+    /// <summary>Whether this block's expanded tensor (after any wide residual was added) is the wide residual of the block after it.</summary>
+    public readonly bool PassesWide;
+
     /// <summary>The main branch as PyTorch applies it: torchvision's <c>conv</c> / <c>block</c> container.</summary>
     readonly Sequential branch;
+
+    /// <summary>The branch after the expansion (the same layers, not registered twice), for a block on the wide residual; else null.</summary>
+    readonly Sequential? afterExpand;
 
     /// <summary>kuangliu's <c>shortcut</c> container (empty for identity), or null.</summary>
     readonly Sequential? shortcutPath;
@@ -60,10 +71,13 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     /// <param name="eps">BatchNorm eps.</param>
     /// <param name="momentum">BatchNorm momentum.</param>
     /// <param name="projectActivation">Activation after the projection's BatchNorm, before any residual add: <see cref="Activation.None"/> (a linear bottleneck) but in the paper's ablation.</param>
+    /// <param name="takesWide">Whether the block before passes its expanded tensor, to be added to this block's expansion output (<see cref="TakesWide"/>).</param>
+    /// <param name="passesWide">Whether this block passes its expanded tensor to the block after it (<see cref="PassesWide"/>; needs stride 1).</param>
     public InvertedResidual(
         BlockLayout layout, long inChannels, long expandedChannels, long outChannels, long kernelSize, long stride, Activation activation,
         bool expand, ShortcutKind shortcut = ShortcutKind.None, long squeezeChannels = 0, Activation squeezeActivation = Activation.ReLU,
-        Activation gate = Activation.HardSigmoid, double dropPath = 0, double eps = 1e-5, double momentum = 0.1, Activation projectActivation = Activation.None)
+        Activation gate = Activation.HardSigmoid, double dropPath = 0, double eps = 1e-5, double momentum = 0.1, Activation projectActivation = Activation.None,
+        bool takesWide = false, bool passesWide = false)
         : this(
             layout,
             expand ? new ConvBnAct(inChannels, expandedChannels, 1, activation: activation, eps: eps, momentum: momentum) : null,
@@ -72,7 +86,9 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
             new ConvBnAct(expandedChannels, outChannels, 1, activation: projectActivation, eps: eps, momentum: momentum),
             shortcut,
             shortcut == ShortcutKind.Projection ? new ConvBnAct(inChannels, outChannels, 1, eps: eps, momentum: momentum) : null,
-            layout == BlockLayout.TorchvisionEfficientNet ? new StochasticDepth(dropPath) : null)
+            layout == BlockLayout.TorchvisionEfficientNet ? new StochasticDepth(dropPath) : null,
+            takesWide,
+            passesWide)
     {
         if (!expand && expandedChannels != inChannels)
             throw new ArgumentException($"A block without expansion has as many expanded channels as inputs ({expandedChannels} != {inChannels}).");
@@ -80,10 +96,14 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"An identity shortcut needs stride 1 and as many outputs as inputs (stride {stride}, {inChannels} -> {outChannels}).");
         if (dropPath != 0 && layout != BlockLayout.TorchvisionEfficientNet)
             throw new ArgumentException("Stochastic depth is part of the EfficientNet layout only.");
+        if ((takesWide || passesWide) && (!expand || shortcut != ShortcutKind.None))
+            throw new ArgumentException("A block on the wide residual expands and has no bottleneck shortcut (one residual placement per network).");
+        if (passesWide && stride != 1)
+            throw new ArgumentException($"A block that passes its expanded tensor on has stride 1 (stride {stride}): the next block's expansion is at its output's resolution.");
     }
 
     InvertedResidual(BlockLayout layout, ConvBnAct? expand, ConvBnAct depthwise, SqueezeExcitation? squeezeExcitation, ConvBnAct project,
-        ShortcutKind shortcut, ConvBnAct? projection, StochasticDepth? stochasticDepth)
+        ShortcutKind shortcut, ConvBnAct? projection, StochasticDepth? stochasticDepth, bool takesWide, bool passesWide)
         : base(nameof(InvertedResidual))
     {
         Layout = layout;
@@ -94,6 +114,8 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         Shortcut = shortcut;
         Projection = projection;
         StochasticDepth = stochasticDepth;
+        TakesWide = takesWide;
+        PassesWide = passesWide;
 
         var stages = new List<nn.Module<Tensor, Tensor>>();
         if (expand is not null) stages.Add(expand);
@@ -112,6 +134,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
             stages.Add(project);
         }
         branch = new Sequential(stages.ToArray());
+        if (takesWide || passesWide) afterExpand = new Sequential(stages.Skip(1).ToArray());
 
         if (layout == BlockLayout.Kuangliu)
         {
@@ -147,11 +170,51 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     {
         base.train(on);
         branch.train(on);
+        afterExpand?.train(on);
     }
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// The block with its wide residual, as the model's forward runs it: <paramref name="wide"/> holds the expanded
+    /// tensor the block before passed on (null when it passes none) and is replaced by the one this block passes on
+    /// (or null); the incoming one is disposed. A block on no wide residual runs its <c>forward</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The block takes a wide residual and none was given, or none is taken and one was given.</exception>
+    public Tensor Forward(Tensor input, ref Tensor? wide)
+    {
+        if (TakesWide != wide is not null)
+            throw new ArgumentException(TakesWide ? "This block adds the wide residual of the block before it, and none was given." : "This block takes no wide residual, and one was given.", nameof(wide));
+        if (afterExpand is null) return forward(input);
+        var output = Expanded(input, wide, out var passed);
+        wide?.Dispose();
+        wide = passed;
+        return output;
+    }
+
+    /// <summary>The branch of a block on the wide residual: expansion, plus <paramref name="incoming"/> (out of place: the activation's gradient may need its output), then the rest.</summary>
+    Tensor Expanded(Tensor input, Tensor? incoming, out Tensor? passed)
+    {
+        var expanded = Expand!.call(input);
+        if (incoming is not null)
+        {
+            var sum = expanded.add(incoming);
+            expanded.Dispose();
+            expanded = sum;
+        }
+
+        passed = PassesWide ? expanded.alias() : null;
+        using (expanded) return afterExpand!.call(expanded);
+    }
+
+    /// <summary>The block's forward; a block on the wide residual run alone (as the layout check runs each layer) adds no incoming residual to its expansion.</summary>
     public override Tensor forward(Tensor input)
     {
+        if (afterExpand is not null)
+        {
+            var result = Expanded(input, null, out var passed);
+            passed?.Dispose();
+            return result;
+        }
+
         var output = branch.call(input);
         switch (Shortcut)
         {
@@ -186,5 +249,5 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 
     /// <summary>The inference form: every BatchNorm folded into its convolution, no stochastic depth; same layout and forward.</summary>
     public InvertedResidual Fuse() =>
-        new(Layout, Expand?.Fuse(), Depthwise.Fuse(), SqueezeExcitation?.Copy(), Project.Fuse(), Shortcut, Projection?.Fuse(), stochasticDepth: null);
+        new(Layout, Expand?.Fuse(), Depthwise.Fuse(), SqueezeExcitation?.Copy(), Project.Fuse(), Shortcut, Projection?.Fuse(), stochasticDepth: null, TakesWide, PassesWide);
 }

@@ -52,6 +52,23 @@ public partial class TinyPaperNet
 {
 }
 
+/// <summary>A small model of each flavor with the residual between expansions (blocks 2 -> 3 -> 4 join in each).</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 5, InputSize = 16, Width = 0.75, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 40, n: 2, s: 2)]
+public partial class TinyCifarExpansionNet
+{
+}
+
+[MobileNetV2(Classes = 5, InputSize = 64, Width = 0.5, Shortcut = ShortcutPlacement.Expansion)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 3, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 2, s: 2)]
+public partial class TinyPaperExpansionNet
+{
+}
+
 /// <summary>A small Cifar model with dropout and width 0.75.</summary>
 [MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 5, InputSize = 16, Width = 0.75, Dropout = 0.3)]
 [Bottleneck(t: 1, c: 16, n: 1, s: 1)]

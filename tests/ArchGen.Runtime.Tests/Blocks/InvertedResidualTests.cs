@@ -19,6 +19,41 @@ public class InvertedResidualTests
         Assert.Contains("conv.2.running_var", Keys(plain));
     }
 
+    /// <summary>The residual between expansions: the giver passes its expanded tensor, the taker adds it to its own expansion, by hand.</summary>
+    [Theory]
+    [InlineData(BlockLayout.Kuangliu)]
+    [InlineData(BlockLayout.TorchvisionMobileNetV2)]
+    public void TheWideResidualIsAddedToTheNextExpansionAndPassedOn(BlockLayout layout)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(3);
+        using var giver = new InvertedResidual(layout, 8, 16, 8, 3, 1, Activation.ReLU, expand: true, passesWide: true);
+        using var taker = new InvertedResidual(layout, 8, 16, 12, 3, 2, Activation.ReLU, expand: true, takesWide: true);
+        giver.eval();
+        taker.eval();
+        using var noGrad = torch.no_grad();
+        var x = torch.randn(2, 8, 6, 6);
+        Tensor? wide = null;
+        var y = giver.Forward(x, ref wide);
+        var expanded = giver.Expand!.call(x);
+        Assert.True(torch.allclose(expanded, wide!, rtol: 0, atol: 0));
+        Assert.True(torch.allclose(giver.forward(x), y, rtol: 0, atol: 0)); // the giver adds nothing to its own output
+
+        var z = taker.Forward(y, ref wide);
+        Assert.Null(wide);
+        var expected = taker.Project.call(taker.Depthwise.call(taker.Expand!.call(y) + expanded));
+        Assert.True(torch.allclose(expected, z, rtol: 1e-5, atol: 1e-6));
+        Assert.False(torch.allclose(taker.forward(y), z, rtol: 1e-3, atol: 1e-4)); // alone, the taker adds nothing: the residual matters
+
+        Tensor? none = null;
+        Assert.Throws<ArgumentException>(() => taker.Forward(y, ref none));
+        Tensor? stray = expanded.alias();
+        using var plain = new InvertedResidual(layout, 8, 16, 8, 3, 1, Activation.ReLU, expand: true);
+        Assert.Throws<ArgumentException>(() => plain.Forward(x, ref stray));
+        Assert.Throws<ArgumentException>(() => new InvertedResidual(layout, 8, 16, 8, 3, 2, Activation.ReLU, expand: true, passesWide: true));
+        Assert.Throws<ArgumentException>(() => new InvertedResidual(layout, 8, 16, 8, 3, 1, Activation.ReLU, expand: true, ShortcutKind.Identity, takesWide: true));
+    }
+
     [Fact]
     public void TorchvisionMobileNetV3AndEfficientNetNestTheProjectionAndTheSqueezeExcitation()
     {

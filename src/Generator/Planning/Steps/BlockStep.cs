@@ -10,10 +10,13 @@ namespace ArchGen.Generator.Planning;
 /// <param name="Squeeze">Squeeze-and-excitation width, or 0 for none.</param>
 /// <param name="DropPath">Stochastic-depth probability on the residual branch.</param>
 /// <param name="ProjectActivation">Activation after the 1x1 projection: none (a linear bottleneck) but in the paper's ablation.</param>
+/// <param name="TakesWide">Whether the expansion's output has the block before's expanded tensor added (the paper's shortcut between expansions).</param>
+/// <param name="PassesWide">Whether the expanded tensor goes on to the next block's expansion.</param>
 internal sealed record BlockStep(
     string Field, Placement Placement, Shape Input, Shape Output, long Parameters, long MultiplyAdds,
     BlockLayout BlockLayout, int Row, long Expanded, int Kernel, int Stride, Activation Activation, bool Expand, ShortcutKind ShortcutKind,
-    long Squeeze, Activation SqueezeAct, Activation Gate, double DropPath, double Eps, double Momentum, Activation ProjectActivation)
+    long Squeeze, Activation SqueezeAct, Activation Gate, double DropPath, double Eps, double Momentum, Activation ProjectActivation,
+    bool TakesWide = false, bool PassesWide = false)
     : Step(Field, Placement, Input, Output, Parameters, MultiplyAdds)
 {
     public override string Kind =>
@@ -22,9 +25,13 @@ internal sealed record BlockStep(
         + (Squeeze > 0 ? ", SE " + N(Squeeze) : string.Empty)
         + (ProjectActivation != Activation.None ? ", " + ProjectActivation + " after projection" : string.Empty)
         + ShortcutKind switch { ShortcutKind.Identity => ", residual", ShortcutKind.Projection => ", 1x1 conv shortcut", _ => string.Empty }
+        + (TakesWide ? ", + previous expansion" : string.Empty)
+        + (PassesWide ? ", expansion passed on" : string.Empty)
         + (DropPath > 0 ? ", drop path " + Short(DropPath) : string.Empty);
 
     public override string FieldType => Blocks + "InvertedResidual";
+
+    public override bool OnWideResidual => TakesWide || PassesWide;
 
     public override string Describe(bool fused) =>
         "inverted residual " + N(Input.Channels) + (Expand ? " -> " + N(Expanded) : string.Empty) + " -> " + N(Output.Channels)
@@ -32,6 +39,8 @@ internal sealed record BlockStep(
         + (Squeeze > 0 ? ", squeeze-and-excitation to " + N(Squeeze) : string.Empty)
         + (ProjectActivation != Activation.None ? ", " + ProjectActivation + " after the projection (not a linear bottleneck)" : string.Empty)
         + ShortcutKind switch { ShortcutKind.Identity => ", identity residual", ShortcutKind.Projection => ", 1x1 conv shortcut", _ => string.Empty }
+        + (TakesWide ? ", the block before's expanded tensor added to its expansion" : string.Empty)
+        + (PassesWide ? ", its expanded tensor added to the next block's expansion" : string.Empty)
         + (DropPath > 0 && !fused ? ", stochastic depth " + Short(DropPath) : string.Empty);
 
     public override string Construct()
@@ -67,6 +76,16 @@ internal sealed record BlockStep(
         if (ProjectActivation != Activation.None)
         {
             args.Add("projectActivation: " + Blocks + "Activation." + ProjectActivation);
+        }
+
+        if (TakesWide)
+        {
+            args.Add("takesWide: true");
+        }
+
+        if (PassesWide)
+        {
+            args.Add("passesWide: true");
         }
 
         return "new(" + string.Join(", ", args) + Norm(Eps, Momentum) + ")";

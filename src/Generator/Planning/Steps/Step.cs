@@ -30,6 +30,12 @@ internal abstract record Step(string Field, Placement Placement, Shape Input, Sh
     /// <summary>The block's layers registered directly on the model under <see cref="Placement.FlatNames"/>, one per name.</summary>
     public virtual IReadOnlyList<string> FlatLayers => throw new InvalidOperationException(GetType().Name + " cannot be registered flattened.");
 
+    /// <summary>
+    /// Whether the step is on the wide residual (<c>Shortcut = ShortcutPlacement.Expansion</c>): the forward applies it
+    /// with the <c>wide</c> tensor it carries from block to block.
+    /// </summary>
+    public virtual bool OnWideResidual => false;
+
     /// <summary>How the forward pass's comments name the step.</summary>
     public virtual string Where => Placement.Display;
 }
