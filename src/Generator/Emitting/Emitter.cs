@@ -257,9 +257,12 @@ internal static class Emitter
         var pool = plan.Steps.OfType<PoolStep>().Single();
         var classifier = plan.Steps.OfType<ClassifierStep>().Single();
         string underNoGrad = fused ? " under no-grad" : string.Empty;
+        string hooks = plan.Steps.Any(s => s.OnWideResidual)
+            ? "Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>), but for the blocks on the wide residual, which run through <c>Forward(x, ref wide)</c>: hooks on their layers fire, not on the blocks themselves"
+            : "Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>)";
         w.Lines($$"""
 
-            /// <summary>The forward pass{{underNoGrad}}: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
+            /// <summary>The forward pass{{underNoGrad}}: backbone, global average pooling, classifier. {{hooks}}; each intermediate is disposed as soon as the next layer has it.</summary>
             public override {{Tensor}} forward({{Tensor}} input)
             """);
         w.Open();

@@ -164,7 +164,7 @@ namespace Samples
             InitializeWeights(global::ArchGen.Blocks.WeightInit.PyTorchDefault);
         }
 
-        /// <summary>The forward pass: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
+        /// <summary>The forward pass: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>), but for the blocks on the wide residual, which run through <c>Forward(x, ref wide)</c>: hooks on their layers fire, not on the blocks themselves; each intermediate is disposed as soon as the next layer has it.</summary>
         public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
         {
             var x = Backbone(input, null);  // 1280x4x4
@@ -373,7 +373,7 @@ namespace Samples
                 eval();
             }
 
-            /// <summary>The forward pass under no-grad: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>); each intermediate is disposed as soon as the next layer has it.</summary>
+            /// <summary>The forward pass under no-grad: backbone, global average pooling, classifier. Layers run through <c>call</c>, so hooks registered on them fire (as PyTorch's <c>__call__</c>), but for the blocks on the wide residual, which run through <c>Forward(x, ref wide)</c>: hooks on their layers fire, not on the blocks themselves; each intermediate is disposed as soon as the next layer has it.</summary>
             public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
             {
                 using var noGrad = global::TorchSharp.torch.no_grad();
