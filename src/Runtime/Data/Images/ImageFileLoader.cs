@@ -27,7 +27,7 @@ public sealed class ImageFileLoader : IBatchLoader
     readonly bool unscanned;
     readonly IReadOnlyList<ResizedImage?>? cache;
     readonly ImageRenderer renderer;
-    readonly float[] table; // [output channels, 256]: byte value -> normalized float
+    readonly PixelNormalizer normalizer;
 
     readonly ConcurrentDictionary<int, string> skipped = new();
     int built;
@@ -43,14 +43,7 @@ public sealed class ImageFileLoader : IBatchLoader
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Size);
-        if (options.Channels is not (1 or 3))
-            throw new DataException($"the model takes {options.Channels}-channel input; images are read as RGB (3 channels) or converted to gray (1 channel)");
-        var norm = options.Normalization;
-        if (norm.Mean.Length != norm.Std.Length || norm.Mean.Length is not (1 or 3))
-            throw new ArgumentException($"The normalization has {norm.Mean.Length} means and {norm.Std.Length} stds; expected 3 (RGB) or 1.", nameof(options));
-        if (!norm.IsUsable)
-            throw new ArgumentException($"The normalization must have finite means and positive, finite stds (mean [{string.Join(", ", norm.Mean)}], std [{string.Join(", ", norm.Std)}]).", nameof(options));
-
+        normalizer = new PixelNormalizer(options.Normalization, options.Channels, options.Size);
         Split = split;
         files = split.Files.ToArray();
         labels = split.Labels.ToArray();
@@ -60,17 +53,6 @@ public sealed class ImageFileLoader : IBatchLoader
         Options = options;
         Workers = split.Options.ResolvedWorkers;
         PrefetchBatches = split.Options.PrefetchBatches;
-
-        table = new float[options.Channels * 256];
-        for (int ch = 0; ch < options.Channels; ch++)
-        {
-            // A gray model fed with RGB statistics gets their luma-weighted combination.
-            (float mean, float std) = norm.Mean.Length == options.Channels || norm.Mean.Length == 1
-                ? (norm.Mean[Math.Min(ch, norm.Mean.Length - 1)], norm.Std[Math.Min(ch, norm.Std.Length - 1)])
-                : (0.299f * norm.Mean[0] + 0.587f * norm.Mean[1] + 0.114f * norm.Mean[2], 0.299f * norm.Std[0] + 0.587f * norm.Std[1] + 0.114f * norm.Std[2]);
-            float scale = 1f / (255f * std), bias = -mean / std;
-            for (int v = 0; v < 256; v++) table[ch * 256 + v] = v * scale + bias;
-        }
     }
 
     /// <summary>The split.</summary>
@@ -239,52 +221,6 @@ public sealed class ImageFileLoader : IBatchLoader
         }
         else if (memory is not null) renderer.Evaluation(memory, rgb);
         else renderer.Evaluation(files[index], rgb);
-        Fill(rgb, flip, destination);
-    }
-
-    /// <summary>Interleaved RGB to channel-planar normalized floats, mirrored left-right when <paramref name="flip"/>; a gray model gets PIL's luma.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    unsafe void Fill(byte[] rgb, bool flip, float* destination)
-    {
-        int size = Options.Size, plane = size * size;
-        fixed (byte* source = rgb)
-        fixed (float* t = table)
-        {
-            for (int y = 0; y < size; y++)
-            {
-                byte* row = source + y * size * 3;
-                if (Options.Channels == 1)
-                {
-                    float* target = destination + y * size;
-                    for (int x = 0; x < size; x++)
-                    {
-                        byte* p = row + (flip ? size - 1 - x : x) * 3;
-                        target[x] = t[(p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000) >> 16];
-                    }
-                    continue;
-                }
-                float* r = destination + y * size, g = r + plane, b = g + plane;
-                if (flip)
-                {
-                    for (int x = 0, sx = size - 1; x < size; x++, sx--)
-                    {
-                        byte* p = row + sx * 3;
-                        r[x] = t[p[0]];
-                        g[x] = t[256 + p[1]];
-                        b[x] = t[512 + p[2]];
-                    }
-                }
-                else
-                {
-                    for (int x = 0; x < size; x++)
-                    {
-                        byte* p = row + x * 3;
-                        r[x] = t[p[0]];
-                        g[x] = t[256 + p[1]];
-                        b[x] = t[512 + p[2]];
-                    }
-                }
-            }
-        }
+        fixed (byte* source = rgb) normalizer.Fill(source, flip, destination);
     }
 }

@@ -40,9 +40,21 @@ public sealed class ImageRenderer
     static double ShorterSideScale(int width, int height, int side) => Math.Min(1.0, (double)side / Math.Min(width, height));
 
     /// <summary>Evaluation transform of a file: resize (shorter side <see cref="ResizeSide"/>) and center crop, into <paramref name="rgb"/>.</summary>
-    public unsafe void Evaluation(string path, Span<byte> rgb)
+    public void Evaluation(string path, Span<byte> rgb)
     {
         using var image = Decoder.Decode(path, (w, h) => ShorterSideScale(w, h, ResizeSide));
+        Evaluation(image, rgb);
+    }
+
+    /// <summary>Evaluation transform of encoded image bytes (an upload, say; <paramref name="name"/> names them in errors), into <paramref name="rgb"/>.</summary>
+    public void Evaluation(SkiaSharp.SKData data, string name, Span<byte> rgb)
+    {
+        using var image = Decoder.Decode(data, name, (w, h) => ShorterSideScale(w, h, ResizeSide));
+        Evaluation(image, rgb);
+    }
+
+    unsafe void Evaluation(DecodedImage image, Span<byte> rgb)
+    {
         var (rw, rh) = ImageNetTransforms.Resized(image.FullWidth, image.FullHeight, ResizeSide);
         var crop = ImageNetTransforms.CenterCrop(rw, rh, Size);
         fixed (byte* p = image.Rgba)
