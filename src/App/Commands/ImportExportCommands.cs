@@ -72,9 +72,7 @@ public static class ExportCommand
             Interruption.Token.ThrowIfCancellationRequested();
             if (onnx)
             {
-                var normalization = source.InputNormalization();
-                var metadata = new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean, source), PerChannel(normalization.Std, source), source.InputSize, source.InputChannels, source.FlipTta);
-                OnnxExporter.Save(source.Entry!, module, metadata, target, Interruption.Token);
+                OnnxExporter.Save(source.Entry!, module, OnnxMetadata.Of(source), target, Interruption.Token);
             }
             else
             {
@@ -89,10 +87,4 @@ public static class ExportCommand
         }));
         return command;
     }
-
-    /// <summary>One statistic per model input channel: a gray dataset's single statistic serves every channel of an RGB model.</summary>
-    static float[] PerChannel(float[] values, ModelSource source) =>
-        values.Length == source.InputChannels ? values
-        : values.Length == 1 ? Enumerable.Repeat(values[0], source.InputChannels).ToArray()
-        : throw new ArgumentException($"{source.Path} records {values.Length} channel statistics for a model of {source.InputChannels} input channels.");
 }

@@ -49,6 +49,22 @@ public sealed record OnnxMetadata(string Model, IReadOnlyList<string> ClassNames
     /// <summary>The longest metadata value read, in characters (100,000 names of 100 characters fit).</summary>
     public const int MaxValueLength = 16 << 20;
 
+    /// <summary>
+    /// The metadata of a model opened from a checkpoint or weights file: its name, class names, input statistics (one
+    /// per input channel; a single recorded value applies to every channel) and input shape, and whether its run
+    /// evaluated it with flip test-time augmentation.
+    /// </summary>
+    public static OnnxMetadata Of(ArchGen.Inference.ModelSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var normalization = source.InputNormalization();
+        float[] PerChannel(float[] values) =>
+            values.Length == source.InputChannels ? values
+            : values.Length == 1 ? Enumerable.Repeat(values[0], source.InputChannels).ToArray()
+            : throw new ArgumentException($"{source.Path} records {values.Length} channel statistics for a model of {source.InputChannels} input channels.");
+        return new OnnxMetadata(source.Name, source.ClassNames, PerChannel(normalization.Mean), PerChannel(normalization.Std), source.InputSize, source.InputChannels, source.FlipTta);
+    }
+
     /// <summary>The entries of <c>metadata_props</c>: lists as JSON arrays, numbers in the invariant culture.</summary>
     public IEnumerable<KeyValuePair<string, string>> ToProperties() =>
         new WeightsMetadata(Model, ClassNames, new Normalization(Mean.ToArray(), Std.ToArray()), FlipTta).ToProperties()

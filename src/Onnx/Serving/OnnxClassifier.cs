@@ -34,6 +34,21 @@ public sealed class OnnxClassifier : IDisposable
     public static OnnxClassifier Load(string path, OnnxSessionSettings? settings = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at '{path}'.");
+        return Load(options => new InferenceSession(path, options), path, settings);
+    }
+
+    /// <summary>
+    /// Loads an ArchGen ONNX model from its bytes (one exported in memory, say); <paramref name="name"/> names it in
+    /// errors and is its <see cref="Path"/>.
+    /// </summary>
+    public static OnnxClassifier Load(byte[] model, string name, OnnxSessionSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Load(options => new InferenceSession(model, options), name, settings);
+    }
+
+    static OnnxClassifier Load(Func<SessionOptions, InferenceSession> open, string path, OnnxSessionSettings? settings)
+    {
         settings ??= new OnnxSessionSettings();
         using var options = new SessionOptions
         {
@@ -46,7 +61,7 @@ public sealed class OnnxClassifier : IDisposable
         InferenceSession session;
         try
         {
-            session = new InferenceSession(path, options);
+            session = open(options);
         }
         catch (OnnxRuntimeException e)
         {
