@@ -19,6 +19,7 @@ public static class ArchGenCli
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(StudyCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ManifoldCommand.Create());
         return root;
     }

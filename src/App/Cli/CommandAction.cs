@@ -6,12 +6,14 @@ namespace ArchGen.App.Cli;
 /// <summary>Runs a command's body and turns every expected failure into one clear line on stderr and a non-zero exit code.</summary>
 public static class CommandAction
 {
-    public static int Run(Func<int> body)
+    /// <param name="body">The command's work; returns the exit code.</param>
+    /// <param name="endsOnStop">Whether a stop request is how the work ends (a server): finishing after one is then no surprise worth a message.</param>
+    public static int Run(Func<int> body, bool endsOnStop = false)
     {
         try
         {
             int code = body();
-            if (code == ExitCodes.Success && !Interruption.Finish())
+            if (code == ExitCodes.Success && !Interruption.Finish() && !endsOnStop)
                 Console.Error.WriteLine(Interruption.TooLateMessage);
             return code;
         }

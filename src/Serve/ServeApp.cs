@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ArchGen.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using Prometheus;
+
+namespace ArchGen.Serve;
+
+/// <summary>The service's settings (<c>archgen serve</c>'s flags).</summary>
+/// <param name="Host">The address to listen on: an IP address, or <c>localhost</c>.</param>
+/// <param name="Port">The TCP port (0: any free one).</param>
+/// <param name="MaxBatch">The largest batch the model runs (1: no batching).</param>
+/// <param name="BatchWindow">How long the first image of a batch waits for others.</param>
+/// <param name="MaxUploadBytes">The largest request body; a larger one is refused (413) before it is read whole.</param>
+/// <param name="Queue">Images that may wait for the model; beyond that, requests get 503 with Retry-After.</param>
+/// <param name="ApiKey">When set, every <c>/v1/</c> request needs it (<c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>).</param>
+public sealed record ServeOptions(
+    string Host = "127.0.0.1", int Port = 8080, int MaxBatch = 32, TimeSpan BatchWindow = default, long MaxUploadBytes = 20L << 20, int Queue = 256,
+    string? ApiKey = null)
+{
+    /// <summary>The time the service takes to finish requests in flight after a stop request (SIGTERM) before it exits.</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(8);
+
+    /// <summary>The default batch window: 5 ms.</summary>
+    public static readonly TimeSpan DefaultBatchWindow = TimeSpan.FromMilliseconds(5);
+}
+
+/// <summary>
+/// <c>archgen serve</c>'s HTTP API (ASP.NET Core minimal APIs on Kestrel): <c>POST /v1/predict</c>,
+/// <c>GET /v1/model</c>, <c>GET /healthz</c>, <c>GET /readyz</c> and <c>GET /metrics</c>. Every error is one line of
+/// JSON, <c>{"error": "..."}</c>, with its status: 400 (not an image, bad <c>top</c>), 401 (API key), 413 (body too
+/// large), 415 (media type), 503 (queue full, with Retry-After). Requests never name files on the server.
+/// </summary>
+public static class ServeApp
+{
+    /// <summary>The multipart form field that carries the image.</summary>
+    public const string ImageField = "image";
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>
+    /// Builds the service for <paramref name="model"/> (which it disposes when it stops). <paramref name="host"/> can
+    /// replace the server (the tests' in-memory one); by default Kestrel listens where <paramref name="options"/> say.
+    /// </summary>
+    public static WebApplication Build(ServedModel model, ServeOptions options, ServeMetrics? metrics = null, Action<IWebHostBuilder>? host = null) =>
+        Build(model, options, metrics ?? new ServeMetrics(), host, run: null);
+
+    /// <summary><see cref="Build(ServedModel, ServeOptions, ServeMetrics?, Action{IWebHostBuilder}?)"/> whose batches go through <paramref name="run"/> instead of the model, when given (tests: a model that takes its time).</summary>
+    internal static WebApplication Build(ServedModel model, ServeOptions options, ServeMetrics metrics, Action<IWebHostBuilder>? host, Func<float[], int, float[]>? run)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ServeOptions.DrainTimeout);
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxUploadBytes;
+            k.AddServerHeader = false;
+            if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase)) k.ListenLocalhost(options.Port);
+            else k.Listen(IPAddress.Parse(options.Host), options.Port);
+        });
+        host?.Invoke(builder.WebHost);
+
+        var app = builder.Build();
+        var window = options.BatchWindow == default ? ServeOptions.DefaultBatchWindow : options.BatchWindow;
+        var batcher = new Batcher(run ?? model.Probabilities, model.ImageFloats, options.MaxBatch, window, options.Queue, metrics);
+        bool ready = false;
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            // Warm the model up (ONNX Runtime plans its kernels on the first run) before /readyz says so.
+            _ = Task.Run(() =>
+            {
+                model.Probabilities(new float[model.ImageFloats], 1);
+                Volatile.Write(ref ready, true);
+            });
+        });
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            batcher.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            model.Dispose();
+        });
+
+        app.Use(async (context, next) =>
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        });
+        if (options.ApiKey is { } key)
+        {
+            byte[] expected = Encoding.UTF8.GetBytes(key);
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/v1") && !HasKey(context.Request, expected))
+                {
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    await Error(StatusCodes.Status401Unauthorized, "this service needs an API key: send 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'").ExecuteAsync(context);
+                    return;
+                }
+                await next(context);
+            });
+        }
+
+        app.MapGet("/healthz", () => Results.Json(new { status = "alive" }, Json));
+        app.MapGet("/readyz", () => Volatile.Read(ref ready)
+            ? Results.Json(new { status = "ready" }, Json)
+            : Results.Json(new { error = "the model is warming up" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/v1/model", () => Results.Json(model.Card, Json));
+        app.MapGet("/metrics", async context =>
+        {
+            context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
+        Func<HttpContext, Task<IResult>> predict = context => Predict(context, model, batcher, options);
+        app.MapPost("/v1/predict", predict);
+        return app;
+    }
+
+    static bool HasKey(HttpRequest request, byte[] expected)
+    {
+        string? given = request.Headers["X-Api-Key"].FirstOrDefault();
+        string? authorization = request.Headers.Authorization.FirstOrDefault();
+        if (given is null && authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) given = authorization["Bearer ".Length..].Trim();
+        return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected);
+    }
+
+    static IResult Error(int status, string message) => Results.Json(new { error = message }, Json, statusCode: status);
+
+    static async Task<IResult> Predict(HttpContext context, ServedModel model, Batcher batcher, ServeOptions options)
+    {
+        var request = context.Request;
+        int top = 3;
+        if (request.Query.TryGetValue("top", out var topText))
+        {
+            if (!int.TryParse(topText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out top) || top < 1)
+                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{topText}')");
+        }
+
+        byte[] upload;
+        try
+        {
+            var read = await ReadImage(request, options.MaxUploadBytes, context.RequestAborted);
+            if (read.Error is { } error) return error;
+            upload = read.Bytes!;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(options.MaxUploadBytes);
+        }
+
+        float[] image;
+        try
+        {
+            image = model.Prepare(upload);
+        }
+        catch (DataException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message);
+        }
+
+        if (!batcher.TryEnqueue(image, out var probabilities))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Error(StatusCodes.Status503ServiceUnavailable, $"the queue is full ({options.Queue} images wait for the model); retry in a moment");
+        }
+
+        float[] p = await probabilities.WaitAsync(context.RequestAborted);
+        var best = model.Top(p, top);
+        return Results.Json(new
+        {
+            index = best[0].Index,
+            label = best[0].Label,
+            probability = Math.Round(best[0].Probability, 6),
+            top = best.Select(s => new { index = s.Index, label = s.Label, probability = Math.Round(s.Probability, 6) }).ToArray(),
+        }, Json);
+    }
+
+    /// <summary>
+    /// The image's bytes: the raw body (an <c>image/*</c> or <c>application/octet-stream</c> media type, or none), or
+    /// the multipart field <see cref="ImageField"/>. A body whose declared length is over the limit is refused before
+    /// any of it is read; one that grows past it is refused as soon as it does.
+    /// </summary>
+    static async Task<(byte[]? Bytes, IResult? Error)> ReadImage(HttpRequest request, long limit, CancellationToken cancel)
+    {
+        if (request.ContentLength > limit) return (null, TooLarge(limit));
+        string? type = request.ContentType;
+        Stream? file = null;
+        if (type is not null && MediaTypeHeaderValue.TryParse(type, out var media) && media.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = limit, BufferBody = false }, cancel);
+            var field = form.Files.GetFile(ImageField);
+            if (field is null) return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form has no field '{ImageField}' with the image"));
+            if (field.Length > limit) return (null, TooLarge(limit));
+            file = field.OpenReadStream();
+        }
+        else if (type is not null && !(MediaTypeHeaderValue.TryParse(type, out media)
+            && (media.MediaType.StartsWith("image/", StringComparison.OrdinalIgnoreCase) || media.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase))))
+        {
+            return (null, Error(StatusCodes.Status415UnsupportedMediaType,
+                $"media type '{type}' is not an image; send the image as the body (image/* or application/octet-stream) or as multipart/form-data field '{ImageField}'"));
+        }
+
+        await using (file)
+        {
+            var body = file ?? request.Body;
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int n;
+            while ((n = await body.ReadAsync(chunk, cancel)) > 0)
+            {
+                if (buffer.Length + n > limit) return (null, TooLarge(limit));
+                buffer.Write(chunk, 0, n);
+            }
+            return (buffer.ToArray(), null);
+        }
+    }
+
+    static IResult TooLarge(long limit) =>
+        Error(StatusCodes.Status413PayloadTooLarge, $"the upload is larger than the service's limit of {limit.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes (--max-upload-mb)");
+}

@@ -1,0 +1,160 @@
+using ArchGen.Data;
+using ArchGen.Data.Images;
+using ArchGen.Inference;
+using ArchGen.Onnx.Export;
+using ArchGen.Onnx.Serving;
+using ArchGen.Training;
+using SkiaSharp;
+using TorchSharp;
+
+namespace ArchGen.Serve;
+
+/// <summary>What <c>GET /v1/model</c> says about the served model.</summary>
+/// <param name="Name">Its catalog name.</param>
+/// <param name="Classes">Its class names, in output order.</param>
+/// <param name="InputSize">The side of its input.</param>
+/// <param name="InputChannels">Its input channels.</param>
+/// <param name="Mean">The per-channel means inputs are normalized with.</param>
+/// <param name="Std">The per-channel standard deviations.</param>
+/// <param name="Parameters">Trainable parameters: the module's, when served from a checkpoint; else the catalog's compile-time count when the classes are the declared ones; else null.</param>
+/// <param name="MultiplyAdds">Multiply-adds per image (the catalog's count), or null for a network this build does not have.</param>
+/// <param name="FlipTta">Whether each image's probabilities average it and its mirror image.</param>
+/// <param name="Accuracy">The test accuracy (percent) its run recorded last, when served from a run's checkpoint; else null.</param>
+/// <param name="Source">The file it was loaded from (not sent to clients: the API names no server paths).</param>
+public sealed record ModelCard(
+    string Name, IReadOnlyList<string> Classes, int InputSize, int InputChannels, IReadOnlyList<float> Mean, IReadOnlyList<float> Std,
+    long? Parameters, long? MultiplyAdds, bool FlipTta, double? Accuracy, [property: System.Text.Json.Serialization.JsonIgnore] string Source);
+
+/// <summary>
+/// The served model: an ArchGen ONNX model in ONNX Runtime (a checkpoint is exported in memory first), with the
+/// preprocessing <c>archgen predict</c> applies (<see cref="ImageRenderer"/>'s evaluation transform, then
+/// <see cref="PixelNormalizer"/> with the model's statistics) and its flip test-time augmentation. Preparing images is
+/// thread-safe; <see cref="Probabilities"/> is called by one batcher at a time.
+/// </summary>
+public sealed class ServedModel : IDisposable
+{
+    readonly OnnxClassifier classifier;
+    readonly ImageRenderer renderer;
+    readonly PixelNormalizer normalizer;
+
+    ServedModel(OnnxClassifier classifier, ImageLimits limits, long? parameters, double? accuracy)
+    {
+        this.classifier = classifier;
+        var m = classifier.Metadata;
+        renderer = new ImageRenderer(m.InputSize, new ImageDecoder(limits));
+        normalizer = new PixelNormalizer(new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize);
+        var facts = ModelCatalog.TryGet(m.Model, out var entry) ? entry.Facts : null;
+        parameters ??= facts is not null && facts.Classes == m.ClassNames.Count ? facts.ParameterCount : null;
+        Card = new ModelCard(m.Model, m.ClassNames, m.InputSize, m.InputChannels, m.Mean, m.Std, parameters, facts?.MultiplyAdds, m.FlipTta, accuracy, classifier.Path);
+    }
+
+    /// <summary>The model's facts for <c>GET /v1/model</c>.</summary>
+    public ModelCard Card { get; }
+
+    /// <summary>Floats of one prepared image: channels x size x size.</summary>
+    public int ImageFloats => normalizer.ImageFloats;
+
+    /// <summary>
+    /// Opens <paramref name="location"/>: an exported <c>.onnx</c> model, or a checkpoint or run folder, which is
+    /// exported to ONNX in memory (as <c>archgen export</c> writes it) and run by ONNX Runtime.
+    /// </summary>
+    /// <param name="location">An .onnx file, a checkpoint file or a run folder.</param>
+    /// <param name="limits">The decoder's bounds for uploaded images.</param>
+    /// <param name="threads">ONNX Runtime's intra-op threads (0: one per core).</param>
+    public static ServedModel Open(string location, ImageLimits limits, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        var settings = new OnnxSessionSettings(threads);
+        if (OnnxModelFormat.IsOnnx(location)) return new ServedModel(OnnxClassifier.Load(location, settings), limits, parameters: null, accuracy: null);
+        if (File.Exists(location) && ArchGen.Interop.PyTorchWeights.IsWeightsFile(location))
+            throw new ArgumentException($"{location} is a PyTorch weights file; serve takes an exported .onnx model or an ArchGen checkpoint or run folder (archgen export converts weights).");
+        var source = ModelSource.Open(location, model: null);
+        byte[] onnx;
+        long parameters;
+        using (source.Module)
+        using (var stream = new MemoryStream())
+        {
+            if (source.Entry is null) throw new ArgumentException($"{location} holds {source.Name}, a model this build cannot export.");
+            Google.Protobuf.MessageExtensions.WriteTo(OnnxExporter.Build(source.Entry, source.Module, OnnxMetadata.Of(source)), stream);
+            onnx = stream.ToArray();
+            parameters = source.Module.parameters().Sum(p => p.numel());
+        }
+        return new ServedModel(OnnxClassifier.Load(onnx, source.Path, settings), limits, parameters, RecordedAccuracy(source));
+    }
+
+    /// <summary>The last test accuracy the checkpoint's run folder recorded in its metrics.csv, if any.</summary>
+    static double? RecordedAccuracy(ModelSource source)
+    {
+        if (source.RunFolderPath is null) return null;
+        string metrics = new RunFolder(source.RunFolderPath).Metrics;
+        if (!File.Exists(metrics)) return null;
+        try
+        {
+            var rows = MetricsLog.Read(metrics, "epoch");
+            return rows.Select(r => r.TryGetValue("test_accuracy", out double a) && double.IsFinite(a) ? a : (double?)null).LastOrDefault(a => a is not null);
+        }
+        catch (Exception e) when (e is IOException or FormatException or InvalidDataException)
+        {
+            return null; // a damaged log does not stop the service; the card says the accuracy is unknown
+        }
+    }
+
+    /// <summary>
+    /// An uploaded image as the model's input floats: decoded within the decoder's limits (refused from its header
+    /// when over them), resized and center-cropped as <c>predict</c> does, normalized. Throws <see cref="DataException"/>
+    /// when the bytes are not an image the decoder reads (corrupt, truncated, another format, too many pixels).
+    /// </summary>
+    public float[] Prepare(ReadOnlySpan<byte> upload)
+    {
+        if (upload.IsEmpty) throw new DataException("the request has no image (its body is empty)");
+        var rgb = new byte[3 * Card.InputSize * Card.InputSize];
+        using (var data = SKData.CreateCopy(upload))
+            renderer.Evaluation(data, "the uploaded image", rgb);
+        var image = new float[ImageFloats];
+        normalizer.Fill(rgb, image);
+        return image;
+    }
+
+    /// <summary>
+    /// Class probabilities of <paramref name="count"/> prepared images laid end to end: the softmax of their logits, or,
+    /// with flip test-time augmentation, of the mean of theirs and their mirror images' (as <c>predict</c> computes them).
+    /// Returns count x classes floats.
+    /// </summary>
+    public float[] Probabilities(float[] images, int count)
+    {
+        float[] logits = classifier.Run(images, count);
+        if (Card.FlipTta)
+        {
+            float[] mirrored = classifier.Run(Mirror(images, count), count);
+            for (int i = 0; i < logits.Length; i++) logits[i] = (logits[i] + mirrored[i]) * 0.5f;
+        }
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var t = torch.tensor(logits, new long[] { count, Card.Classes.Count });
+        return torch.nn.functional.softmax(t, 1).data<float>().ToArray();
+    }
+
+    /// <summary>The images mirrored left-right (what <c>flip(3)</c> does to an N x C x H x W batch).</summary>
+    float[] Mirror(float[] images, int count)
+    {
+        int side = Card.InputSize;
+        var mirrored = new float[images.Length];
+        for (int row = 0; row < count * Card.InputChannels * side; row++)
+        {
+            int start = row * side;
+            for (int x = 0; x < side; x++) mirrored[start + x] = images[start + side - 1 - x];
+        }
+        return mirrored;
+    }
+
+    /// <summary>The <paramref name="top"/> most probable classes of one image's probabilities, most probable first (ties by index, as <c>predict</c>).</summary>
+    public IReadOnlyList<ClassScore> Top(ReadOnlySpan<float> probabilities, int top)
+    {
+        var p = probabilities.ToArray();
+        return Enumerable.Range(0, p.Length).OrderByDescending(c => p[c]).ThenBy(c => c).Take(Math.Min(top, p.Length))
+            .Select(c => new ClassScore(c, Card.Classes[c], p[c])).ToArray();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => classifier.Dispose();
+}
