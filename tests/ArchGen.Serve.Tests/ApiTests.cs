@@ -1,0 +1,287 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ArchGen.App.Tests;
+using ArchGen.Data;
+using ArchGen.Data.Images;
+using ArchGen.Inference;
+using ArchGen.Onnx.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using TorchSharp;
+
+namespace ArchGen.Serve.Tests;
+
+/// <summary>A service on the in-memory test server, with its client and metrics.</summary>
+internal sealed class Service : IAsyncDisposable
+{
+    Service(WebApplication app, ServeMetrics metrics)
+    {
+        App = app;
+        Client = app.GetTestClient();
+        Metrics = metrics;
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public ServeMetrics Metrics { get; }
+
+    public static async Task<Service> Start(string onnx, ServeOptions? options = null, ImageLimits? limits = null, Func<float[], int, float[]>? run = null)
+    {
+        var model = ServedModel.Open(onnx, limits ?? ImageLimits.Default, threads: 1);
+        var metrics = new ServeMetrics();
+        var app = ServeApp.Build(model, options ?? new ServeOptions(), metrics, host => host.UseTestServer(), run);
+        await app.StartAsync();
+        return new Service(app, metrics);
+    }
+
+    public Task<HttpResponseMessage> Post(byte[] body, string? mediaType = "image/png", string query = "")
+    {
+        var content = new ByteArrayContent(body);
+        if (mediaType is not null) content.Headers.ContentType = MediaTypeHeaderValue.Parse(mediaType);
+        return Client.PostAsync("/v1/predict" + query, content);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>The HTTP API of <c>archgen serve</c>: every endpoint, every error status, batching, the API key.</summary>
+public sealed class ApiTests : IDisposable
+{
+    readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    string Model(bool flipTta = false) => ServedModels.Export(dir[flipTta ? "tta.onnx" : "model.onnx"], flipTta);
+
+    /// <summary>What <c>archgen predict</c> answers for each photo with the same ONNX model (its code path: ImagePredictor over an OnnxModule).</summary>
+    IReadOnlyList<Prediction> Predicted(string onnx, IReadOnlyList<byte[]> photos, bool flipTta)
+    {
+        var files = photos.Select((p, i) => { string f = dir[$"photo{i}.png"]; File.WriteAllBytes(f, p); return f; }).ToList();
+        using var module = new OnnxModule(OnnxClassifier.Load(onnx, new OnnxSessionSettings(1)));
+        var m = module.Classifier.Metadata;
+        var predictor = new ImagePredictor(module, m.ClassNames, new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize, torch.CPU, flipTta);
+        return predictor.Predict(files, top: m.ClassNames.Count).ToList();
+    }
+
+    static async Task<JsonElement> Json(HttpResponseMessage response)
+    {
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+    }
+
+    static async Task<string> ErrorOf(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        var json = await Json(response);
+        Assert.Equal(JsonValueKind.Object, json.ValueKind);
+        var property = Assert.Single(json.EnumerateObject());
+        Assert.Equal("error", property.Name);
+        string message = property.Value.GetString()!;
+        Assert.DoesNotContain('\n', message);
+        return message;
+    }
+
+    /// <summary>The service rounds probabilities to 6 decimals, and ONNX Runtime's results for one image vary by about 1e-7 with the batch it is in.</summary>
+    static void Close(double expected, double actual) =>
+        Assert.True(Math.Abs(expected - actual) <= 2e-6, $"probability {actual} differs from predict's {expected}");
+
+    static void AssertAnswers(JsonElement answer, Prediction expected, int top)
+    {
+        Assert.Equal(expected.Best.Index, answer.GetProperty("index").GetInt32());
+        Assert.Equal(expected.Best.Label, answer.GetProperty("label").GetString());
+        Close(expected.Best.Probability, answer.GetProperty("probability").GetDouble());
+        var listed = answer.GetProperty("top").EnumerateArray().ToList();
+        Assert.Equal(top, listed.Count);
+        for (int i = 0; i < top; i++)
+        {
+            Assert.Equal(expected.Top[i].Index, listed[i].GetProperty("index").GetInt32());
+            Assert.Equal(expected.Top[i].Label, listed[i].GetProperty("label").GetString());
+            Close(expected.Top[i].Probability, listed[i].GetProperty("probability").GetDouble());
+        }
+        Assert.False(answer.TryGetProperty("path", out _));
+    }
+
+    [Fact]
+    public async Task HealthReadinessModelCardAndMetrics()
+    {
+        await using var service = await Service.Start(Model());
+        Assert.Equal("alive", (await Json(await service.Client.GetAsync("/healthz"))).GetProperty("status").GetString());
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpResponseMessage ready;
+        while ((ready = await service.Client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        var card = await Json(await service.Client.GetAsync("/v1/model"));
+        var facts = ModelCatalog.Get(typeof(ServedNet).FullName!).Facts;
+        Assert.Equal(facts.Name, card.GetProperty("name").GetString());
+        Assert.Equal(ServedModels.Classes, card.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).ToArray());
+        Assert.Equal(24, card.GetProperty("input_size").GetInt32());
+        Assert.Equal(3, card.GetProperty("input_channels").GetInt32());
+        Assert.Equal(0.45, card.GetProperty("mean")[1].GetDouble(), 6);
+        Assert.Equal(facts.ParameterCount, card.GetProperty("parameters").GetInt64());
+        Assert.Equal(facts.MultiplyAdds, card.GetProperty("multiply_adds").GetInt64());
+        Assert.False(card.GetProperty("flip_tta").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, card.GetProperty("accuracy").ValueKind); // an .onnx file records no run
+        Assert.False(card.TryGetProperty("source", out _)); // no server paths
+
+        Assert.Equal(HttpStatusCode.OK, (await service.Post(ServedModels.Photo(1))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await service.Post([1, 2, 3])).StatusCode);
+        var metrics = await service.Client.GetAsync("/metrics");
+        Assert.Equal("text/plain", metrics.Content.Headers.ContentType?.MediaType);
+        string text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("archgen_http_requests_total{route=\"/v1/predict\",status=\"200\"} 1", text);
+        Assert.Contains("archgen_http_requests_total{route=\"/v1/predict\",status=\"400\"} 1", text);
+        Assert.Contains("archgen_http_requests_total{route=\"/healthz\",status=\"200\"} 1", text);
+        Assert.Contains("archgen_http_request_duration_seconds_count{route=\"/v1/predict\"} 2", text);
+        Assert.Contains("archgen_batch_size_count 1", text); // the one image (the warm-up runs the model directly)
+        Assert.Contains("archgen_queue_depth 0", text);
+        Assert.Matches(@"process_resident_memory_bytes [1-9]", text);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EveryWayToSendAnImageGetsWhatPredictSays(bool flipTta)
+    {
+        string onnx = Model(flipTta);
+        var photos = new[] { ServedModels.Photo(0), ServedModels.Photo(1, 40, 90), ServedModels.Photo(2, 300, 200, jpeg: true), ServedModels.Photo(3, 24, 24) };
+        var expected = Predicted(onnx, photos, flipTta);
+        await using var service = await Service.Start(onnx);
+        for (int i = 0; i < photos.Length; i++)
+        {
+            AssertAnswers(await Json(await service.Post(photos[i], i == 2 ? "image/jpeg" : "image/png")), expected[i], 3);
+            AssertAnswers(await Json(await service.Post(photos[i], "application/octet-stream", "?top=2")), expected[i], 2);
+            AssertAnswers(await Json(await service.Post(photos[i], mediaType: null, "?top=9")), expected[i], 4);
+            using var form = new MultipartFormDataContent { { new ByteArrayContent(photos[i]), ServeApp.ImageField, "photo.png" } };
+            AssertAnswers(await Json(await service.Client.PostAsync("/v1/predict?top=1", form)), expected[i], 1);
+        }
+        AssertDistinguishable(expected);
+    }
+
+    /// <summary>The photos' answers differ (by at least 1e-3 in some class's probability), so an answer given to the wrong request shows.</summary>
+    static void AssertDistinguishable(IReadOnlyList<Prediction> expected)
+    {
+        double[] Vector(Prediction p) => p.Top.OrderBy(s => s.Index).Select(s => s.Probability).ToArray();
+        for (int i = 0; i < expected.Count; i++)
+            for (int j = i + 1; j < expected.Count; j++)
+                Assert.True(Vector(expected[i]).Zip(Vector(expected[j]), (a, b) => Math.Abs(a - b)).Max() > 1e-3, $"photos {i} and {j} get the same answer");
+    }
+
+    [Fact]
+    public async Task EveryBadRequestGetsItsStatusAndOneLineOfJson()
+    {
+        var options = new ServeOptions(MaxUploadBytes: 50_000);
+        await using var service = await Service.Start(Model(), options, limits: new ImageLimits(MaxPixels: 100_000));
+        byte[] photo = ServedModels.Photo(1);
+
+        // 413: a declared length over the limit is refused before the body is read; so is a chunked body that grows past it.
+        Assert.Contains("50,000 bytes", await ErrorOf(await service.Post(new byte[60_000]), HttpStatusCode.RequestEntityTooLarge));
+        var chunked = new StreamContent(new MemoryStream(new byte[60_000]));
+        chunked.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/predict") { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        await ErrorOf(await service.Client.SendAsync(request), HttpStatusCode.RequestEntityTooLarge);
+        using (var big = new MultipartFormDataContent { { new ByteArrayContent(new byte[60_000]), ServeApp.ImageField, "big.png" } })
+            await ErrorOf(await service.Client.PostAsync("/v1/predict", big), HttpStatusCode.RequestEntityTooLarge);
+
+        // 400: not an image, truncated, empty, over the decoder's pixel limit (from the header), a bad top.
+        Assert.Contains("uploaded image", await ErrorOf(await service.Post("hello, world"u8.ToArray()), HttpStatusCode.BadRequest));
+        await ErrorOf(await service.Post(photo[..(photo.Length / 2)]), HttpStatusCode.BadRequest);
+        Assert.Contains("empty", await ErrorOf(await service.Post([]), HttpStatusCode.BadRequest));
+        Assert.Contains("pixels", await ErrorOf(await service.Post(ServedModels.Photo(1, 400, 300)), HttpStatusCode.BadRequest));
+        foreach (string top in new[] { "0", "-1", "two", "1.5" })
+            Assert.Contains("top", await ErrorOf(await service.Post(photo, query: "?top=" + top), HttpStatusCode.BadRequest));
+        using (var form = new MultipartFormDataContent { { new ByteArrayContent(photo), "picture", "photo.png" } })
+            Assert.Contains("'image'", await ErrorOf(await service.Client.PostAsync("/v1/predict", form), HttpStatusCode.BadRequest));
+
+        // 415: a media type that is not an image.
+        Assert.Contains("text/plain", await ErrorOf(await service.Post(photo, "text/plain"), HttpStatusCode.UnsupportedMediaType));
+        await ErrorOf(await service.Post(photo, "application/json"), HttpStatusCode.UnsupportedMediaType);
+
+        // Nothing of the above stays behind: the next image is answered, and nothing waits.
+        Assert.Equal(HttpStatusCode.OK, (await service.Post(photo)).StatusCode);
+        Assert.Equal(0, service.Metrics.QueueDepth.Value);
+    }
+
+    [Fact]
+    public async Task WithAKeyEveryV1RequestNeedsIt()
+    {
+        await using var service = await Service.Start(Model(), new ServeOptions(ApiKey: "s3cret key"));
+        byte[] photo = ServedModels.Photo(0);
+        var missing = await service.Post(photo);
+        Assert.Contains("API key", await ErrorOf(missing, HttpStatusCode.Unauthorized));
+        Assert.Equal("Bearer", missing.Headers.WwwAuthenticate.Single().Scheme);
+        await ErrorOf(await service.Client.GetAsync("/v1/model"), HttpStatusCode.Unauthorized);
+
+        service.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
+        await ErrorOf(await service.Post(photo), HttpStatusCode.Unauthorized);
+        service.Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret key");
+        Assert.Equal(HttpStatusCode.OK, (await service.Post(photo)).StatusCode);
+        service.Client.DefaultRequestHeaders.Authorization = null;
+        service.Client.DefaultRequestHeaders.Add("X-Api-Key", "s3cret key");
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/v1/model")).StatusCode);
+        service.Client.DefaultRequestHeaders.Remove("X-Api-Key");
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/healthz")).StatusCode); // probes need no key
+    }
+
+    [Fact]
+    public async Task AFullQueueIsRefusedWithRetryAfterAndTheQueuedRequestsAreStillAnswered()
+    {
+        using var entered = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim(false);
+        ServedModel? served = null;
+        float[] Slow(float[] images, int count)
+        {
+            entered.Release();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return served!.Probabilities(images, count);
+        }
+
+        await using var service = await Service.Start(Model(), new ServeOptions(MaxBatch: 1, Queue: 1), run: Slow);
+        served = ServedModel.Open(dir["model.onnx"], ImageLimits.Default, 1);
+        using (served)
+        {
+            var running = service.Post(ServedModels.Photo(0));    // the model holds it
+            Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(30)));
+            var queued = service.Post(ServedModels.Photo(1));     // waits in the queue
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (service.Metrics.QueueDepth.Value < 1 && DateTime.UtcNow < deadline) await Task.Delay(10);
+            var refused = await service.Post(ServedModels.Photo(2)); // the queue is full
+            Assert.Contains("queue is full", await ErrorOf(refused, HttpStatusCode.ServiceUnavailable));
+            Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+            release.Set();
+            Assert.Equal(HttpStatusCode.OK, (await running).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await service.Post(ServedModels.Photo(2))).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentClientsAreBatchedAndEachGetsItsOwnAnswer()
+    {
+        string onnx = Model(flipTta: true);
+        var photos = Enumerable.Range(0, 8).Select(k => ServedModels.Photo(k, 40 + 7 * k, 60)).ToArray();
+        var expected = Predicted(onnx, photos, flipTta: true);
+        AssertDistinguishable(expected);
+        await using var service = await Service.Start(onnx, new ServeOptions(MaxBatch: 16, BatchWindow: TimeSpan.FromMilliseconds(50)));
+        const int Requests = 48;
+        var answers = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async i =>
+        {
+            var response = await service.Post(photos[i % photos.Length], query: "?top=4");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (i, await Json(response));
+        }));
+        foreach (var (i, answer) in answers) AssertAnswers(answer, expected[i % photos.Length], 4);
+        double batches = service.Metrics.BatchSize.Count;
+        Assert.Equal(Requests, service.Metrics.BatchSize.Sum);
+        Assert.True(batches < Requests, $"{Requests} concurrent requests ran in {batches} batches: none was batched");
+    }
+}

@@ -1,0 +1,71 @@
+using ArchGen.Onnx.Export;
+using ArchGen.Onnx.Serving;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ArchGen.Serve.Tests;
+
+/// <summary>A small network of the exercise's layout, for the service's tests: 4 classes, 3x24x24.</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 4, InputSize = 24, Width = 0.5)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+[Bottleneck(t: 6, c: 32, n: 1, s: 2)]
+public partial class ServedNet
+{
+}
+
+/// <summary>An exported <see cref="ServedNet"/> with random weights (seeded) and photos to send it.</summary>
+internal static class ServedModels
+{
+    public static readonly string[] Classes = ["circle", "square", "stripe", "noise"];
+
+    /// <summary>Writes the ONNX model to <paramref name="path"/>: random weights, BatchNorm statistics measured on noise, so classes differ by image.</summary>
+    public static string Export(string path, bool flipTta = false, int seed = 5)
+    {
+        var entry = ModelCatalog.Get(typeof(ServedNet).FullName!);
+        torch.manual_seed(seed);
+        using var model = entry.Create();
+        using (torch.no_grad())
+        {
+            // Running statistics from the network's own activations (on noise), so its answers depend on the image.
+            model.train();
+            for (int i = 0; i < 30; i++) model.forward(torch.randn(16, 3, 24, 24)).Dispose();
+            foreach (var (_, module) in model.named_modules())
+            {
+                if (module is TorchSharp.Modules.Linear linear)
+                {
+                    linear.weight!.normal_(0, 0.05);
+                    linear.bias!.zero_();
+                }
+            }
+        }
+        model.eval();
+        OnnxExporter.Save(entry, model, new OnnxMetadata(entry.Facts.Name, Classes, [0.5f, 0.45f, 0.4f], [0.25f, 0.25f, 0.25f], 24, 3, flipTta), path);
+        return path;
+    }
+
+    /// <summary>A photo (PNG or JPEG by <paramref name="jpeg"/>) of <paramref name="width"/> x <paramref name="height"/>; <paramref name="kind"/> picks what is drawn.</summary>
+    public static byte[] Photo(int kind, int width = 64, int height = 48, bool jpeg = false)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            var random = new Random(kind);
+            canvas.Clear(new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+            using var paint = new SKPaint { Color = new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)), IsAntialias = true };
+            switch (kind % 4)
+            {
+                case 0: canvas.DrawCircle(width / 2f, height / 2f, height / 3f, paint); break;
+                case 1: canvas.DrawRect(width / 4f, height / 4f, width / 3f, height / 2f, paint); break;
+                case 2: for (int x = 0; x < width; x += 8) canvas.DrawRect(x, 0, 4, height, paint); break;
+                default:
+                    for (int i = 0; i < 200; i++) canvas.DrawPoint(random.Next(width), random.Next(height), paint);
+                    break;
+            }
+        }
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(jpeg ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png, 90);
+        return data.ToArray();
+    }
+}
