@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace ArchGen.App.Tests;
+
+/// <summary><c>archgen serve</c> as a process on a real socket: a checkpoint served, SIGTERM's drain, a client that hangs up mid-upload, the flags.</summary>
+public partial class ServeCommandTests
+{
+    static readonly string[] Quick = ["--device", "cpu", "--threads", "2"];
+
+    [GeneratedRegex(@"on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex Address();
+
+    /// <summary>A run folder of the exercise's network, trained a little on photos, and the photos.</summary>
+    static (string Run, string[] Photos) Trained(TempDir dir)
+    {
+        string photos = PhotoFolderTests.WritePhotos(dir["photos"], train: 4, test: 2);
+        var train = AppProcess.Run(dir.Path, ["train", "--model", "CifarMobileNetV2", "--dataset", "folder", "--data", photos, "--epochs", "1", "--batch-size", "4", "--out", "run", .. Quick]);
+        Assert.True(train.ExitCode == 0, train.Out + train.Err);
+        return (dir["run"], Directory.GetFiles(photos, "*.*", SearchOption.AllDirectories).Where(f => f.EndsWith(".png", StringComparison.Ordinal) || f.EndsWith(".jpg", StringComparison.Ordinal)).Order().ToArray());
+    }
+
+    static (AppProcess Process, string Url) Serve(TempDir dir, params string[] args)
+    {
+        var process = AppProcess.Start(dir.Path, null, ["serve", "--port", "0", .. args]);
+        process.WaitUntil(() => Address().IsMatch(process.Err), "the service to listen", 120);
+        return (process, Address().Match(process.Err).Groups[1].Value);
+    }
+
+    static ByteArrayContent Image(string path)
+    {
+        var content = new ByteArrayContent(File.ReadAllBytes(path));
+        content.Headers.ContentType = new MediaTypeHeaderValue(path.EndsWith(".png", StringComparison.Ordinal) ? "image/png" : "image/jpeg");
+        return content;
+    }
+
+    [Fact]
+    public async Task ACheckpointIsServedAsPredictClassifiesAndSigtermDrainsTheRequestsInFlight()
+    {
+        using var dir = new TempDir();
+        var (run, photos) = Trained(dir);
+        var predicted = AppProcess.Run(dir.Path, ["predict", "-c", run, "--json", .. photos]);
+        Assert.True(predicted.ExitCode == 0, predicted.Out + predicted.Err);
+        var labels = predicted.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .ToDictionary(e => e.GetProperty("path").GetString()!, e => e.GetProperty("label").GetString());
+
+        var (service, url) = Serve(dir, "-c", run, "--batch-window-ms", "300", "--max-batch", "64");
+        using (service)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+            var card = JsonDocument.Parse(await client.GetStringAsync("/v1/model")).RootElement;
+            Assert.Equal("CifarMobileNetV2", card.GetProperty("name").GetString());
+            Assert.Equal(JsonValueKind.Number, card.GetProperty("accuracy").ValueKind); // the run's recorded test accuracy
+
+            // Requests wait in the 300 ms batch window when the signal comes; each is answered, and the process exits 0.
+            var requests = Enumerable.Range(0, 12).Select(i => (Photo: photos[i % photos.Length], Answer: client.PostAsync("/v1/predict", Image(photos[i % photos.Length])))).ToList();
+            await Task.Delay(100);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            service.Signal("TERM");
+            foreach (var (photo, answer) in requests)
+            {
+                var response = await answer;
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal(labels[photo], json.GetProperty("label").GetString());
+            }
+            var (code, _, err) = service.WaitForExit(30);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the service took {clock.Elapsed} to stop");
+            Assert.True(code == 0, err);
+            Assert.Contains("Stopped: every request in flight was answered.", err);
+            Assert.DoesNotContain("came after the work was done", err);
+        }
+    }
+
+    [Fact]
+    public async Task AClientThatHangsUpMidUploadLeavesNothingBehindAndTheKeyFileGuardsTheApi()
+    {
+        using var dir = new TempDir();
+        string onnx = dir["model.onnx"];
+        var (run, photos) = Trained(dir);
+        var export = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", onnx);
+        Assert.True(export.ExitCode == 0, export.Out + export.Err);
+        File.WriteAllText(dir["key.txt"], "  letmein  \nignored second line\n");
+
+        var (service, url) = Serve(dir, "--model-file", onnx, "--api-key-file", dir["key.txt"], "--max-upload-mb", "1");
+        using (service)
+        {
+            var uri = new Uri(url);
+            for (int i = 0; i < 5; i++)
+            {
+                using var socket = new TcpClient();
+                await socket.ConnectAsync(uri.Host, uri.Port);
+                var stream = socket.GetStream();
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /v1/predict HTTP/1.1\r\nHost: {uri.Authority}\r\nX-Api-Key: letmein\r\nContent-Type: image/png\r\nContent-Length: 500000\r\n\r\n"));
+                await stream.WriteAsync(File.ReadAllBytes(photos[0]).AsMemory(0, 100));
+                socket.Client.Shutdown(SocketShutdown.Both); // gone mid-upload
+            }
+
+            using var client = new HttpClient { BaseAddress = uri };
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync("/v1/predict", Image(photos[0]))).StatusCode);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "letmein");
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/v1/predict", Image(photos[0]))).StatusCode);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await client.PostAsync("/v1/predict", new ByteArrayContent(new byte[2 << 20]))).StatusCode);
+            string metrics = await client.GetStringAsync("/metrics");
+            Assert.Contains("archgen_queue_depth 0", metrics);
+            Assert.Contains("archgen_batch_size_sum 1", metrics); // the hung-up uploads never reached the model
+            Assert.DoesNotContain("status=\"5", metrics);
+            service.Signal("TERM");
+            var (code, _, err) = service.WaitForExit(30);
+            Assert.True(code == 0, err);
+        }
+    }
+
+    [Fact]
+    public void HelpDocumentsEveryFlagAndBadValuesGetOneLine()
+    {
+        using var dir = new TempDir();
+        var help = AppProcess.Run(dir.Path, "serve", "--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (string flag in new[] { "--model-file", "--checkpoint", "--host", "--port", "--max-batch", "--batch-window-ms", "--max-upload-mb", "--queue", "--api-key-file", "--threads" })
+            Assert.Contains(flag, help.Out);
+        Assert.Contains("127.0.0.1", help.Out);
+
+        foreach (var (args, code, says) in new (string[], int, string)[]
+        {
+            (["--port", "70000"], 2, "--port"),
+            (["--max-batch", "0"], 2, "--max-batch"),
+            (["--max-batch", "5000"], 2, "--max-batch"),
+            (["--batch-window-ms", "-1"], 2, "--batch-window-ms"),
+            (["--max-upload-mb", "0"], 2, "--max-upload-mb"),
+            (["--queue", "0"], 2, "--queue"),
+            (["--host", "example.com"], 2, "--host"),
+            (["--api-key-file", "no-such-key"], 1, "no-such-key"),
+        })
+        {
+            var result = AppProcess.Run(dir.Path, ["serve", "-c", "no-such-model.onnx", .. args]);
+            Assert.True(result.ExitCode == code, $"{string.Join(' ', args)}: exit {result.ExitCode}\n{result.Err}");
+            Assert.Contains(says, result.Err);
+            Assert.Single(result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        var missing = AppProcess.Run(dir.Path, "serve", "-c", "no-such-model.onnx");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("no-such-model.onnx", missing.Err);
+    }
+}
