@@ -37,7 +37,7 @@ public sealed record ServeOptions(
 
 /// <summary>
 /// <c>archgen serve</c>'s HTTP API (ASP.NET Core minimal APIs on Kestrel): <c>POST /v1/predict</c>,
-/// <c>GET /v1/model</c>, <c>GET /healthz</c>, <c>GET /readyz</c> and <c>GET /metrics</c>. Every error is one line of
+/// <c>GET /v1/model</c>, <c>GET /healthz</c>, <c>GET /readyz</c> and <c>GET /metrics</c>, and its web page at <c>GET /</c>. Every error is one line of
 /// JSON, <c>{"error": "..."}</c>, with its status: 400 (not an image, bad <c>top</c>), 401 (API key), 413 (body too
 /// large), 415 (media type), 503 (queue full, with Retry-After). Requests never name files on the server.
 /// </summary>
@@ -124,6 +124,7 @@ public static class ServeApp
             });
         }
 
+        app.MapGet("/", () => Results.Bytes(Page.Value, "text/html; charset=utf-8"));
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }, Json));
         app.MapGet("/readyz", () => Volatile.Read(ref ready)
             ? Results.Json(new { status = "ready" }, Json)
@@ -138,6 +139,16 @@ public static class ServeApp
         app.MapPost("/v1/predict", predict);
         return app;
     }
+
+    /// <summary>The web page (<c>Page/index.html</c>, embedded): pick, drop or photograph an image, its top five classes, the model card.</summary>
+    static readonly Lazy<byte[]> Page = new(() =>
+    {
+        using var stream = typeof(ServeApp).Assembly.GetManifestResourceStream("ArchGen.Serve.index.html")
+            ?? throw new InvalidOperationException("The web page is missing from ArchGen.Serve's resources.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
 
     static bool HasKey(HttpRequest request, byte[] expected)
     {

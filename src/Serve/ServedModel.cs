@@ -20,10 +20,13 @@ namespace ArchGen.Serve;
 /// <param name="MultiplyAdds">Multiply-adds per image (the catalog's count), or null for a network this build does not have.</param>
 /// <param name="FlipTta">Whether each image's probabilities average it and its mirror image.</param>
 /// <param name="Accuracy">The test accuracy (percent) its run recorded last, when served from a run's checkpoint; else null.</param>
+/// <param name="Architecture">What the network is (the compile-time facts' description), or null for a network this build does not have.</param>
+/// <param name="Layers">The layer table from the compile-time facts (state_dict name, kind, shapes, parameters, multiply-adds with the declared classes); empty when unknown.</param>
 /// <param name="Source">The file it was loaded from (not sent to clients: the API names no server paths).</param>
 public sealed record ModelCard(
     string Name, IReadOnlyList<string> Classes, int InputSize, int InputChannels, IReadOnlyList<float> Mean, IReadOnlyList<float> Std,
-    long? Parameters, long? MultiplyAdds, bool FlipTta, double? Accuracy, [property: System.Text.Json.Serialization.JsonIgnore] string Source);
+    long? Parameters, long? MultiplyAdds, bool FlipTta, double? Accuracy, string? Architecture, IReadOnlyList<LayerFact> Layers,
+    [property: System.Text.Json.Serialization.JsonIgnore] string Source);
 
 /// <summary>
 /// The served model: an ArchGen ONNX model in ONNX Runtime (a checkpoint is exported in memory first), with the
@@ -45,7 +48,8 @@ public sealed class ServedModel : IDisposable
         normalizer = new PixelNormalizer(new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize);
         var facts = ModelCatalog.TryGet(m.Model, out var entry) ? entry.Facts : null;
         parameters ??= facts is not null && facts.Classes == m.ClassNames.Count ? facts.ParameterCount : null;
-        Card = new ModelCard(m.Model, m.ClassNames, m.InputSize, m.InputChannels, m.Mean, m.Std, parameters, facts?.MultiplyAdds, m.FlipTta, accuracy, classifier.Path);
+        Card = new ModelCard(m.Model, m.ClassNames, m.InputSize, m.InputChannels, m.Mean, m.Std, parameters, facts?.MultiplyAdds, m.FlipTta, accuracy,
+            facts?.Architecture, facts?.Layers ?? [], classifier.Path);
     }
 
     /// <summary>The model's facts for <c>GET /v1/model</c>.</summary>

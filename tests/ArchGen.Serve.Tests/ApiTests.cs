@@ -131,6 +131,17 @@ public sealed class ApiTests : IDisposable
         Assert.False(card.GetProperty("flip_tta").GetBoolean());
         Assert.Equal(JsonValueKind.Null, card.GetProperty("accuracy").ValueKind); // an .onnx file records no run
         Assert.False(card.TryGetProperty("source", out _)); // no server paths
+        Assert.Equal(facts.Layers.Count, card.GetProperty("layers").GetArrayLength());
+        Assert.Equal(facts.Layers[1].Kind, card.GetProperty("layers")[1].GetProperty("kind").GetString());
+        Assert.Equal(facts.Architecture, card.GetProperty("architecture").GetString());
+
+        // The page: one self-contained file, nothing fetched from elsewhere (it works offline).
+        var page = await service.Client.GetAsync("/");
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        string html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<label class=\"button\" for=\"photo\">Choose a photo</label>", html);
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
 
         Assert.Equal(HttpStatusCode.OK, (await service.Post(ServedModels.Photo(1))).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await service.Post([1, 2, 3])).StatusCode);

@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using ArchGen.App.Tests;
+using ArchGen.Data;
+using ArchGen.Data.Images;
+using ArchGen.Inference;
+using ArchGen.Onnx.Serving;
+using Microsoft.AspNetCore.Builder;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Support.UI;
+using TorchSharp;
+
+namespace ArchGen.Serve.Tests;
+
+/// <summary>
+/// The web page in a real browser: Debian's chromium, headless, driven by Selenium through chromium-driver (no browser
+/// download). <c>ARCHGEN_REQUIRE_BROWSER=1</c> (CI) makes a missing browser a failure instead of a skip.
+/// </summary>
+public sealed class BrowserTests : IDisposable
+{
+    const string Chromium = "/usr/bin/chromium", Driver = "/usr/bin/chromedriver";
+
+    readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    /// <summary>Where screenshots go: <c>TestResults/screenshots</c> beside the test assembly's project (CI keeps them).</summary>
+    static string Screenshots
+    {
+        get
+        {
+            string path = Path.Combine(AppProcess.RepositoryRoot, "tests", "ArchGen.Serve.Tests", "TestResults", "screenshots");
+            Directory.CreateDirectory(path);
+            return path;
+        }
+    }
+
+    static void RequireBrowser()
+    {
+        bool available = File.Exists(Chromium) && File.Exists(Driver);
+        if (Environment.GetEnvironmentVariable("ARCHGEN_REQUIRE_BROWSER") == "1")
+            Assert.True(available, $"ARCHGEN_REQUIRE_BROWSER=1 but {Chromium} or {Driver} is missing (apt-get install chromium chromium-driver)");
+        Skip.IfNot(available, "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
+    }
+
+    static ChromeDriver Browser()
+    {
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(Driver)!, Path.GetFileName(Driver));
+        service.HideCommandPromptWindow = true;
+        service.SuppressInitialDiagnosticInformation = true;
+        var options = new ChromeOptions { BinaryLocation = Chromium };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1100", "--lang=en-US");
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    [SkippableFact]
+    public async Task ThePageShowsTheClassesTheApiAndPredictGive()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"], flipTta: true);
+        string photo = dir["photo.jpg"];
+        File.WriteAllBytes(photo, ServedModels.Photo(2, 320, 240, jpeg: true));
+
+        // What predict says (its code path for an .onnx model).
+        Prediction expected;
+        using (var module = new OnnxModule(OnnxClassifier.Load(onnx, new OnnxSessionSettings(1))))
+        {
+            var m = module.Classifier.Metadata;
+            expected = new ImagePredictor(module, m.ClassNames, new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize, torch.CPU, m.FlipTta)
+                .Predict([photo], top: 4).Single();
+        }
+
+        var model = ServedModel.Open(onnx, ImageLimits.Default, threads: 1);
+        await using var app = ServeApp.Build(model, new ServeOptions(Port: 0));
+        await app.StartAsync();
+        string url = app.Urls.Single();
+
+        // What the API says.
+        using var client = new HttpClient { BaseAddress = new Uri(url) };
+        var content = new ByteArrayContent(File.ReadAllBytes(photo));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        var api = JsonDocument.Parse(await (await client.PostAsync("/v1/predict?top=5", content)).Content.ReadAsStringAsync()).RootElement;
+
+        using var browser = Browser();
+        browser.Navigate().GoToUrl(url + "/");
+        var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(60));
+        wait.Until(b => b.FindElement(By.Id("title")).Text == model.Card.Name);
+        Assert.Equal(model.Card.Layers.Count, browser.FindElements(By.CssSelector("#layers tbody tr")).Count);
+        Assert.Equal(model.Card.Parameters!.Value.ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en-US")), browser.FindElement(By.Id("card-parameters")).Text);
+
+        browser.FindElement(By.Id("photo")).SendKeys(photo);
+        wait.Until(b => b.FindElements(By.CssSelector("#classes li")).Count == 4);
+        var shown = browser.FindElements(By.CssSelector("#classes li")).Select(li => (
+            Label: li.FindElement(By.CssSelector(".label")).Text,
+            Probability: double.Parse(li.GetDomAttribute("data-probability")!, System.Globalization.CultureInfo.InvariantCulture),
+            Text: li.FindElement(By.CssSelector(".probability")).Text)).ToList();
+
+        var apiTop = api.GetProperty("top").EnumerateArray().ToList();
+        for (int i = 0; i < shown.Count; i++)
+        {
+            Assert.Equal(apiTop[i].GetProperty("label").GetString(), shown[i].Label);
+            Assert.Equal(apiTop[i].GetProperty("probability").GetDouble(), shown[i].Probability);
+            Assert.Equal(expected.Top[i].Label, shown[i].Label);
+            Assert.True(Math.Abs(expected.Top[i].Probability - shown[i].Probability) <= 2e-6, $"{shown[i].Label}: the page shows {shown[i].Probability}, predict says {expected.Top[i].Probability}");
+            Assert.Equal((100 * shown[i].Probability).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " %", shown[i].Text);
+        }
+        Assert.Contains(expected.Best.Label, browser.FindElement(By.Id("status")).Text);
+        browser.GetScreenshot().SaveAsFile(Path.Combine(Screenshots, "serve-page.png"));
+
+        // A file that is not an image: the service's one-line error, shown as such.
+        string bad = dir["notes.png"];
+        File.WriteAllText(bad, "not a picture");
+        browser.FindElement(By.Id("photo")).SendKeys(bad);
+        wait.Until(b => b.FindElement(By.Id("status")).GetAttribute("class") == "error");
+        Assert.Contains("uploaded image", browser.FindElement(By.Id("status")).Text);
+        await app.StopAsync();
+    }
+
+    [SkippableFact]
+    public async Task WithAKeyThePageAsksForItAndThenClassifies()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"]);
+        string photo = dir["photo.png"];
+        File.WriteAllBytes(photo, ServedModels.Photo(1));
+        var model = ServedModel.Open(onnx, ImageLimits.Default, threads: 1);
+        await using var app = ServeApp.Build(model, new ServeOptions(Port: 0, ApiKey: "open sesame"));
+        await app.StartAsync();
+
+        using var browser = Browser();
+        browser.Navigate().GoToUrl(app.Urls.Single() + "/");
+        var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(60));
+        wait.Until(b => b.FindElement(By.Id("key-form")).Displayed);
+        Assert.Equal(browser.SwitchTo().ActiveElement(), browser.FindElement(By.Id("key"))); // focus goes to the key field
+        browser.FindElement(By.Id("key")).SendKeys("open sesame" + Keys.Enter);
+        wait.Until(b => b.FindElement(By.Id("title")).Text == model.Card.Name);
+        browser.FindElement(By.Id("photo")).SendKeys(photo);
+        wait.Until(b => b.FindElements(By.CssSelector("#classes li")).Count == 4);
+        await app.StopAsync();
+    }
+}
