@@ -46,7 +46,8 @@ public static class ServeApp
     /// <summary>The multipart form field that carries the image.</summary>
     public const string ImageField = "image";
 
-    static readonly JsonSerializerOptions Json = new()
+    /// <summary>How the API writes JSON (snake_case names; the model card in the static site too).</summary>
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -124,7 +125,10 @@ public static class ServeApp
             });
         }
 
-        app.MapGet("/", () => Results.Bytes(Page.Value, "text/html; charset=utf-8"));
+        // The web page: its markup, the interface, and the classifier that asks this service.
+        app.MapGet("/", () => Results.Bytes(PageFiles.Read("index.html"), "text/html; charset=utf-8"));
+        app.MapGet("/ui.js", () => Results.Bytes(PageFiles.Read("ui.js"), "text/javascript; charset=utf-8"));
+        app.MapGet("/classifier.js", () => Results.Bytes(PageFiles.Read("server.js"), "text/javascript; charset=utf-8"));
         app.MapGet("/healthz", () => Results.Json(new { status = "alive" }, Json));
         app.MapGet("/readyz", () => Volatile.Read(ref ready)
             ? Results.Json(new { status = "ready" }, Json)
@@ -139,16 +143,6 @@ public static class ServeApp
         app.MapPost("/v1/predict", predict);
         return app;
     }
-
-    /// <summary>The web page (<c>Page/index.html</c>, embedded): pick, drop or photograph an image, its top five classes, the model card.</summary>
-    static readonly Lazy<byte[]> Page = new(() =>
-    {
-        using var stream = typeof(ServeApp).Assembly.GetManifestResourceStream("ArchGen.Serve.index.html")
-            ?? throw new InvalidOperationException("The web page is missing from ArchGen.Serve's resources.");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    });
 
     static bool HasKey(HttpRequest request, byte[] expected)
     {

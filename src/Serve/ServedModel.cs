@@ -65,25 +65,42 @@ public sealed class ServedModel : IDisposable
     /// <param name="location">An .onnx file, a checkpoint file or a run folder.</param>
     /// <param name="limits">The decoder's bounds for uploaded images.</param>
     /// <param name="threads">ONNX Runtime's intra-op threads (0: one per core).</param>
-    public static ServedModel Open(string location, ImageLimits limits, int threads)
+    public static ServedModel Open(string location, ImageLimits limits, int threads) => Open(Onnx.Read(location), limits, threads);
+
+    /// <summary>The model of an ONNX model read by <see cref="Onnx.Read"/>.</summary>
+    public static ServedModel Open(Onnx onnx, ImageLimits limits, int threads)
     {
-        ArgumentNullException.ThrowIfNull(location);
-        var settings = new OnnxSessionSettings(threads);
-        if (OnnxModelFormat.IsOnnx(location)) return new ServedModel(OnnxClassifier.Load(location, settings), limits, parameters: null, accuracy: null);
-        if (File.Exists(location) && ArchGen.Interop.PyTorchWeights.IsWeightsFile(location))
-            throw new ArgumentException($"{location} is a PyTorch weights file; serve takes an exported .onnx model or an ArchGen checkpoint or run folder (archgen export converts weights).");
-        var source = ModelSource.Open(location, model: null);
-        byte[] onnx;
-        long parameters;
-        using (source.Module)
-        using (var stream = new MemoryStream())
+        ArgumentNullException.ThrowIfNull(onnx);
+        return new ServedModel(OnnxClassifier.Load(onnx.Bytes, onnx.Source, new OnnxSessionSettings(threads)), limits, onnx.Parameters, onnx.Accuracy);
+    }
+
+    /// <summary>An ArchGen ONNX model's bytes and what its source says beyond them.</summary>
+    /// <param name="Bytes">The model.</param>
+    /// <param name="Source">The file it came from.</param>
+    /// <param name="Parameters">The trained module's parameters, when it came from a checkpoint.</param>
+    /// <param name="Accuracy">The last test accuracy its run recorded, when known.</param>
+    public sealed record Onnx(byte[] Bytes, string Source, long? Parameters, double? Accuracy)
+    {
+        /// <summary>An .onnx file as it is, or a checkpoint or run folder exported to ONNX in memory.</summary>
+        public static Onnx Read(string location)
         {
-            if (source.Entry is null) throw new ArgumentException($"{location} holds {source.Name}, a model this build cannot export.");
-            Google.Protobuf.MessageExtensions.WriteTo(OnnxExporter.Build(source.Entry, source.Module, OnnxMetadata.Of(source)), stream);
-            onnx = stream.ToArray();
-            parameters = source.Module.parameters().Sum(p => p.numel());
+            ArgumentNullException.ThrowIfNull(location);
+            if (OnnxModelFormat.IsOnnx(location))
+            {
+                if (!File.Exists(location)) throw new FileNotFoundException($"No ONNX model at '{location}'.");
+                return new Onnx(File.ReadAllBytes(location), location, null, null);
+            }
+            if (File.Exists(location) && ArchGen.Interop.PyTorchWeights.IsWeightsFile(location))
+                throw new ArgumentException($"{location} is a PyTorch weights file; this takes an exported .onnx model or an ArchGen checkpoint or run folder (archgen export converts weights).");
+            var source = ModelSource.Open(location, model: null);
+            using (source.Module)
+            using (var stream = new MemoryStream())
+            {
+                if (source.Entry is null) throw new ArgumentException($"{location} holds {source.Name}, a model this build cannot export.");
+                Google.Protobuf.MessageExtensions.WriteTo(OnnxExporter.Build(source.Entry, source.Module, OnnxMetadata.Of(source)), stream);
+                return new Onnx(stream.ToArray(), source.Path, source.Module.parameters().Sum(p => p.numel()), RecordedAccuracy(source));
+            }
         }
-        return new ServedModel(OnnxClassifier.Load(onnx, source.Path, settings), limits, parameters, RecordedAccuracy(source));
     }
 
     /// <summary>The last test accuracy the checkpoint's run folder recorded in its metrics.csv, if any.</summary>

@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 
 namespace ArchGen.App.Tests;
 
-/// <summary><c>archgen serve</c> as a process on a real socket: a checkpoint served, SIGTERM's drain, a client that hangs up mid-upload, the flags.</summary>
+/// <summary><c>archgen serve</c> as a process on a real socket: a checkpoint served, SIGTERM's drain, a client that hangs up mid-upload, the flags; and <c>export --web</c>.</summary>
 public partial class ServeCommandTests
 {
     static readonly string[] Quick = ["--device", "cpu", "--threads", "2"];
@@ -85,6 +85,15 @@ public partial class ServeCommandTests
         var export = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", onnx);
         Assert.True(export.ExitCode == 0, export.Out + export.Err);
         File.WriteAllText(dir["key.txt"], "  letmein  \nignored second line\n");
+
+        // The static site of the same run: every file, and not over a folder that has files.
+        var site = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", "site", "--web");
+        Assert.True(site.ExitCode == 0, site.Out + site.Err);
+        foreach (string file in new[] { "index.html", "ui.js", "classifier.js", "model.onnx", "model.json", "ort/ort.wasm.min.js", "ort/ort-wasm-simd-threaded.wasm", "ort/ort-wasm-simd-threaded.mjs" })
+            Assert.True(File.Exists(Path.Combine(dir["site"], file)), file);
+        var again = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", "site", "--web");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("--to site", Assert.Single(again.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
 
         var (service, url) = Serve(dir, "--model-file", onnx, "--api-key-file", dir["key.txt"], "--max-upload-mb", "1");
         using (service)

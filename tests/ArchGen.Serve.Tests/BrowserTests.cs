@@ -6,6 +6,10 @@ using ArchGen.Data.Images;
 using ArchGen.Inference;
 using ArchGen.Onnx.Serving;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Logging;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
@@ -138,5 +142,80 @@ public sealed class BrowserTests : IDisposable
         browser.FindElement(By.Id("photo")).SendKeys(photo);
         wait.Until(b => b.FindElements(By.CssSelector("#classes li")).Count == 4);
         await app.StopAsync();
+    }
+
+    /// <summary>A static web server for <paramref name="root"/> on a free port (what a user hosts the site with), knowing .mjs, .wasm and .onnx.</summary>
+    static async Task<WebApplication> StaticServer(string root)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var types = new FileExtensionContentTypeProvider();
+        types.Mappings[".mjs"] = "text/javascript";
+        types.Mappings[".wasm"] = "application/wasm";
+        types.Mappings[".onnx"] = "application/octet-stream";
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(root), ContentTypeProvider = types });
+        await app.StartAsync();
+        return app;
+    }
+
+    [SkippableFact]
+    public async Task TheStaticSiteClassifiesInTheBrowserAsOnnxRuntimeDoesInCSharp()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"], flipTta: true);
+        string site = dir["site"];
+        StaticSite.Write(onnx, site);
+        foreach (string file in new[] { "index.html", "ui.js", "classifier.js", "model.onnx", "model.json", "ort/ort.wasm.min.js", "ort/ort-wasm-simd-threaded.wasm", "ort/ort-wasm-simd-threaded.mjs" })
+            Assert.True(File.Exists(Path.Combine(site, file)), file);
+        Assert.Throws<ArgumentException>(() => StaticSite.Write(onnx, site)); // not into a folder that has files
+
+        // Photos of several shapes (the resize, the crop's rounding), PNG and a JPEG small enough to be decoded whole.
+        var photos = new (string Name, byte[] Bytes)[]
+        {
+            ("wide.png", ServedModels.Photo(0, 300, 200)), ("tall.png", ServedModels.Photo(1, 90, 170)), ("odd.png", ServedModels.Photo(2, 61, 33)),
+            ("square.png", ServedModels.Photo(3, 24, 24)), ("small.jpg", ServedModels.Photo(5, 50, 44, jpeg: true)),
+        };
+        using var reference = ServedModel.Open(onnx, ImageLimits.Default, threads: 1);
+        await using var server = await StaticServer(site);
+        using var browser = Browser();
+        browser.Navigate().GoToUrl(server.Urls.Single() + "/index.html");
+        var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(120));
+        try
+        {
+            wait.Until(b => b.FindElement(By.TagName("body")).GetDomAttribute("data-ready") == "true");
+        }
+        catch (WebDriverTimeoutException)
+        {
+            // Say why: the page's status line and the browser's console.
+            string console = string.Join("\n", browser.Manage().Logs.GetLog(LogType.Browser).Select(e => e.Message));
+            throw new Xunit.Sdk.XunitException($"the site did not load its model: {browser.FindElement(By.Id("status")).Text}\n{console}");
+        }
+        Assert.Equal(reference.Card.Name, browser.FindElement(By.Id("title")).Text);
+        Assert.Equal(reference.Card.Layers.Count, browser.FindElements(By.CssSelector("#layers tbody tr")).Count);
+
+        double worst = 0;
+        foreach (var (name, bytes) in photos)
+        {
+            string path = dir[name];
+            File.WriteAllBytes(path, bytes);
+            float[] expected = reference.Probabilities(reference.Prepare(bytes), 1);
+            browser.FindElement(By.Id("photo")).SendKeys(path);
+            wait.Until(b => b.FindElement(By.Id("status")).Text.StartsWith(name + ":", StringComparison.Ordinal));
+            var shown = browser.FindElements(By.CssSelector("#classes li"));
+            Assert.Equal(4, shown.Count);
+            foreach (var li in shown)
+            {
+                int index = int.Parse(li.GetDomAttribute("data-index")!, System.Globalization.CultureInfo.InvariantCulture);
+                double p = double.Parse(li.GetDomAttribute("data-probability")!, System.Globalization.CultureInfo.InvariantCulture);
+                worst = Math.Max(worst, Math.Abs(p - expected[index]));
+                Assert.True(Math.Abs(p - expected[index]) <= 1e-3, $"{name}, class {index}: the browser says {p}, ONNX Runtime in C# {expected[index]}");
+            }
+            Assert.Equal(Array.IndexOf(expected, expected.Max()), int.Parse(shown[0].GetDomAttribute("data-index")!, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Console.WriteLine($"static site: worst |p(browser) - p(C#)| = {worst:E2}");
+        browser.GetScreenshot().SaveAsFile(Path.Combine(Screenshots, "static-site.png"));
+        await server.StopAsync();
     }
 }

@@ -57,10 +57,17 @@ public static class ExportCommand
         var checkpoint = new Option<string>("--checkpoint", "-c") { Description = "Checkpoint file, run folder, or PyTorch weights (with --model).", Required = true };
         var to = new Option<string>("--to") { Description = "Target file: .pt/.pth (PyTorch state_dict), .safetensors, or .onnx (the fused network for ONNX Runtime, with class names and normalization in its metadata).", Required = true };
         var overwrite = CommonOptions.OverwriteRunFile();
-        var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it) or as an ONNX model.") { model, checkpoint, to, overwrite };
+        var web = new Option<bool>("--web") { Description = "Write a static site to the folder --to (new or empty) that classifies photos in the browser: index.html, model.onnx, its card, and onnxruntime-web's files (no CDN). --checkpoint may also be an .onnx model." };
+        var command = new Command("export", "Export a checkpoint for PyTorch (load_state_dict(strict=True) accepts it), as an ONNX model, or as a static web site that runs it in the browser.") { model, checkpoint, to, overwrite, web };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             Interruption.StoppingMessage = Interruption.StoppingBeforeWriting;
+            if (parse.GetValue(web))
+            {
+                ArchGen.Serve.StaticSite.Write(parse.GetValue(checkpoint)!, parse.GetValue(to)!, Interruption.Token);
+                Console.WriteLine($"Wrote the site to {parse.GetValue(to)}: serve the folder with any static web server and open index.html.");
+                return ExitCodes.Success;
+            }
             string target = OutputFile.Require(parse.GetValue(to)!, "--to");
             bool onnx = OnnxModelFormat.IsOnnx(target);
             if (!onnx && !PyTorchWeights.IsWeightsFile(target)) throw new ArgumentException($"--to must end in .pt, .pth, .bin, .safetensors or .onnx (got '{target}').");
