@@ -5,8 +5,9 @@ namespace ArchGen.Serve;
 
 /// <summary>
 /// Dynamic batching: prepared images wait in a bounded queue; one worker takes the first, waits up to the batch
-/// window for more (at most the largest batch), runs them through the model as one batch and hands each request its
-/// own row of the result. When the queue is full a request is refused at once (the service answers 503).
+/// window for more (at most the largest batch) while other requests are still being prepared (<see cref="Arriving"/>;
+/// a lone request does not wait), runs them through the model as one batch and hands each request its own row of the
+/// result. When the queue is full a request is refused at once (the service answers 503).
 /// Disposing stops taking new images and finishes the ones queued.
 /// </summary>
 public sealed class Batcher : IAsyncDisposable
@@ -20,6 +21,7 @@ public sealed class Batcher : IAsyncDisposable
     readonly ServeMetrics metrics;
     readonly Channel<Job> queue;
     readonly Task worker;
+    int arriving;
 
     /// <param name="run">The model: class probabilities (count x classes) of count images laid end to end (<see cref="ServedModel.Probabilities"/>).</param>
     /// <param name="imageFloats">Floats of one image.</param>
@@ -42,6 +44,26 @@ public sealed class Batcher : IAsyncDisposable
         this.metrics = metrics;
         queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         worker = Task.Run(Work);
+    }
+
+    /// <summary>
+    /// Marks a request whose image is being read and prepared until the result is disposed: while any is, a batch
+    /// waits for it (within the window); when none is, the queued images run at once.
+    /// </summary>
+    public IDisposable Arriving()
+    {
+        Interlocked.Increment(ref arriving);
+        return new Arrival(this);
+    }
+
+    sealed class Arrival(Batcher batcher) : IDisposable
+    {
+        int done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0) Interlocked.Decrement(ref batcher.arriving);
+        }
     }
 
     /// <summary>Queues one prepared image; false when the queue is full (or closed). The task gives the image's class probabilities.</summary>
@@ -72,7 +94,7 @@ public sealed class Batcher : IAsyncDisposable
                     continue;
                 }
                 var wait = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
-                if (batch.Count > 0 && wait <= TimeSpan.Zero) break;
+                if (batch.Count > 0 && (wait <= TimeSpan.Zero || Volatile.Read(ref arriving) == 0)) break; // the window has passed, or nothing else is coming
                 using var timeout = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
                 try
                 {

@@ -164,6 +164,7 @@ public static class ServeApp
                 return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{topText}')");
         }
 
+        using var arriving = batcher.Arriving(); // a batch being formed waits for this image
         byte[] upload;
         try
         {
@@ -186,7 +187,9 @@ public static class ServeApp
             return Error(StatusCodes.Status400BadRequest, e.Message);
         }
 
-        if (!batcher.TryEnqueue(image, out var probabilities))
+        bool queued = batcher.TryEnqueue(image, out var probabilities);
+        arriving.Dispose();
+        if (!queued)
         {
             context.Response.Headers.RetryAfter = "1";
             return Error(StatusCodes.Status503ServiceUnavailable, $"the queue is full ({options.Queue} images wait for the model); retry in a moment");

@@ -48,7 +48,7 @@ public partial class ServeCommandTests
         var labels = predicted.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
             .ToDictionary(e => e.GetProperty("path").GetString()!, e => e.GetProperty("label").GetString());
 
-        var (service, url) = Serve(dir, "-c", run, "--batch-window-ms", "300", "--max-batch", "64");
+        var (service, url) = Serve(dir, "-c", run);
         using (service)
         {
             using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
@@ -56,11 +56,17 @@ public partial class ServeCommandTests
             Assert.Equal("CifarMobileNetV2", card.GetProperty("name").GetString());
             Assert.Equal(JsonValueKind.Number, card.GetProperty("accuracy").ValueKind); // the run's recorded test accuracy
 
-            // Requests wait in the 300 ms batch window when the signal comes; each is answered, and the process exits 0.
-            var requests = Enumerable.Range(0, 12).Select(i => (Photo: photos[i % photos.Length], Answer: client.PostAsync("/v1/predict", Image(photos[i % photos.Length])))).ToList();
-            await Task.Delay(100);
+            // Twelve uploads are half sent when the signal comes; the rest follows during the drain, each is answered,
+            // and the process exits 0.
+            using var gate = new GatedUploads(12);
+            var requests = Enumerable.Range(0, 12).Select(i => (Photo: photos[i % photos.Length], Answer: client.PostAsync("/v1/predict", gate.Upload(photos[i % photos.Length])))).ToList();
+            Assert.True(gate.AllStarted.WaitOne(TimeSpan.FromSeconds(30)), "the uploads did not start");
+            await Task.Delay(300); // the service has accepted the connections
             var clock = System.Diagnostics.Stopwatch.StartNew();
             service.Signal("TERM");
+            service.WaitUntil(() => service.Err.Contains("Stopping:", StringComparison.Ordinal), "the stop request", 30);
+            await Task.Delay(300);
+            gate.Release();
             foreach (var (photo, answer) in requests)
             {
                 var response = await answer;
@@ -154,5 +160,49 @@ public partial class ServeCommandTests
         var missing = AppProcess.Run(dir.Path, "serve", "-c", "no-such-model.onnx");
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("no-such-model.onnx", missing.Err);
+    }
+
+    /// <summary>Uploads that send half of their image, then wait for <see cref="Release"/> before sending the rest.</summary>
+    sealed class GatedUploads(int count) : IDisposable
+    {
+        readonly CountdownEvent started = new(count);
+        readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public WaitHandle AllStarted => started.WaitHandle;
+
+        public void Release() => released.TrySetResult();
+
+        public HttpContent Upload(string path) => new Content(this, File.ReadAllBytes(path));
+
+        public void Dispose() => started.Dispose();
+
+        sealed class Content : HttpContent
+        {
+            readonly GatedUploads gate;
+            readonly byte[] bytes;
+
+            public Content(GatedUploads gate, byte[] bytes)
+            {
+                this.gate = gate;
+                this.bytes = bytes;
+                Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+                Headers.ContentLength = bytes.Length;
+            }
+
+            protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+            {
+                await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+                await stream.FlushAsync();
+                gate.started.Signal();
+                await gate.released.Task;
+                await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
+            }
+
+            protected override bool TryComputeLength(out long length)
+            {
+                length = bytes.Length;
+                return true;
+            }
+        }
     }
 }

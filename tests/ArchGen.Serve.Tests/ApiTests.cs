@@ -275,6 +275,21 @@ public sealed class ApiTests : IDisposable
         }
     }
 
+    /// <summary>A batch waits for images still being prepared, not for a window no other request will fill: with a 60 s window, lone requests are answered long before it ends.</summary>
+    [Fact]
+    public async Task ALoneRequestDoesNotWaitForTheBatchWindow()
+    {
+        await using var service = await Service.Start(Model(), new ServeOptions(BatchWindow: TimeSpan.FromSeconds(60)));
+        for (int i = 0; i < 3; i++)
+        {
+            using var content = new ByteArrayContent(ServedModels.Photo(i));
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.OK, (await service.Client.PostAsync("/v1/predict", content, limit.Token)).StatusCode);
+        }
+        Assert.Equal(3, service.Metrics.BatchSize.Count);
+    }
+
     [Fact]
     public async Task ConcurrentClientsAreBatchedAndEachGetsItsOwnAnswer()
     {
