@@ -61,15 +61,9 @@ public sealed class ApiTests : IDisposable
 
     string Model(bool flipTta = false) => ServedModels.Export(dir[flipTta ? "tta.onnx" : "model.onnx"], flipTta);
 
-    /// <summary>What <c>archgen predict</c> answers for each photo with the same ONNX model (its code path: ImagePredictor over an OnnxModule).</summary>
-    IReadOnlyList<Prediction> Predicted(string onnx, IReadOnlyList<byte[]> photos, bool flipTta)
-    {
-        var files = photos.Select((p, i) => { string f = dir[$"photo{i}.png"]; File.WriteAllBytes(f, p); return f; }).ToList();
-        using var module = new OnnxModule(OnnxClassifier.Load(onnx, new OnnxSessionSettings(1)));
-        var m = module.Classifier.Metadata;
-        var predictor = new ImagePredictor(module, m.ClassNames, new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize, torch.CPU, flipTta);
-        return predictor.Predict(files, top: m.ClassNames.Count).ToList();
-    }
+    /// <summary>What <c>archgen predict</c> answers for each photo with the same ONNX model (<see cref="ServedModels.Predicted"/>).</summary>
+    IReadOnlyList<Prediction> Predicted(string onnx, IReadOnlyList<byte[]> photos) =>
+        ServedModels.Predicted(onnx, photos.Select((p, i) => { string f = dir[$"photo{i}.png"]; File.WriteAllBytes(f, p); return f; }).ToList());
 
     static async Task<JsonElement> Json(HttpResponseMessage response)
     {
@@ -164,7 +158,7 @@ public sealed class ApiTests : IDisposable
     {
         string onnx = Model(flipTta);
         var photos = new[] { ServedModels.Photo(0), ServedModels.Photo(1, 40, 90), ServedModels.Photo(2, 300, 200, jpeg: true), ServedModels.Photo(3, 24, 24) };
-        var expected = Predicted(onnx, photos, flipTta);
+        var expected = Predicted(onnx, photos);
         await using var service = await Service.Start(onnx);
         for (int i = 0; i < photos.Length; i++)
         {
@@ -295,7 +289,7 @@ public sealed class ApiTests : IDisposable
     {
         string onnx = Model(flipTta: true);
         var photos = Enumerable.Range(0, 8).Select(k => ServedModels.Photo(k, 40 + 7 * k, 60)).ToArray();
-        var expected = Predicted(onnx, photos, flipTta: true);
+        var expected = Predicted(onnx, photos);
         AssertDistinguishable(expected);
         await using var service = await Service.Start(onnx, new ServeOptions(MaxBatch: 16, BatchWindow: TimeSpan.FromMilliseconds(50)));
         const int Requests = 48;

@@ -66,14 +66,7 @@ public sealed class BrowserTests : IDisposable
         string photo = dir["photo.jpg"];
         File.WriteAllBytes(photo, ServedModels.Photo(2, 320, 240, jpeg: true));
 
-        // What predict says (its code path for an .onnx model).
-        Prediction expected;
-        using (var module = new OnnxModule(OnnxClassifier.Load(onnx, new OnnxSessionSettings(1))))
-        {
-            var m = module.Classifier.Metadata;
-            expected = new ImagePredictor(module, m.ClassNames, new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize, torch.CPU, m.FlipTta)
-                .Predict([photo], top: 4).Single();
-        }
+        var expected = ServedModels.Predicted(onnx, [photo]).Single(); // what predict says
 
         var model = ServedModel.Open(onnx, ImageLimits.Default, threads: 1);
         await using var app = ServeApp.Build(model, new ServeOptions(Port: 0));

@@ -1,3 +1,5 @@
+using ArchGen.Data;
+using ArchGen.Inference;
 using ArchGen.Onnx.Export;
 using ArchGen.Onnx.Serving;
 using SkiaSharp;
@@ -67,5 +69,17 @@ internal static class ServedModels
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(jpeg ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png, 90);
         return data.ToArray();
+    }
+
+    /// <summary>
+    /// What <c>archgen predict</c> answers for each file with the ONNX model at <paramref name="onnx"/> (its code path:
+    /// ImagePredictor over an OnnxModule, flip test-time augmentation as the model's metadata says), every class listed.
+    /// </summary>
+    public static IReadOnlyList<Prediction> Predicted(string onnx, IReadOnlyList<string> files)
+    {
+        using var module = new OnnxModule(OnnxClassifier.Load(onnx, new OnnxSessionSettings(1)));
+        var m = module.Classifier.Metadata;
+        var predictor = new ImagePredictor(module, m.ClassNames, new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize, torch.CPU, m.FlipTta);
+        return predictor.Predict(files, top: m.ClassNames.Count).ToList();
     }
 }
