@@ -5,9 +5,9 @@ namespace ArchGen.Serve;
 
 /// <summary>
 /// Dynamic batching: prepared images wait in a bounded queue; one worker takes the first, waits up to the batch
-/// window for more (at most the largest batch) while other requests are still being prepared (<see cref="Arriving"/>;
-/// a lone request does not wait), runs them through the model as one batch and hands each request its own row of the
-/// result. When the queue is full a request is refused at once (the service answers 503).
+/// window for more (at most the largest batch) while requests are still being prepared (<see cref="Arriving"/>; the
+/// wait ends as soon as the last of them is queued or gone, so a lone request does not wait), runs them through the
+/// model as one batch and hands each request its own row of the result. When the queue is full a request is refused at once (the service answers 503).
 /// Disposing stops taking new images and finishes the ones queued.
 /// </summary>
 public sealed class Batcher : IAsyncDisposable
@@ -22,6 +22,7 @@ public sealed class Batcher : IAsyncDisposable
     readonly Channel<Job> queue;
     readonly Task worker;
     int arriving;
+    CancellationTokenSource? waiting; // the worker's wait for more images; cancelled when no request is arriving any more
 
     /// <param name="run">The model: class probabilities (count x classes) of count images laid end to end (<see cref="ServedModel.Probabilities"/>).</param>
     /// <param name="imageFloats">Floats of one image.</param>
@@ -47,8 +48,9 @@ public sealed class Batcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Marks a request whose image is being read and prepared until the result is disposed: while any is, a batch
-    /// waits for it (within the window); when none is, the queued images run at once.
+    /// Marks a request whose image is being read and prepared until the result is disposed (after its image is queued,
+    /// or when it ends without one): while any is, a batch waits for it (within the window); when none is, the queued
+    /// images run at once.
     /// </summary>
     public IDisposable Arriving()
     {
@@ -62,7 +64,20 @@ public sealed class Batcher : IAsyncDisposable
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref done, 1) == 0) Interlocked.Decrement(ref batcher.arriving);
+            if (Interlocked.Exchange(ref done, 1) == 0 && Interlocked.Decrement(ref batcher.arriving) == 0) batcher.StopWaiting();
+        }
+    }
+
+    /// <summary>Ends the worker's wait for more images (if it is waiting): nothing else is being prepared.</summary>
+    void StopWaiting()
+    {
+        try
+        {
+            Volatile.Read(ref waiting)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the wait has just ended by itself
         }
     }
 
@@ -96,13 +111,19 @@ public sealed class Batcher : IAsyncDisposable
                 var wait = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
                 if (batch.Count > 0 && (wait <= TimeSpan.Zero || Volatile.Read(ref arriving) == 0)) break; // the window has passed, or nothing else is coming
                 using var timeout = new CancellationTokenSource(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+                Interlocked.Exchange(ref waiting, timeout); // a full fence: a request that stops arriving after this sees the wait and ends it
                 try
                 {
+                    if (Volatile.Read(ref arriving) == 0) continue; // the last one stopped arriving just now: take what it queued, then run
                     if (!await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false)) break; // closed and empty
                 }
                 catch (OperationCanceledException)
                 {
-                    break; // the window has passed
+                    // the window has passed, or no request is arriving any more: the loop takes what is queued and runs
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref waiting, null);
                 }
             }
             metrics.QueueDepth.Set(reader.Count);
