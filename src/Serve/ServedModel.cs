@@ -64,14 +64,15 @@ public sealed class ServedModel : IDisposable
     /// </summary>
     /// <param name="location">An .onnx file, a checkpoint file or a run folder.</param>
     /// <param name="limits">The decoder's bounds for uploaded images.</param>
-    /// <param name="threads">ONNX Runtime's intra-op threads (0: one per core).</param>
+    /// <param name="threads">ONNX Runtime's intra-op threads (0: one per core). They do not spin between runs: the cores are
+    /// shared with the threads decoding uploads while a batch forms (bench/serve_load.sh: more requests/s at concurrency 32).</param>
     public static ServedModel Open(string location, ImageLimits limits, int threads) => Open(Onnx.Read(location), limits, threads);
 
     /// <summary>The model of an ONNX model read by <see cref="Onnx.Read"/>.</summary>
     public static ServedModel Open(Onnx onnx, ImageLimits limits, int threads)
     {
         ArgumentNullException.ThrowIfNull(onnx);
-        return new ServedModel(OnnxClassifier.Load(onnx.Bytes, onnx.Source, new OnnxSessionSettings(threads)), limits, onnx.Parameters, onnx.Accuracy);
+        return new ServedModel(OnnxClassifier.Load(onnx.Bytes, onnx.Source, new OnnxSessionSettings(threads, Spinning: false)), limits, onnx.Parameters, onnx.Accuracy);
     }
 
     /// <summary>An ArchGen ONNX model's bytes and what its source says beyond them.</summary>

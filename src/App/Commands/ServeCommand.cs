@@ -8,6 +8,7 @@ using ArchGen.Serve;
 using ArchGen.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
+using TorchSharp;
 
 namespace ArchGen.App.Commands;
 
@@ -45,8 +46,12 @@ public static class ServeCommand
             string? key = parse.GetValue(apiKeyFile) is { } keyFile ? ReadKey(keyFile) : null;
             var options = new ServeOptions(address, parse.GetValue(port), parse.GetValue(maxBatch), TimeSpan.FromMilliseconds(parse.GetValue(window)),
                 (long)(parse.GetValue(maxUpload) * (1 << 20)), parse.GetValue(queue), key);
-            int usedThreads = Devices.SetThreads(parse.GetValue(threads));
-            var model = ServedModel.Open(parse.GetValue(modelFile)!, ImageLimits.Default, usedThreads);
+            int onnxThreads = parse.GetValue(threads) is > 0 and var t ? t : Environment.ProcessorCount;
+            // LibTorch computes only the softmax here (and a checkpoint's in-memory export): one thread. With more, its
+            // OpenMP threads spin after every batch and take the cores from ONNX Runtime's (batches of 2 to 4 ran 2 to 3
+            // times slower per image; bench/serve_load.sh).
+            torch.set_num_threads(1);
+            var model = ServedModel.Open(parse.GetValue(modelFile)!, ImageLimits.Default, onnxThreads);
             WebApplication app;
             try
             {

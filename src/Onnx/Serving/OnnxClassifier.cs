@@ -7,7 +7,12 @@ namespace ArchGen.Onnx.Serving;
 /// <param name="Threads">Intra-op threads (0 = ONNX Runtime's default, one per core).</param>
 /// <param name="Optimization">Graph optimization level (all: constant folding, fusions, layout transformations).</param>
 /// <param name="MemoryArena">Whether ONNX Runtime keeps its CPU memory arena (faster repeated runs, more resident memory).</param>
-public sealed record OnnxSessionSettings(int Threads = 0, GraphOptimizationLevel Optimization = GraphOptimizationLevel.ORT_ENABLE_ALL, bool MemoryArena = true);
+/// <param name="Spinning">
+/// Whether ONNX Runtime's intra-op threads spin for a while after a run, waiting for the next (faster back-to-back runs;
+/// a process whose other threads need the cores between runs, like a service decoding uploads, turns it off).
+/// </param>
+public sealed record OnnxSessionSettings(int Threads = 0, GraphOptimizationLevel Optimization = GraphOptimizationLevel.ORT_ENABLE_ALL, bool MemoryArena = true,
+    bool Spinning = true);
 
 /// <summary>
 /// An exported ArchGen model served by ONNX Runtime: reads the preprocessing (<see cref="OnnxMetadata"/>) from the
@@ -58,6 +63,7 @@ public sealed class OnnxClassifier : IDisposable
             IntraOpNumThreads = settings.Threads,
             EnableCpuMemArena = settings.MemoryArena,
         };
+        if (!settings.Spinning) options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         InferenceSession session;
         try
         {
