@@ -18,10 +18,10 @@ public class BenchTests
         return JsonDocument.Parse(last).RootElement.Clone();
     }
 
-    static JsonElement Bench(IDictionary<string, string>? environment = null)
+    static JsonElement Bench(IDictionary<string, string>? environment = null, params string[] options)
     {
         using var dir = new TempDir();
-        var (code, output, err) = AppProcess.Run(dir.Path, environment, 600, ["bench", "--model", "CifarMobileNetV2", .. Tiny]);
+        var (code, output, err) = AppProcess.Run(dir.Path, environment, 600, ["bench", "--model", "CifarMobileNetV2", .. Tiny, .. options]);
         Assert.True(code == 0, output + err);
         return LastLineJson(output);
     }
@@ -39,14 +39,17 @@ public class BenchTests
         foreach (string key in new[] { "fused_latency_ms", "onnx_infer_img_s", "onnx_latency_ms" })
             Assert.True(json.GetProperty(key).GetDouble() > 0, $"{key} = {json.GetProperty(key)}");
         Assert.Equal("ORT_ENABLE_ALL", json.GetProperty("onnx_optimization").GetString());
+        Assert.True(json.GetProperty("onnx_spinning").GetBoolean());
     }
 
     [Fact]
-    public void TheAllocatorPolicyCanBeTurnedOff()
+    public void TheAllocatorPolicyAndOnnxRuntimesSpinningCanBeTurnedOff()
     {
-        var json = Bench(new Dictionary<string, string> { ["ARCHGEN_ALLOCATOR"] = "default" });
+        var json = Bench(new Dictionary<string, string> { ["ARCHGEN_ALLOCATOR"] = "default" }, "--onnx-spinning", "false");
         Assert.StartsWith("off", json.GetProperty("allocator_policy").GetString());
         Assert.True(json.GetProperty("train_img_s").GetDouble() > 0);
+        Assert.False(json.GetProperty("onnx_spinning").GetBoolean());
+        Assert.True(json.GetProperty("onnx_infer_img_s").GetDouble() > 0);
     }
 
     [SkippableFact]

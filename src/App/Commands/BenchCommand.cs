@@ -26,6 +26,7 @@ public static class BenchCommand
             DefaultValueFactory = _ => "all",
         }.AcceptOnlyFromAmong("basic", "extended", "all");
         var onnxArena = new Option<bool>("--onnx-arena") { Description = "Keep ONNX Runtime's CPU memory arena.", DefaultValueFactory = _ => true };
+        var onnxSpinning = new Option<bool>("--onnx-spinning") { Description = "Let ONNX Runtime's threads spin between runs (archgen serve does not).", DefaultValueFactory = _ => true };
         var data = new Option<string?>("--data")
         {
             Description = "Instead, time the photo pipeline on this folder of class subfolders (or dataset root: its train/): decode, random resized crop, flip, normalize and batch at the model's input size.",
@@ -34,7 +35,7 @@ public static class BenchCommand
         var epochs = new Option<int>("--epochs") { Description = "With --data: passes over the folder.", DefaultValueFactory = _ => 1 };
         var command = new Command("bench", "Measure a model's training, inference (TorchSharp and ONNX Runtime) and the data layer's augmentation throughput, or (--data) the photo pipeline's; prints JSON last.")
         {
-            model, batchSize, steps, warmup, threads, onnxOptimization, onnxArena, data, workers, epochs,
+            model, batchSize, steps, warmup, threads, onnxOptimization, onnxArena, onnxSpinning, data, workers, epochs,
         };
         command.SetAction(parse => CommandAction.Run(() =>
         {
@@ -47,7 +48,7 @@ public static class BenchCommand
                 "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
                 "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                 _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
-            }, parse.GetValue(onnxArena));
+            }, parse.GetValue(onnxArena), parse.GetValue(onnxSpinning));
             var onnx = OnnxBenchmark.Run(entry, batch, parse.GetValue(steps), parse.GetValue(warmup), onnxSettings, Console.WriteLine, Interruption.Token);
             double augmentation = AugmentationBenchmark.Run(batchSize: batch, device: torch.CPU);
             Console.WriteLine($"augmentation + batching: {augmentation:F0} img/s");
@@ -69,6 +70,7 @@ public static class BenchCommand
                 ["onnx_latency_ms"] = Round(onnx.LatencyMs),
                 ["onnx_optimization"] = onnxSettings.Optimization.ToString(),
                 ["onnx_arena"] = onnxSettings.MemoryArena,
+                ["onnx_spinning"] = onnxSettings.Spinning,
                 ["aug_img_s"] = Round(augmentation),
                 ["peak_rss_mb"] = Round(result.PeakRssMiB),
                 ["rss_growth_pct"] = Round(result.RssGrowthPercent),

@@ -48,8 +48,8 @@ public static class ServeCommand
                 (long)(parse.GetValue(maxUpload) * (1 << 20)), parse.GetValue(queue), key);
             int onnxThreads = parse.GetValue(threads) is > 0 and var t ? t : Environment.ProcessorCount;
             // LibTorch computes only the softmax here (and a checkpoint's in-memory export): one thread. With more, its
-            // OpenMP threads spin after every batch and take the cores from ONNX Runtime's (batches of 2 to 4 ran 2 to 3
-            // times slower per image; bench/serve_load.sh).
+            // OpenMP threads spin after every batch and take the cores from ONNX Runtime's (batches of 2 to 4 ran 2 to 4
+            // times slower per image).
             torch.set_num_threads(1);
             var model = ServedModel.Open(parse.GetValue(modelFile)!, ImageLimits.Default, onnxThreads);
             WebApplication app;
