@@ -7,8 +7,8 @@ namespace ArchGen.Serve;
 /// Dynamic batching: prepared images wait in a bounded queue; one worker takes the first, waits up to the batch
 /// window for more (at most the largest batch) while requests are still being prepared (<see cref="Arriving"/>; the
 /// wait ends as soon as the last of them is queued or gone, so a lone request does not wait), runs them through the
-/// model as one batch and hands each request its own row of the result. When the queue is full a request is refused at once (the service answers 503).
-/// Disposing stops taking new images and finishes the ones queued.
+/// model as one batch and hands each request its own row of the result. When the queue is full a request is refused
+/// at once (the service answers 503). Disposing stops taking new images and finishes the ones queued.
 /// </summary>
 public sealed class Batcher : IAsyncDisposable
 {
