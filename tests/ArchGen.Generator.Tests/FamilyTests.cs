@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace ArchGen.Generator.Tests;
 
 /// <summary>MobileNetV3 and EfficientNet compiled from their papers' tables are torchvision's networks.</summary>
+[Collection(TorchGlobalGeneratorCollection.Name)]
 public class FamilyTests
 {
     public static TheoryData<string> Configurations => new(

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace ArchGen.Generator.Tests;
 
 /// <summary>Builds the generated models and checks them against the originals.</summary>
+[Collection(TorchGlobalGeneratorCollection.Name)]
 public class ModelTests
 {
     [Fact]
