@@ -5,7 +5,6 @@ using ArchGen.App.Cli;
 using ArchGen.Data;
 using ArchGen.Data.Images;
 using ArchGen.Serve;
-using ArchGen.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using TorchSharp;
