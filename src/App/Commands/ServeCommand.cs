@@ -5,6 +5,7 @@ using ArchGen.App.Cli;
 using ArchGen.Data;
 using ArchGen.Data.Images;
 using ArchGen.Serve;
+using ArchGen.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using TorchSharp;
@@ -45,7 +46,7 @@ public static class ServeCommand
             string? key = parse.GetValue(apiKeyFile) is { } keyFile ? ReadKey(keyFile) : null;
             var options = new ServeOptions(address, parse.GetValue(port), parse.GetValue(maxBatch), TimeSpan.FromMilliseconds(parse.GetValue(window)),
                 (long)(parse.GetValue(maxUpload) * (1 << 20)), parse.GetValue(queue), key);
-            int onnxThreads = parse.GetValue(threads) is > 0 and var t ? t : Environment.ProcessorCount;
+            int onnxThreads = Devices.Threads(parse.GetValue(threads));
             // LibTorch computes only the softmax here (and a checkpoint's in-memory export): one thread. With more, its
             // OpenMP threads spin after every batch and take the cores from ONNX Runtime's (batches of 2 to 4 ran 2 to 4
             // times slower per image).

@@ -20,9 +20,15 @@ public static class Devices
     /// <summary>Sets torch's intra-op threads; 0 means one per core. More than <see cref="OptionRules.MaxThreads"/> is an <see cref="ArgumentException"/>.</summary>
     public static int SetThreads(int threads)
     {
-        OptionRules.Require(OptionRules.Threads(threads));
-        int n = threads > 0 ? threads : Environment.ProcessorCount;
+        int n = Threads(threads);
         torch.set_num_threads(n);
         return n;
+    }
+
+    /// <summary>The intra-op threads <c>--threads</c> asks for: 0 means one per core. More than <see cref="OptionRules.MaxThreads"/> is an <see cref="ArgumentException"/>.</summary>
+    public static int Threads(int threads)
+    {
+        OptionRules.Require(OptionRules.Threads(threads));
+        return threads > 0 ? threads : Environment.ProcessorCount;
     }
 }
