@@ -27,7 +27,7 @@ public static class StaticSite
         foreach (string file in RuntimeFiles)
             if (!File.Exists(Path.Combine(runtime, file)))
                 throw new FileNotFoundException($"This build has no onnxruntime-web file {file} in {runtime}; build ArchGen with npm available (src/Serve/Web).");
-        string target = Path.GetFullPath(folder);
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
             throw new ArgumentException($"--to {folder} exists and is not an empty folder; the site is written into a new or empty folder.");
 
@@ -36,9 +36,9 @@ public static class StaticSite
         using (var model = ServedModel.Open(onnx, ImageLimits.Default, threads: 1)) card = model.Card; // checks the graph against its metadata
         cancel.ThrowIfCancellationRequested();
 
-        string parent = Path.GetDirectoryName(target.TrimEnd(Path.DirectorySeparatorChar)) ?? ".";
+        string parent = Path.GetDirectoryName(target) ?? ".";
         Directory.CreateDirectory(parent);
-        string staging = Path.Combine(parent, "." + Path.GetFileName(target.TrimEnd(Path.DirectorySeparatorChar)) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
+        string staging = Path.Combine(parent, "." + Path.GetFileName(target) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
             Directory.CreateDirectory(Path.Combine(staging, "ort"));
