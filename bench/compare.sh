@@ -4,6 +4,8 @@
 #   A  archgen bench            (ArchGen as shipped: allocator policy applied in-process)
 #   B  PyTorch as users run it  (/usr/bin/python3, Debian's python3-torch, default glibc malloc)
 #   C  PyTorch with the same allocator policy (GLIBC_TUNABLES: no mmap for large blocks, never trim)
+#   D  (optional) a baseline build of ArchGen, when ARCHGEN_BASELINE names its archgen.dll; ARCHGEN_BASELINE_ENV
+#      (e.g. "ARCHGEN_MEMORY_LAYOUT=channels-last") is its environment. Measures a change side by side in one run.
 # Usage: bench/compare.sh [rounds] [steps] [warmup] [threads] [batch] [model]   (defaults: 3 20 40 2 128 CifarMobileNetV2)
 # model: CifarMobileNetV2 (PyTorch: the reference exercise's model) or MobileNetV2 (PyTorch: torchvision's mobilenet_v2).
 # The warm-up is long because resident memory settles over the first ~40 training steps; rss_growth_pct is measured
@@ -32,10 +34,15 @@ for r in $(seq 1 "$rounds"); do
   /usr/bin/python3 bench/pytorch_reference.py --model "$pymodel" "${args[@]}" | tail -n 1 > "$out/pytorch.$r.json"
   echo "round $r/$rounds: pytorch, same allocator policy" >&2
   GLIBC_TUNABLES="$tunables" /usr/bin/python3 bench/pytorch_reference.py --model "$pymodel" "${args[@]}" | tail -n 1 > "$out/pytorch_tuned.$r.json"
+  if [ -n "${ARCHGEN_BASELINE:-}" ]; then
+    echo "round $r/$rounds: baseline ($ARCHGEN_BASELINE ${ARCHGEN_BASELINE_ENV:-})" >&2
+    # shellcheck disable=SC2086 # the environment is a list of NAME=value words
+    env ${ARCHGEN_BASELINE_ENV:-} dotnet "$ARCHGEN_BASELINE" bench --model "$model" "${args[@]}" | tail -n 1 > "$out/baseline.$r.json"
+  fi
 done
 
 /usr/bin/python3 - "$out" "$rounds" "$model" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 runs = {k: [json.load(open(f"{out}/{k}.{r}.json")) for r in range(1, rounds + 1)] for k in ("archgen", "pytorch", "pytorch_tuned")}
 keys = ["train_img_s", "infer_img_s", "fused_infer_img_s", "aug_img_s", "peak_rss_mb", "rss_growth_pct"]
@@ -55,5 +62,12 @@ print(f"batch-1 latency: onnx runtime {onnx['onnx_latency_ms']:.2f} ms, archgen 
 med["archgen"].update(onnx)
 med["pytorch"]["infer_latency_ms"] = latency["pytorch"]
 med["pytorch_tuned"]["infer_latency_ms"] = latency["pytorch_tuned"]
+if os.path.exists(f"{out}/baseline.1.json"):
+    base = [json.load(open(f"{out}/baseline.{r}.json")) for r in range(1, rounds + 1)]
+    med["baseline"] = {m: statistics.median(r[m] for r in base) for m in keys + ["fused_latency_ms"]}
+    print(f"{'baseline':<20}{'archgen':>12}{'baseline':>12}{'ratio':>9}")
+    for m in keys + ["fused_latency_ms"]:
+        a, b = med["archgen"].get(m, onnx.get(m)), med["baseline"][m]
+        print(f"{m:<20}{a:>12.1f}{b:>12.1f}{(f'{a / b:.2f}x' if b else '-'):>9}")
 print(json.dumps({"rounds": rounds, "model": sys.argv[3], "median": med}))
 PY

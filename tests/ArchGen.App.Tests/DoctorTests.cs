@@ -38,6 +38,25 @@ public class DoctorTests
         Assert.Contains("All 2 checks exact", result.Out);
     }
 
+    /// <summary>The one override of the verified paths is named in --help; a value it does not know (the removed "channels-last" among them) is one line and exit code 2, before anything runs.</summary>
+    [Fact]
+    public void TheHelpNamesTheLayoutOverrideAndABadValueIsRefusedWithOneLine()
+    {
+        using var dir = new TempDir();
+        foreach (var args in new[] { new[] { "--help" }, new[] { "doctor", "--help" } })
+        {
+            var help = AppProcess.Run(dir.Path, args);
+            Assert.True(help.ExitCode == 0, help.Err);
+            Assert.Contains("ARCHGEN_MEMORY_LAYOUT=plain", help.Out.ReplaceLineEndings(" "));
+        }
+        var bad = AppProcess.Run(dir.Path, new Dictionary<string, string> { ["ARCHGEN_MEMORY_LAYOUT"] = "channels-last" }, 120,
+            EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "16", "--out", "run"));
+        Assert.Equal(2, bad.ExitCode);
+        EndToEndTests.AssertOneLineError(bad.Err);
+        Assert.Contains("ARCHGEN_MEMORY_LAYOUT must be verified or plain (got 'channels-last')", bad.Err);
+        Assert.False(Directory.Exists(dir["run"]), "nothing may be created for a refused setting");
+    }
+
     [Fact]
     public void DoctorRefusesABadBatchSizeWithOneLine()
     {
@@ -49,50 +68,75 @@ public class DoctorTests
     }
 
     /// <summary>
-    /// With every channels-last check made to disagree (as on a CPU whose kernels are wrong), the run's evaluation runs
-    /// every layer plain, the run finishes, and its config.json says so and why; without the fault the same run records
-    /// its verdicts too (training: plain by design; evaluation: checked).
+    /// With every fast path made wrong in its check (as on a CPU whose kernels are wrong), every convolution runs plain
+    /// and the run finishes; its config.json says so and why, for training and for evaluation, from the start. Without
+    /// the fault the same run records each convolution's verified path.
     /// </summary>
     [Fact]
-    public void ARunRecordsWhichLayoutEachLayerRanInAndWhy()
+    public void ARunRecordsWhichPathEachConvolutionTookAndWhy()
     {
         using var dir = new TempDir();
-        string[] Train(string run) => EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "32", "--seed", "3", "--out", run); // Args adds batch 16
+        string[] Train(string run) => EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "40", "--seed", "3", "--out", run); // Args adds batch 16
 
         var faulty = AppProcess.Run(dir.Path, new Dictionary<string, string> { ["ARCHGEN_FAULT"] = "disagree@layout-check" }, 600, Train("faulty"));
         Assert.True(faulty.ExitCode == 0, faulty.Out + faulty.Err);
-        var checks = Checks(dir["faulty/config.json"]);
-        Assert.Equal(new[] { "train+grad", "eval" }, checks.Select(c => c.GetProperty("mode").GetString()!).ToArray());
-        foreach (var check in checks)
-        {
-            Assert.Equal("16x3x32x32", check.GetProperty("input").GetString());
-            Assert.Equal(0, check.GetProperty("channelsLast").GetInt32());
-            var layers = check.GetProperty("layers").EnumerateArray().ToList();
-            Assert.True(layers.Count >= 10);
-            Assert.All(layers, l => Assert.Equal("plain", l.GetProperty("layout").GetString()));
-        }
-        Assert.All(checks[1].GetProperty("layers").EnumerateArray(), l => Assert.Contains("fault injection", l.GetProperty("why").GetString()));
+        var layers = Layers(dir["faulty/config.json"], out var counts);
+        // 40 images in batches of 16: 16 and a last batch of 8 in training; the test set's batches in evaluation.
+        Assert.Equal(["16x3x32x32", "8x3x32x32"], layers.Where(l => l.Mode == "training" && l.Layer == "conv1").Select(l => l.Input).ToArray());
+        Assert.Contains(layers, l => l.Mode == "inference");
+        Assert.All(layers, l => Assert.Equal("plain", l.Path));
+        Assert.All(layers, l => Assert.Contains("fault injection", l.Why));
+        Assert.Equal(0, counts["training"]["channels-last"] + counts["training"]["GEMM"]);
 
         var healthy = AppProcess.Run(dir.Path, Train("healthy"));
         Assert.True(healthy.ExitCode == 0, healthy.Out + healthy.Err);
-        var healthyChecks = Checks(dir["healthy/config.json"]);
-        foreach (var check in healthyChecks)
-        {
-            var layers = check.GetProperty("layers").EnumerateArray().ToList();
-            Assert.Equal(layers.Count, check.GetProperty("channelsLast").GetInt32() + check.GetProperty("plain").GetInt32());
-            Assert.All(layers, l => Assert.DoesNotContain("fault injection", l.GetProperty("why").GetString()));
-        }
-        // Training runs plain by design; the evaluation's layers were checked.
-        Assert.All(healthyChecks[0].GetProperty("layers").EnumerateArray(), l => Assert.StartsWith("plain: gradients are recorded", l.GetProperty("why").GetString()));
-        Assert.All(healthyChecks[1].GetProperty("layers").EnumerateArray(),
-            l => Assert.Matches("^(channels-last: its output at .* agrees|plain: its channels-last output at .* differs)", l.GetProperty("why").GetString()));
+        var verified = Layers(dir["healthy/config.json"], out var healthyCounts);
+        Assert.Equal(layers.Select(l => (l.Layer, l.Input, l.Mode)), verified.Select(l => (l.Layer, l.Input, l.Mode)));
+        Assert.All(verified, l => Assert.Matches(@"^(channels-last|GEMM|plain)(: within|, though)", l.Why));
+        Assert.All(verified, l => Assert.StartsWith(l.Path, l.Why));
+        Assert.Equal(verified.Count(l => l.Mode == "training"), healthyCounts["training"].Values.Sum());
     }
 
-    static List<JsonElement> Checks(string configPath)
+    /// <summary>
+    /// The verdicts one process checked are stored for the next on the same machine (XDG_CACHE_HOME/archgen), which then
+    /// runs the same paths without checking; the doctor checks afresh all the same.
+    /// </summary>
+    [Fact]
+    public void ASecondRunTakesTheVerdictsTheFirstStoredAndTheDoctorChecksAfresh()
+    {
+        using var dir = new TempDir();
+        var env = new Dictionary<string, string> { ["XDG_CACHE_HOME"] = dir["cache"] };
+        string[] Train(string run) => EndToEndTests.Args("train", "--dataset", "synthetic", "--epochs", "1", "--limit", "24", "--seed", "4", "--out", run);
+        var first = AppProcess.Run(dir.Path, env, 600, Train("first"));
+        Assert.True(first.ExitCode == 0, first.Out + first.Err);
+        Assert.True(File.Exists(Path.Combine(dir["cache"], "archgen", "verdicts.json")));
+        var second = AppProcess.Run(dir.Path, env, 600, Train("second"));
+        Assert.True(second.ExitCode == 0, second.Out + second.Err);
+
+        var checkedFirst = Layers(dir["first/config.json"], out _);
+        var stored = Layers(dir["second/config.json"], out _);
+        Assert.All(checkedFirst, l => Assert.DoesNotContain("(stored)", l.Why));
+        Assert.All(stored, l => Assert.EndsWith("(stored)", l.Why));
+        Assert.Equal(checkedFirst.Select(l => (l.Layer, l.Input, l.Mode, l.Path)), stored.Select(l => (l.Layer, l.Input, l.Mode, l.Path)));
+
+        var doctor = AppProcess.Run(dir.Path, env, 600, "doctor", "--model", "CifarMobileNetV2", "--batch-sizes", "16", "--layers");
+        Assert.True(doctor.ExitCode == 0, doctor.Out + doctor.Err);
+        Assert.Contains("CifarMobileNetV2 conv1 16x3x32x32", doctor.Out);
+        Assert.DoesNotContain("(stored)", doctor.Out);
+    }
+
+    sealed record Verdict(string Layer, string Input, string Mode, string Path, string Why);
+
+    static List<Verdict> Layers(string configPath, out Dictionary<string, Dictionary<string, int>> counts)
     {
         using var config = JsonDocument.Parse(File.ReadAllText(configPath));
         var layout = config.RootElement.GetProperty("memoryLayout");
         Assert.Equal("verified", layout.GetProperty("policy").GetString());
-        return layout.GetProperty("checks").EnumerateArray().Select(c => c.Clone()).ToList();
+        var model = layout.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("role").GetString() == "model");
+        counts = new[] { "training", "inference" }.ToDictionary(mode => mode,
+            mode => model.GetProperty(mode).EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()));
+        return model.GetProperty("layers").EnumerateArray().Select(l => new Verdict(
+            l.GetProperty("layer").GetString()!, l.GetProperty("input").GetString()!, l.GetProperty("mode").GetString()!,
+            l.GetProperty("path").GetString()!, l.GetProperty("why").GetString()!)).ToList();
     }
 }

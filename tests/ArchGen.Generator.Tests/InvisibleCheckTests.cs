@@ -45,12 +45,15 @@ public class InvisibleCheckTests
         var f = entry.Facts;
         int batch = 7; // a batch size no other test uses: the verdicts are checked on this call
         using var x = torch.randn(batch, f.InputChannels, f.InputSize, f.InputSize);
+        long checks = VerifiedLayout.ChecksRunOnThisThread;
+        using (VerdictStore.Ignore())
         using (var grad = training ? torch.enable_grad() : torch.no_grad())
         using (var logits = model.forward(x))
         {
             if (training) logits.sum().backward();
         }
         foreach (var remove in hooks) remove();
+        Assert.True(VerifiedLayout.ChecksRunOnThisThread > checks, "no check ran on this forward");
 
         Assert.All(calls, c => Assert.True(c.Value == 1, $"{c.Key}'s hook fired {c.Value} times in one forward"));
         Assert.NotNull(stemInput);
@@ -77,6 +80,7 @@ public class InvisibleCheckTests
         var sizes = Enumerable.Range(11, 10).ToArray(); // batch sizes no other test meets
         var inputs = sizes.Select(n => torch.randn(n, f.InputChannels, size, size)).ToArray();
 
+        using var fresh = VerdictStore.Ignore(); // the new shapes are checked on the threads, not read from the store
         var answersA = new List<Tensor>();
         var answersB = new Tensor[sizes.Length];
         using var go = new ManualResetEventSlim();
@@ -109,13 +113,21 @@ public class InvisibleCheckTests
             Assert.True(Exactness.MaxAbsError(answersB[i], expected) <= 1e-5, $"batch {sizes[i]}'s answer differs from the twin's");
         }
     }
+}
 
+/// <summary>The check and torch's global random generator: in the collection that runs alone, as other tests draw from the generator.</summary>
+[Collection(TorchGlobalGeneratorCollection.Name)]
+[Trait("Category", "Parity")]
+public class InvisibleCheckRandomTests
+{
     /// <summary>A forward that runs checks (new shapes, training and inference) leaves torch's global random generator exactly as it was.</summary>
     [Fact]
     public void TheCheckDoesNotTouchTheGlobalRandomGenerator()
     {
         using var model = new CifarNet(); // no dropout: the forward itself draws nothing
         using var x = torch.randn(6, 3, 32, 32);
+        using var fresh = VerdictStore.Ignore();
+        long checks = VerifiedLayout.ChecksRunOnThisThread;
         using var before = torch.random.get_rng_state();
         model.eval();
         using (torch.no_grad()) model.forward(x).Dispose();
@@ -123,5 +135,6 @@ public class InvisibleCheckTests
         using (var loss = model.forward(x).sum()) loss.backward();
         using var after = torch.random.get_rng_state();
         Assert.True(before.equal(after).all().item<bool>(), "the global generator's state changed");
+        Assert.True(VerifiedLayout.ChecksRunOnThisThread > checks, "no check ran");
     }
 }

@@ -12,7 +12,7 @@ namespace ArchGen.Interop.Tests;
 
 /// <summary>
 /// Float32 logits (as training and as inference compute them) and every parameter's gradient, as the models run on
-/// this machine (the memory layouts verified here), against PyTorch computing the same model in float64 (tools/reference/grad_parity.py): eval-mode BatchNorm on
+/// this machine (each convolution on the path verified for it here), against PyTorch computing the same model in float64 (tools/reference/grad_parity.py): eval-mode BatchNorm on
 /// randomized statistics, so the problem is well conditioned, and loss = sum(logits x R) for a fixed random R, so every
 /// logit's gradient counts. Bounds: logits within max(1e-4, 20x PyTorch's own float32 error), each gradient within
 /// max(<see cref="GradientFloor"/>, 20x PyTorch's float32 relative L2 error for it). The five catalog models (with the Fashion-MNIST form of

@@ -110,7 +110,7 @@ public class ExportTests(ITestOutputHelper output)
             // Every weight is an initializer: the state_dict's parameters, BatchNorm folded into conv biases.
             long weights = proto.Graph.Initializer.Sum(t => t.Dims.Aggregate(1L, (a, b) => a * b));
             long bnParameters = model.named_parameters().Where(p => p.name.Contains("bn") || p.name.Contains("shortcut.1")).Sum(p => p.parameter.numel());
-            long convOutputs = model.named_modules().Select(m => m.module).OfType<TorchSharp.Modules.Conv2d>().Sum(c => c.out_channels);
+            long convOutputs = model.named_modules().Select(m => m.module).OfType<TorchSharp.Modules.Convolution>().Sum(c => c.out_channels);
             Assert.Equal(CifarMobileNetV2Parameters - bnParameters + convOutputs, weights);
             Assert.Contains(proto.MetadataProps, p => p.Key == OnnxMetadata.Keys.ClassNames && p.Value.Contains("class 9"));
         }

@@ -8,7 +8,11 @@ public static class ArchGenCli
 {
     public static RootCommand Build()
     {
-        var root = new RootCommand("ArchGen: train, test and ship MobileNetV2 models generated at build time from a [Bottleneck] table.");
+        var root = new RootCommand(
+            "ArchGen: train, test and ship compact CNNs (MobileNetV2, MobileNetV3, EfficientNet) generated at build time from their papers' " +
+            "architecture tables. Each convolution runs on the fastest path (oneDNN channels-last, a matrix product for 1x1, or plain) whose " +
+            $"output and gradients match float64 on this CPU for its shape; 'archgen doctor' shows which. {Performance.VerifiedLayout.Variable}=plain " +
+            "runs every convolution plain, unchecked.");
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
@@ -39,6 +43,19 @@ public static class ArchGenCli
                 message = parse.UnmatchedTokens.Count == 0 ? $"no command given; choose one of: {commands}" : $"{message} (commands: {commands})";
             Console.Error.WriteLine($"error: {message} (see '{command} --help')");
             return ExitCodes.BadArguments;
+        }
+        // A bad setting in the environment is refused before a command starts, as a bad option is.
+        if (parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            try
+            {
+                _ = Performance.VerifiedLayout.Policy;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return ExitCodes.BadArguments;
+            }
         }
         // Ctrl+C / SIGTERM: the first stops at the next safe point (training writes a checkpoint first), a second exits at once.
         Interruption.Install();

@@ -62,9 +62,9 @@ internal sealed class GraphBuilder
     }
 
     /// <summary>A convolution with its weight and bias (a fused ConvBnAct's convolution always has one).</summary>
-    public string Conv(string input, Conv2d conv, string name)
+    public string Conv(string input, Convolution conv, string name)
     {
-        var inputs = new List<string> { input, Weight(conv.weight!, name + ".weight") };
+        var inputs = new List<string> { input, Weight(conv.weight, name + ".weight") };
         if (conv.bias is { } bias) inputs.Add(Weight(bias, name + ".bias"));
         long pad = conv.padding![0];
         return Node("Conv", name, inputs,

@@ -11,16 +11,16 @@ public static class BatchNormFolding
     /// A new convolution with bias that computes <paramref name="conv"/> followed by <paramref name="norm"/> in eval
     /// mode (running statistics, the BatchNorm's eps); a plain copy of <paramref name="conv"/> when there is no norm.
     /// </summary>
-    public static Conv2d Fold(Conv2d conv, BatchNorm2d? norm)
+    public static VerifiedConv2d Fold(VerifiedConv2d conv, BatchNorm2d? norm)
     {
         ArgumentNullException.ThrowIfNull(conv);
-        var weight = conv.weight!;
-        var fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size[0], stride: conv.stride[0], padding: conv.padding![0],
-            groups: conv.groups, bias: true, device: weight.device, dtype: weight.dtype);
+        var weight = conv.weight;
+        var s = conv.Structure;
+        var fused = new VerifiedConv2d(s.In, s.Out, s.Kernel, s.Stride, s.Padding, s.Groups, bias: true, device: weight.device, dtype: weight.dtype);
         using var noGrad = torch.no_grad();
         if (norm is null)
         {
-            fused.weight!.copy_(weight);
+            fused.weight.copy_(weight);
             if (conv.bias is { } bias) fused.bias!.copy_(bias);
             else fused.bias!.zero_();
             return fused;
@@ -33,13 +33,13 @@ public static class BatchNormFolding
         using var mean = conv.bias is { } convBias ? norm.running_mean!.sub(convBias) : norm.running_mean!.alias();
         using var shift = mean.mul(scale);
         using var foldedBias = norm.bias!.sub(shift);
-        fused.weight!.copy_(scaledWeight);
+        fused.weight.copy_(scaledWeight);
         fused.bias!.copy_(foldedBias);
         return fused;
     }
 
     /// <summary>A copy of <paramref name="conv"/> (any bias included) with its own parameters.</summary>
-    public static Conv2d Copy(Conv2d conv) => Fold(conv, null);
+    public static VerifiedConv2d Copy(VerifiedConv2d conv) => Fold(conv, null);
 
     /// <summary>A copy of <paramref name="linear"/> with its own parameters.</summary>
     public static Linear Copy(Linear linear)

@@ -12,7 +12,7 @@ namespace ArchGen.Blocks;
 public sealed class ConvBnAct : Sequential
 {
     /// <summary>The convolution: padding (k - 1) / 2, so stride 1 keeps the map's size.</summary>
-    public readonly Conv2d Conv;
+    public readonly VerifiedConv2d Conv;
 
     /// <summary>The BatchNorm after the convolution; null in the fused form.</summary>
     public readonly BatchNorm2d? Norm;
@@ -27,14 +27,14 @@ public sealed class ConvBnAct : Sequential
     public ConvBnAct(long inChannels, long outChannels, long kernelSize, long stride = 1, long groups = 1,
         Activation activation = Activation.None, double eps = 1e-5, double momentum = 0.1)
         : this(
-            nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false),
+            new VerifiedConv2d(inChannels, outChannels, kernelSize, stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false),
             nn.BatchNorm2d(outChannels, eps: eps, momentum: momentum),
             activation,
             Activations.Create(activation))
     {
     }
 
-    ConvBnAct(Conv2d conv, BatchNorm2d? norm, Activation activation, nn.Module<Tensor, Tensor>? activationLayer)
+    ConvBnAct(VerifiedConv2d conv, BatchNorm2d? norm, Activation activation, nn.Module<Tensor, Tensor>? activationLayer)
         : base(nameof(ConvBnAct), Sequence(conv, norm, activationLayer))
     {
         Conv = conv;
@@ -43,7 +43,7 @@ public sealed class ConvBnAct : Sequential
         ActivationLayer = activationLayer;
     }
 
-    static nn.Module<Tensor, Tensor>[] Sequence(Conv2d conv, BatchNorm2d? norm, nn.Module<Tensor, Tensor>? activation)
+    static nn.Module<Tensor, Tensor>[] Sequence(VerifiedConv2d conv, BatchNorm2d? norm, nn.Module<Tensor, Tensor>? activation)
     {
         var layers = new List<nn.Module<Tensor, Tensor>> { conv };
         if (norm is not null) layers.Add(norm);

@@ -1,4 +1,3 @@
-using ArchGen.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +8,7 @@ namespace ArchGen.Blocks;
 /// straight-line forward is written with, and its weight initialization. The generated part of a
 /// <c>[MobileNetV2]</c>, <c>[MobileNetV3]</c> or <c>[EfficientNet]</c> class derives from it.
 /// </summary>
-public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
+public abstract class GeneratedModel : nn.Module<Tensor, Tensor>, IConvolutionShapes
 {
     readonly List<nn.Module> flattened = new();
 
@@ -25,6 +24,19 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     /// ONNX export walks.
     /// </summary>
     public abstract IReadOnlyList<nn.Module<Tensor, Tensor>> ForwardLayers { get; }
+
+    /// <summary>Walks <see cref="ForwardLayers"/> as far as the walk can tell their shapes: up to the classifier, which takes the flattened features and has no convolution. Returns the last shape told.</summary>
+    public long[]? Walk(long[] input, ConvolutionWalk walk)
+    {
+        ArgumentNullException.ThrowIfNull(walk);
+        var shape = input;
+        foreach (var layer in ForwardLayers)
+        {
+            if (walk.Through(layer, shape) is not { } next) break;
+            shape = next;
+        }
+        return shape;
+    }
 
     /// <summary>Children are registered explicitly under their PyTorch names; the typed fields must not register a second time.</summary>
     protected override void RegisterComponents()
@@ -57,15 +69,16 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     protected void InitializeWeights(WeightInit init) => WeightInitialization.Apply(this, init);
 
     /// <summary>
-    /// Runs <paramref name="layer"/> through <c>call</c> (its hooks fire) on <paramref name="x"/> in the memory layout
-    /// verified for it on this machine (see <see cref="VerifiedLayout"/>), and disposes <paramref name="x"/>.
+    /// Runs <paramref name="layer"/> through <c>call</c> (its hooks fire) on <paramref name="x"/>, and disposes
+    /// <paramref name="x"/>. Each convolution inside takes the path verified for it on this machine
+    /// (<see cref="VerifiedConv2d"/>), so activations stay channels-last from layer to layer where those paths do.
     /// </summary>
     protected static Tensor Apply(nn.Module<Tensor, Tensor> layer, Tensor x)
     {
-        var arranged = VerifiedLayout.Arrange(layer, x);
-        if (!ReferenceEquals(arranged, x)) x.Dispose();
-        var y = layer.call(arranged);
-        if (!ReferenceEquals(y, arranged)) arranged.Dispose();
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(x);
+        var y = layer.call(x);
+        if (!ReferenceEquals(y, x)) x.Dispose();
         return y;
     }
 
@@ -78,10 +91,9 @@ public abstract class GeneratedModel : nn.Module<Tensor, Tensor>
     protected static Tensor Apply(InvertedResidual block, Tensor x, ref Tensor? wide)
     {
         ArgumentNullException.ThrowIfNull(block);
-        var arranged = VerifiedLayout.Arrange(block, x);
-        if (!ReferenceEquals(arranged, x)) x.Dispose();
-        var y = block.Forward(arranged, ref wide);
-        if (!ReferenceEquals(y, arranged)) arranged.Dispose();
+        ArgumentNullException.ThrowIfNull(x);
+        var y = block.Forward(x, ref wide);
+        if (!ReferenceEquals(y, x)) x.Dispose();
         return y;
     }
 

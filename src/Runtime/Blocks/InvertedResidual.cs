@@ -13,7 +13,7 @@ namespace ArchGen.Blocks;
 /// Its forward applies the branch as PyTorch's block does (through the same container, so hooks fire where they fire
 /// in PyTorch), disposing each intermediate as soon as it is used.
 /// </summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IConvolutionShapes
 {
     /// <summary>Whose state_dict names the block uses.</summary>
     public readonly BlockLayout Layout;
@@ -203,6 +203,20 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 
         passed = PassesWide ? expanded.alias() : null;
         using (expanded) return afterExpand!.call(expanded);
+    }
+
+    /// <inheritdoc/>
+    public long[]? Walk(long[] input, ConvolutionWalk walk)
+    {
+        ArgumentNullException.ThrowIfNull(walk);
+        bool entering = walk.Flowing;
+        var output = walk.Through(branch, input);
+        if (output is null || Projection is null) return output;
+        bool branchFlowing = walk.Flowing;
+        walk.Flowing = entering; // the shortcut's projection sees the block's input
+        var projected = walk.Through(Projection, input);
+        walk.Flowing |= branchFlowing;
+        return projected is null ? null : output;
     }
 
     /// <summary>The block's forward; a block on the wide residual run alone (as the layout check runs each layer) adds no incoming residual to its expansion.</summary>

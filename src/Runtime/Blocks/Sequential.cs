@@ -8,7 +8,7 @@ namespace ArchGen.Blocks;
 /// <c>named_modules()</c> paths equal PyTorch's) and applied in order, each through <c>call</c> so hooks fire, every
 /// intermediate disposed as soon as the next child has consumed it.
 /// </summary>
-public class Sequential : nn.Module<Tensor, Tensor>
+public class Sequential : nn.Module<Tensor, Tensor>, IConvolutionShapes
 {
     readonly nn.Module<Tensor, Tensor>[] layers;
 
@@ -37,6 +37,19 @@ public class Sequential : nn.Module<Tensor, Tensor>
     /// <summary>Children are registered by index in the constructor; typed fields of derived blocks must not register a second time.</summary>
     protected override void RegisterComponents()
     {
+    }
+
+    /// <inheritdoc/>
+    public long[]? Walk(long[] input, ConvolutionWalk walk)
+    {
+        ArgumentNullException.ThrowIfNull(walk);
+        long[]? shape = input;
+        foreach (var layer in layers)
+        {
+            shape = walk.Through(layer, shape);
+            if (shape is null) return null;
+        }
+        return shape;
     }
 
     /// <inheritdoc/>

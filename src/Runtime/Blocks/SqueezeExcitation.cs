@@ -9,16 +9,16 @@ namespace ArchGen.Blocks;
 /// down to the squeeze width (<c>fc1</c>), <c>activation</c>, 1x1 convolution back (<c>fc2</c>), a gate
 /// (<c>scale_activation</c>), and the input scaled channel by channel.
 /// </summary>
-public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
+public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IConvolutionShapes
 {
     /// <summary>Global average pooling to 1x1.</summary>
     public readonly AdaptiveAvgPool2d Pool;
 
     /// <summary>1x1 convolution with bias, channels to squeeze width.</summary>
-    public readonly Conv2d Fc1;
+    public readonly VerifiedConv2d Fc1;
 
     /// <summary>1x1 convolution with bias, squeeze width back to channels.</summary>
-    public readonly Conv2d Fc2;
+    public readonly VerifiedConv2d Fc2;
 
     /// <summary>The activation between the two convolutions (ReLU in MobileNetV3, SiLU in EfficientNet).</summary>
     public readonly Activation Activation;
@@ -31,11 +31,11 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
 
     /// <summary>Squeeze-and-excitation of <paramref name="channels"/> through <paramref name="squeezeChannels"/>.</summary>
     public SqueezeExcitation(long channels, long squeezeChannels, Activation activation, Activation gate)
-        : this(nn.Conv2d(channels, squeezeChannels, 1), nn.Conv2d(squeezeChannels, channels, 1), activation, gate)
+        : this(new VerifiedConv2d(channels, squeezeChannels, 1), new VerifiedConv2d(squeezeChannels, channels, 1), activation, gate)
     {
     }
 
-    SqueezeExcitation(Conv2d fc1, Conv2d fc2, Activation activation, Activation gate)
+    SqueezeExcitation(VerifiedConv2d fc1, VerifiedConv2d fc2, Activation activation, Activation gate)
         : base(nameof(SqueezeExcitation))
     {
         if (activation == Activation.None || gate == Activation.None) throw new ArgumentException("Squeeze-and-excitation needs an activation and a gate.");
@@ -56,6 +56,20 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
     /// <summary>Children are registered under torchvision's names in the constructor.</summary>
     protected override void RegisterComponents()
     {
+    }
+
+    /// <inheritdoc/>
+    public long[]? Walk(long[] input, ConvolutionWalk walk)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(walk);
+        long[]? shape = input;
+        foreach (nn.Module layer in new nn.Module[] { Pool, Fc1, activationLayer, Fc2, gateLayer })
+        {
+            shape = walk.Through(layer, shape);
+            if (shape is null) return null;
+        }
+        return input; // the input scaled channel by channel
     }
 
     /// <inheritdoc/>

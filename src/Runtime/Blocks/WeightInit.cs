@@ -7,7 +7,7 @@ namespace ArchGen.Blocks;
 /// <summary>Applies a <see cref="WeightInit"/> to every layer of a module, as torchvision's constructors do.</summary>
 public static class WeightInitialization
 {
-    /// <summary>Initializes every Conv2d, BatchNorm2d and Linear reachable from <paramref name="model"/>.</summary>
+    /// <summary>Initializes every convolution, BatchNorm2d and Linear reachable from <paramref name="model"/>.</summary>
     public static void Apply(nn.Module model, WeightInit init)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -17,8 +17,8 @@ public static class WeightInitialization
         {
             switch (module)
             {
-                case Conv2d conv:
-                    nn.init.kaiming_normal_(conv.weight!, mode: nn.init.FanInOut.FanOut);
+                case Convolution conv:
+                    nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut);
                     if (conv.bias is { } convBias) nn.init.zeros_(convBias);
                     break;
                 case BatchNorm2d norm:

@@ -14,7 +14,8 @@ namespace ArchGen.Checkpoints;
 /// <item><c>stall</c>: blocks for good, as a read from a FIFO would (only a second signal ends the program).</item>
 /// <item><c>pause</c>: waits until the program is asked to stop (the first SIGINT/SIGTERM), as long work that checks for it would.</item>
 /// <item><c>disagree</c>: every check at the point fails (<see cref="Disagrees"/>; <c>#n</c> is ignored): <c>layout-check</c>
-/// makes every channels-last check of <see cref="Performance.VerifiedLayout"/> disagree.</item>
+/// makes every fast path (channels-last, GEMM) fail the checks of <see cref="Performance.VerifiedLayout"/>, so every
+/// convolution runs plain.</item>
 /// </list>
 /// Points: <c>FILE:before-temp</c>, <c>FILE:after-write</c>, <c>FILE:after-fsync</c>, <c>FILE:before-rename</c>,
 /// <c>FILE:after-rename</c> for every atomic write of a file named FILE (e.g. <c>last.ckpt:after-fsync</c>);

@@ -43,7 +43,8 @@ public static partial class MachineInfo
 
     static readonly Lazy<string?> config = new(ReadTorchConfig);
 
-    static string? CpuInfoField(string name)
+    /// <summary>A field of /proc/cpuinfo's first processor (e.g. <c>model name</c>, <c>flags</c>), or null.</summary>
+    internal static string? CpuInfoField(string name)
     {
         try
         {

@@ -387,8 +387,8 @@ public sealed class Trainer
             ClassCount.Check(ClassNames.Count, modelName, dataset.Test.ClassNames, $"'{dataset.Name}' (test split)");
 
             if (!resume) Run.ClearRun();
-            var layouts = CheckLayouts([Math.Max(1, Math.Min(Config.BatchSize, Train.Count)), channels, size, size]);
-            AtomicFile.WriteAllText(Run.Config, LayoutRecord.AddTo(Config.ToJson(), layouts));
+            PrepareLayouts(channels, size);
+            RecordLayouts();
             var normalization = Config.Normalization!.ToNormalization();
             TrainLoader = Train.CreateLoader(new LoaderOptions(normalization, Config.BatchSize, Train: true, Config.Seed, device, channels, size, Config.CropPadding));
             TestLoader = Test.CreateLoader(new LoaderOptions(normalization, Config.BatchSize, Train: false, Config.Seed, device, channels, size));
@@ -405,20 +405,38 @@ public sealed class Trainer
         public TrainingResult Result(TrainingOutcome outcome, string message) => new(outcome, Position, Last, message, ImagesSeen, Train.Count);
 
         /// <summary>
-        /// The memory layout of every layer for the run's batches, checked now (<see cref="VerifiedLayout"/>): the model
-        /// training (with gradients) and the evaluated model (the average, when there is one) under evaluation.
+        /// Decides the path of every convolution for the batches this run will meet (full and last, in training and in
+        /// evaluation) before the first step, so that the checks this needs run while no activation is held
+        /// (<see cref="VerifiedLayout.Prepare"/>: on tensors of their own, never on the model).
         /// </summary>
-        IReadOnlyList<LayoutCheck> CheckLayouts(long[] batch)
+        void PrepareLayouts(int channels, int size)
         {
-            if (Model is not Blocks.GeneratedModel generated) return [];
-            Model.train();
-            if (Config.FreezeFeatures) FineTuning.KeepFrozenLayersInEval(Model);
-            var training = VerifiedLayout.Verify(generated, batch, withGradients: true);
-            var evaluated = Average?.Model as Blocks.GeneratedModel ?? generated;
-            evaluated.eval();
-            var evaluation = VerifiedLayout.Verify(evaluated, batch, withGradients: false);
-            Model.train();
-            return [training, evaluation];
+            foreach (int batch in Batches(Train.Count))
+                VerifiedLayout.Prepare(Model, [batch, channels, size, size], training: true);
+            var evaluated = new List<int>();
+            if (Config.Evaluate != "none") evaluated.AddRange(Batches(Test.Count));
+            if (Holdout is not null) evaluated.AddRange(Batches(Holdout.Count));
+            foreach (int batch in evaluated.Distinct())
+                VerifiedLayout.Prepare(Evaluated, [batch, channels, size, size], training: false);
+
+            IEnumerable<int> Batches(int count)
+            {
+                if (count == 0) yield break;
+                yield return Math.Min(Config.BatchSize, count);
+                if (count > Config.BatchSize && count % Config.BatchSize != 0) yield return count % Config.BatchSize;
+            }
+        }
+
+        /// <summary>
+        /// Writes config.json: the configuration and the path each convolution took (<see cref="VerifiedLayout"/>), in the
+        /// model trained and in the moving average evaluated: at the start, the paths prepared for the run's batches, and
+        /// again with every checkpoint, with anything met since that was not foreseen.
+        /// </summary>
+        public void RecordLayouts()
+        {
+            var models = new List<(string, IReadOnlyList<LayoutEntry>)> { ("model", VerifiedLayout.Report(Model)) };
+            if (Average is not null) models.Add(("average", VerifiedLayout.Report(Average.Model)));
+            AtomicFile.WriteAllText(Run.Config, LayoutRecord.AddTo(Config.ToJson(), models.ToArray()));
         }
 
         /// <summary>The moving average of the weights, started at the fresh model's; torch's RNG is left as it was, so the run is otherwise the same as without it.</summary>
@@ -446,6 +464,7 @@ public sealed class Trainer
                 });
             var header = new CheckpointHeader(Config.Model, Position, Config, DateTime.UtcNow.ToString("O")) { ClassNames = ClassNames };
             Checkpoint.Save(Run.LatestCheckpoint, header, Model, Optimizer, Average?.Model);
+            RecordLayouts();
             if (epochEnd && File.Exists(Run.LastEpochCheckpoint)) File.Delete(Run.LastEpochCheckpoint);
             latestIsEpochEnd = epochEnd;
             Observer.CheckpointWritten(Run.LatestCheckpoint, Position);

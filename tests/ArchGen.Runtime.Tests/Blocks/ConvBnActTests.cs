@@ -76,7 +76,7 @@ public class ConvBnActTests
     public void FoldingKeepsAConvolutionsOwnBias()
     {
         torch.manual_seed(3);
-        using var conv = nn.Conv2d(3, 5, 3, padding: 1, bias: true);
+        using var conv = new VerifiedConv2d(3, 5, 3, padding: 1, bias: true);
         using var bn = nn.BatchNorm2d(5);
         RandomizeBatchNorms(bn);
         bn.eval();
