@@ -57,6 +57,21 @@ public class DoctorTests
         Assert.False(Directory.Exists(dir["run"]), "nothing may be created for a refused setting");
     }
 
+    /// <summary>--repeat checks every convolution again, afresh, and says whether any verdict changed (a fault that comes and goes would).</summary>
+    [Fact]
+    public void DoctorRepeatsTheChecksAfreshAndSaysWhetherAnyVerdictChanged()
+    {
+        using var dir = new TempDir();
+        var result = AppProcess.Run(dir.Path, "doctor", "--model", "MobileNetV3Small", "--batch-sizes", "3", "--repeat", "2");
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Out}\n{result.Err}");
+        Assert.Matches(@"Repeated 2 times: [1-9]\d* verdicts, 0 changed; passing paths within \d\.\dE-\d of float64", result.Out);
+
+        var bad = AppProcess.Run(dir.Path, "doctor", "--repeat", "51");
+        Assert.Equal(2, bad.ExitCode);
+        EndToEndTests.AssertOneLineError(bad.Err);
+        Assert.Contains("--repeat", bad.Err);
+    }
+
     [Fact]
     public void DoctorRefusesABadBatchSizeWithOneLine()
     {

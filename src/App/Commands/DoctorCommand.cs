@@ -16,6 +16,9 @@ namespace ArchGen.App.Commands;
 /// </summary>
 public static class DoctorCommand
 {
+    /// <summary>The most repetitions --repeat takes.</summary>
+    public const int MaxRepeat = 50;
+
     /// <summary>The largest batch size the checks take (each batch runs forward and backward in float32 twice and in float64 once).</summary>
     public const int MaxBatch = 32;
 
@@ -35,19 +38,30 @@ public static class DoctorCommand
         {
             Description = "Print every convolution's path (channels-last, GEMM or plain) and why, for training and for inference; by default only those not on their fastest path.",
         };
+        var repeat = new Option<int>("--repeat")
+        {
+            Description = $"Check every convolution's paths this many more times, afresh, and say whether any verdict or error changed (0-{MaxRepeat}): a fault that comes and goes shows here.",
+            DefaultValueFactory = _ => 0,
+        };
+        repeat.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > MaxRepeat) r.AddError($"--repeat takes 0 to {MaxRepeat}.");
+        });
         var threads = CommonOptions.Threads();
         var command = new Command("doctor",
             "Check this machine: CPU, LibTorch and oneDNN, threads and allocator, which path each convolution takes here (channels-last, " +
             $"GEMM or plain, each verified against float64; {VerifiedLayout.Variable}=plain turns the fast paths off), and whether " +
             "every model's logits and gradients match float64 (exit code 0 only when all are exact).")
-        { models, batches, layers, threads };
+        { models, batches, layers, repeat, threads };
         command.SetAction(parse => CommandAction.Run(() =>
         {
             var sizes = ParseBatchSizes(parse.GetValue(batches)!);
             var entries = (parse.GetValue(models) is { Length: > 0 } names ? names.Select(ModelCatalog.Get) : ModelCatalog.All).Distinct().ToList();
             int threadCount = Devices.SetThreads(parse.GetValue(threads));
             VerifiedLayout.UseStoredVerdicts = false; // the doctor checks every convolution afresh (and stores what it finds)
-            return Run(entries, sizes, threadCount, parse.GetValue(layers));
+            int code = Run(entries, sizes, threadCount, parse.GetValue(layers));
+            int times = parse.GetValue(repeat);
+            return times > 0 && !Repeat(entries, sizes, times) ? ExitCodes.Failure : code;
         }));
         return command;
     }
@@ -108,7 +122,7 @@ public static class DoctorCommand
                 var verdicts = VerifiedLayout.Report(model).Where(e => e.Input.StartsWith($"{batch}x", StringComparison.Ordinal)).ToList();
                 checks++;
                 if (!result.Exact) failed++;
-                foreach (var e in verdicts.Where(e => everyLayer || e.Verdict.Why.Contains(" off by ", StringComparison.Ordinal) || e.Verdict.Path == ConvPath.Plain))
+                foreach (var e in verdicts.Where(e => everyLayer || e.Verdict.Rejected.Count > 0 || e.Verdict.Path == ConvPath.Plain))
                     paths.Add($"{f.Name} {e.Layer} {e.Input} {e.Mode}: {e.Verdict.Why}");
                 table.AddRow(
                     Markup.Escape(f.Name),
@@ -129,6 +143,47 @@ public static class DoctorCommand
             ? $"All {checks} checks exact: logits within max(1e-4, 20x float32's own error) of float64, every parameter's gradient within {Sci(Exactness.GradientBound)} relative L2, the same when computed twice."
             : $"{failed} of {checks} checks NOT exact: this machine computes wrong results even on the verified path.");
         return failed == 0 ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    /// <summary>
+    /// Decides every convolution's path <paramref name="times"/> more times for each model and batch, in training and in
+    /// inference, each time afresh (the process's verdicts forgotten, a new model); prints whether any verdict changed
+    /// and the range of every error. True when nothing changed.
+    /// </summary>
+    static bool Repeat(IReadOnlyList<CatalogEntry> entries, int[] batchSizes, int times)
+    {
+        var chosen = new Dictionary<string, HashSet<ConvPath>>();
+        var errors = new Dictionary<string, (double Min, double Max)>();
+        void Note(string key, double error) =>
+            errors[key] = errors.TryGetValue(key, out var e) ? (Math.Min(e.Min, error), Math.Max(e.Max, error)) : (error, error);
+        for (int r = 0; r < times; r++)
+        {
+            foreach (var entry in entries)
+            foreach (int batch in batchSizes)
+            {
+                Interruption.Token.ThrowIfCancellationRequested();
+                VerifiedLayout.ForgetVerdicts();
+                using var model = entry.Create();
+                var f = entry.Facts;
+                foreach (bool training in new[] { true, false })
+                foreach (var e in VerifiedLayout.Prepare(model, [batch, f.InputChannels, f.InputSize, f.InputSize], training))
+                {
+                    string key = $"{f.Name} {e.Layer} {e.Input} {e.Mode}";
+                    (chosen.TryGetValue(key, out var set) ? set : chosen[key] = []).Add(e.Verdict.Path);
+                    Note($"{key} {VerifiedLayout.Name(e.Verdict.Path)}", e.Verdict.Error);
+                    foreach (var (path, error) in e.Verdict.Rejected) Note($"{key} {VerifiedLayout.Name(path)}", error);
+                }
+            }
+        }
+        var changed = chosen.Where(c => c.Value.Count > 1).Select(c => c.Key).ToList();
+        var passing = errors.Where(e => e.Value.Max <= VerifiedLayout.Tolerance).ToList();
+        var failing = errors.Where(e => e.Value.Max > VerifiedLayout.Tolerance).ToList();
+        Console.WriteLine($"Repeated {times} times: {chosen.Count} verdicts, {changed.Count} changed; " +
+                          $"passing paths within {Sci(passing.Select(e => e.Value.Max).DefaultIfEmpty(0).Max())} of float64, " +
+                          (failing.Count == 0 ? "no path failed." : $"{failing.Count} failing paths, {failing.Count(e => e.Value.Min != e.Value.Max)} of them with an error that varied:"));
+        foreach (var (key, (min, max)) in failing) Console.WriteLine($"  {key}: {Sci(min)}{(min == max ? " every time" : $" to {Sci(max)}")}");
+        foreach (var key in changed) Console.WriteLine($"  CHANGED {key}: {string.Join(", ", chosen[key].Select(VerifiedLayout.Name))}");
+        return changed.Count == 0;
     }
 
     static string Count(IEnumerable<LayoutEntry> entries)

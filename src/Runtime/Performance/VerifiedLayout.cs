@@ -24,7 +24,11 @@ public enum LayoutPolicy
 /// checked: by policy, or for a dtype other than float32).
 /// </param>
 /// <param name="Why">One line: what was compared and what decided.</param>
-public sealed record ConvVerdict(ConvPath Path, double Error, string Why);
+public sealed record ConvVerdict(ConvPath Path, double Error, string Why)
+{
+    /// <summary>The faster paths tried before and rejected, each with its error (empty for a verdict read from the store).</summary>
+    public IReadOnlyList<(ConvPath Path, double Error)> Rejected { get; init; } = [];
+}
 
 /// <summary>One convolution's verdict for one input, as <see cref="VerifiedLayout.Report"/> lists them.</summary>
 /// <param name="Layer">The convolution's state_dict prefix in the model (e.g. <c>features.3.conv.1.0</c>).</param>
@@ -184,6 +188,9 @@ public static class VerifiedLayout
         return entries;
     }
 
+    /// <summary>Forgets the process's verdicts (not the layers' records, nor the store): the next layer to meet a shape checks it again (<c>archgen doctor --repeat</c>).</summary>
+    public static void ForgetVerdicts() => Verdicts.Clear();
+
     [ThreadStatic]
     static long checksRunOnThisThread;
 
@@ -236,6 +243,7 @@ public static class VerifiedLayout
 
         string input = $"{Shape(inputShape)}, {(key.Training ? "forward and backward" : "forward")}";
         var rejected = new List<string>();
+        var errors = new List<(ConvPath, double)>();
         foreach (var path in Candidates(key).Append(ConvPath.Plain))
         {
             double error;
@@ -244,11 +252,12 @@ public static class VerifiedLayout
             if (error <= Tolerance)
             {
                 string passed = $"{Name(path)}: within {Format(error)} of float64 at {input}";
-                return new ConvVerdict(path, error, rejected.Count == 0 ? passed : $"{passed}; {string.Join("; ", rejected)}");
+                return new ConvVerdict(path, error, rejected.Count == 0 ? passed : $"{passed}; {string.Join("; ", rejected)}") { Rejected = errors };
             }
+            errors.Add((path, error));
             rejected.Add($"{Name(path)} off by {Format(error)} ({what}){(fault != LayoutFault.None && path != ConvPath.Plain ? ", fault injection" : "")}");
             if (path == ConvPath.Plain)
-                return new ConvVerdict(path, error, $"plain, though no path is within {Format(Tolerance)} of float64 at {input}: {string.Join("; ", rejected)}");
+                return new ConvVerdict(path, error, $"plain, though no path is within {Format(Tolerance)} of float64 at {input}: {string.Join("; ", rejected)}") { Rejected = errors };
         }
         throw new InvalidOperationException("unreachable: plain is always tried last");
     }
