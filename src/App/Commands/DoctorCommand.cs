@@ -169,7 +169,7 @@ public static class DoctorCommand
                 foreach (var e in VerifiedLayout.Prepare(model, [batch, f.InputChannels, f.InputSize, f.InputSize], training))
                 {
                     string key = $"{f.Name} {e.Layer} {e.Input} {e.Mode}";
-                    // What may not change is which paths are exact; among exact paths the faster is timed, and may differ.
+                    // A change in which paths are exact is a fault that comes and goes.
                     string inexact = e.Verdict.Rejected.Count == 0 ? "none inexact" : string.Join(", ", e.Verdict.Rejected.Select(p => VerifiedLayout.Name(p.Path))) + " inexact";
                     (outcomes.TryGetValue(key, out var set) ? set : outcomes[key] = []).Add(inexact);
                     Note($"{key} {VerifiedLayout.Name(e.Verdict.Path)}", e.Verdict.Error);

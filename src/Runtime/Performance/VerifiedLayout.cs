@@ -50,11 +50,12 @@ public sealed record LayoutEntry(string Layer, string Input, bool Training, int 
 /// check's own (seeded random input, weights and output gradient, drawn from a generator of its own) and compared with
 /// the same convolution computed by ATen in float64 on the plain layout, output and every gradient the mode needs:
 /// <list type="bullet">
-/// <item>a 1x1 convolution over a larger map tries channels-last oneDNN, then <see cref="ConvPath.Gemm"/> and plain;</item>
+/// <item>a 1x1 convolution over a map larger than <see cref="SmallMap"/> pixels tries channels-last oneDNN, then
+/// <see cref="ConvPath.Gemm"/>, then plain; over a smaller map, channels-last, then plain;</item>
 /// <item>a 1x1 convolution over a 1x1 map (squeeze-and-excitation) tries the matrix product first;</item>
 /// <item>every other convolution (stem, depthwise) tries channels-last, then plain.</item>
 /// </list>
-/// The first runs if it is within <see cref="Tolerance"/>; otherwise the fastest of the others that are, timed. The check never runs the user's module, its weights, its hooks or the
+/// The first within <see cref="Tolerance"/> runs. The check never runs the user's module, its weights, its hooks or the
 /// global random generator; verdicts are cached for the process, shared by every layer of the same structure, and kept
 /// on disk for the other processes of the same machine (<see cref="VerdictStore"/>). Each layer records the verdicts it
 /// used (<see cref="Report"/>). Other dtypes than float32 (the float64 reference itself)
@@ -216,20 +217,29 @@ public static class VerifiedLayout
         }
     }
 
+    /// <summary>
+    /// The largest map (height x width) on which a 1x1 convolution falls back to the plain layout rather than to the
+    /// matrix product. Measured on an AMD EPYC where MKL's sgemm is slow (batch 128, channels-last input, the output
+    /// handed on channels-last; forward, and forward with backward): on 4x4 maps with 160-960 channels the plain layout
+    /// took 0.58-0.93 of the matrix product's time in 9 cases of 10 (1.23 in the tenth); on 8x8 and 32x32 maps the matrix
+    /// product took 0.27-0.69 of plain's. Timing each layer in its check instead proved unreliable inside a process
+    /// (the same convolution timed 7 ms or 30 ms by what ran before it).
+    /// </summary>
+    internal const long SmallMap = 16;
+
     /// <summary>The paths to try for <paramref name="key"/>, fastest first; plain is the last resort and is not among them.</summary>
     static ConvPath[] Candidates(CheckKey key) =>
         !key.Conv.Pointwise ? [ConvPath.ChannelsLast]
         : key.H * key.W == 1 ? [ConvPath.Gemm, ConvPath.ChannelsLast]
+        : key.H * key.W <= SmallMap ? [ConvPath.ChannelsLast]
         : [ConvPath.ChannelsLast, ConvPath.Gemm];
 
     /// <summary>The output and the gradients a path computed in a check (null where the mode records none).</summary>
     sealed record Outcome(Tensor Output, Tensor? Input, Tensor? Weight, Tensor? Bias);
 
     /// <summary>
-    /// Runs the candidates of <paramref name="key"/> on tensors of the check's own: the first if its output and gradients
-    /// are within <see cref="Tolerance"/> of float64, else the fastest of the other paths that are (timed here, on this
-    /// machine: a matrix product beats the plain layout on large maps and loses to it on small ones with many channels),
-    /// else plain.
+    /// Runs the candidates of <paramref name="key"/> on tensors of the check's own and returns the first whose output
+    /// and gradients are within <see cref="Tolerance"/> of float64, else plain.
     /// </summary>
     static ConvVerdict Check(CheckKey key, LayoutFault fault)
     {
@@ -246,7 +256,6 @@ public static class VerifiedLayout
         string input = $"{Shape(inputShape)}, {(key.Training ? "forward and backward" : "forward")}";
         var rejected = new List<string>();
         var errors = new List<(ConvPath, double)>();
-        var exact = new List<(ConvPath Path, double Error)>();
         foreach (var path in Candidates(key).Append(ConvPath.Plain))
         {
             double error;
@@ -254,53 +263,15 @@ public static class VerifiedLayout
             using (torch.NewDisposeScope()) (error, what) = Compare(Run(path, key, x, w, b, g, fault), key, x, w, b, g);
             if (error <= Tolerance)
             {
-                exact.Add((path, error));
-                // The first candidate is the fastest wherever it is exact; once it is not, every exact path is timed.
-                if (errors.Count == 0) break;
-                continue;
+                string passed = $"{Name(path)}: within {Format(error)} of float64 at {input}";
+                return new ConvVerdict(path, error, rejected.Count == 0 ? passed : $"{passed}; {string.Join("; ", rejected)}") { Rejected = errors };
             }
             errors.Add((path, error));
             rejected.Add($"{Name(path)} off by {Format(error)} ({what}){(fault != LayoutFault.None && path != ConvPath.Plain ? ", fault injection" : "")}");
+            if (path == ConvPath.Plain)
+                return new ConvVerdict(path, error, $"plain, though no path is within {Format(Tolerance)} of float64 at {input}: {string.Join("; ", rejected)}") { Rejected = errors };
         }
-        if (exact.Count == 0)
-            return new ConvVerdict(ConvPath.Plain, errors[^1].Item2, $"plain, though no path is within {Format(Tolerance)} of float64 at {input}: {string.Join("; ", rejected)}") { Rejected = errors };
-        var chosen = exact[0];
-        string timed = "";
-        if (exact.Count > 1)
-        {
-            var times = exact.Select(e => (e.Path, Milliseconds: Time(e.Path, key, x, w, b, g))).ToList();
-            var fastest = times.MinBy(t => t.Milliseconds);
-            chosen = exact.First(e => e.Path == fastest.Path);
-            timed = $", the fastest exact path ({string.Join(" vs ", times.Select(t => $"{Name(t.Path)} {t.Milliseconds.ToString("0.00", CultureInfo.InvariantCulture)} ms"))})";
-        }
-        string passed = $"{Name(chosen.Path)}: within {Format(chosen.Error)} of float64 at {input}{timed}";
-        return new ConvVerdict(chosen.Path, chosen.Error, rejected.Count == 0 ? passed : $"{passed}; {string.Join("; ", rejected)}") { Rejected = errors };
-    }
-
-    /// <summary>
-    /// The time one step of <paramref name="path"/> takes on the check's tensors, as a network of channels-last layers
-    /// runs it (channels-last input; the output and its gradient as the next channels-last layer hands them over): the
-    /// fastest of three runs after one to warm up.
-    /// </summary>
-    static double Time(ConvPath path, CheckKey key, Tensor x, Tensor w, Tensor? b, Tensor? g)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var gradMode = key.Training ? torch.enable_grad() : torch.no_grad();
-        var input = MemoryLayout.ChannelsLast(x);
-        var arriving = g is null ? null : MemoryLayout.ChannelsLast(g);
-        double best = double.PositiveInfinity;
-        for (int run = 0; run < 4; run++)
-        {
-            using var step = torch.NewDisposeScope();
-            var xi = input.detach().requires_grad_(key.InputGrad);
-            var wi = w.detach().requires_grad_(key.WeightGrad);
-            var bi = b?.detach().requires_grad_(key.WeightGrad);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            var y = MemoryLayout.ChannelsLast(ConvPaths.Compute(path, xi, wi, bi, key.Conv));
-            if (arriving is not null) y.backward([arriving]);
-            if (run > 0) best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
-        }
-        return best;
+        throw new InvalidOperationException("unreachable: plain is always tried last");
     }
 
     /// <summary>Runs <paramref name="path"/> on copies of the check's tensors, with the gradients <paramref name="key"/>'s mode records.</summary>
