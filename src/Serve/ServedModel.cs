@@ -65,7 +65,7 @@ public sealed class ServedModel : IDisposable
     /// <param name="location">An .onnx file, a checkpoint file or a run folder.</param>
     /// <param name="limits">The decoder's bounds for uploaded images.</param>
     /// <param name="threads">ONNX Runtime's intra-op threads (0: one per core). They do not spin between runs: the cores are
-    /// shared with the threads decoding uploads (spinning, the service answered 44 % fewer requests/s at 224 without batching; README "Under load").</param>
+    /// shared with the threads decoding uploads (spinning, the service answered 44 % fewer requests/s at 224 without batching; docs/deploy.md, "Under load").</param>
     public static ServedModel Open(string location, ImageLimits limits, int threads) => Open(Onnx.Read(location), limits, threads);
 
     /// <summary>The model of an ONNX model read by <see cref="Onnx.Read"/>.</summary>

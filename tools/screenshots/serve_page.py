@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The README's screenshot of archgen serve's page, with a trained model and a photo it did not train on.
+"""The screenshot of archgen serve's page in docs/deploy.md, with a trained model and a photo it did not train on.
 
 Starts `archgen serve --checkpoint RUN`, opens its page in Debian's headless Chromium through chromium-driver (the W3C
 WebDriver protocol, spoken with the standard library), uploads PHOTO, waits for the classes and saves the page as PNG.

@@ -63,7 +63,7 @@ public static class ArchGenCli
     }
 }
 
-/// <summary>The process exit codes, documented in the README.</summary>
+/// <summary>The process exit codes, documented in the README and docs/training.md.</summary>
 public static class ExitCodes
 {
     public const int Success = 0;

@@ -1,7 +1,7 @@
 namespace ArchGen.App.Models;
 
 // The paper's two ablations (MobileNetV2 Figure 6) of the main job's network, for `archgen study`: each differs from
-// FashionMnistMobileNetV2 in one argument. See the README's "Reading the paper with ArchGen".
+// FashionMnistMobileNetV2 in one argument. See docs/paper.md.
 
 /// <summary><see cref="FashionMnistMobileNetV2"/> with ReLU after every projection: the paper's "ReLU6 in bottleneck" (Figure 6a).</summary>
 [MobileNetV2(Flavor = MobileNetV2Flavor.Cifar, Classes = 10, InputSize = 28, InputChannels = 1, Width = 1.0, LinearBottleneck = false)]

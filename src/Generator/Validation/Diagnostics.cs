@@ -14,8 +14,8 @@ internal static class Diagnostics
 {
     public const string Category = "ArchGen";
 
-    /// <summary>Diagnostics link to the README's section for their ID.</summary>
-    public const string HelpLinkBase = "https://github.com/archgen/archgen/blob/main/README.md#";
+    /// <summary>Diagnostics link to their ID's row in docs/api.md.</summary>
+    public const string HelpLinkBase = "https://github.com/archgen/archgen/blob/main/docs/api.md#";
 
     public static readonly DiagnosticDescriptor ExpansionOutOfRange = Error("ARCH0001", "Expansion must be at least 1", "Row {0}: expansion {1} = {2} must be at least 1");
     public static readonly DiagnosticDescriptor ChannelsOutOfRange = Error("ARCH0002", "Output channels c must be at least 1", "Row {0}: output channels c = {1} must be at least 1");

@@ -12,7 +12,7 @@ public static class Recipes
     /// <summary>
     /// <c>reference</c>: the reference exercise exactly (Adam at a constant 0.001, batch 128, cross-entropy, 10 epochs,
     /// evaluation after every epoch). <c>fast</c>: the main job's recipe, chosen by accuracy per image seen on
-    /// Fashion-MNIST (see the README's Results section).
+    /// Fashion-MNIST (see docs/results.md).
     /// </summary>
     public static TrainConfig Get(string name) => name switch
     {
