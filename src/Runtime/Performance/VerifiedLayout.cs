@@ -50,8 +50,7 @@ public sealed record LayoutEntry(string Layer, string Input, bool Training, int 
 /// check's own (seeded random input, weights and output gradient, drawn from a generator of its own) and compared with
 /// the same convolution computed by ATen in float64 on the plain layout, output and every gradient the mode needs:
 /// <list type="bullet">
-/// <item>a 1x1 convolution over a map larger than <see cref="SmallMap"/> pixels tries channels-last oneDNN, then
-/// <see cref="ConvPath.Gemm"/>, then plain; over a smaller map, channels-last, then plain;</item>
+/// <item>a 1x1 convolution over a larger map tries channels-last oneDNN, then <see cref="ConvPath.Gemm"/>, then plain;</item>
 /// <item>a 1x1 convolution over a 1x1 map (squeeze-and-excitation) tries the matrix product first;</item>
 /// <item>every other convolution (stem, depthwise) tries channels-last, then plain.</item>
 /// </list>
@@ -217,21 +216,10 @@ public static class VerifiedLayout
         }
     }
 
-    /// <summary>
-    /// The largest map (height x width) on which a 1x1 convolution falls back to the plain layout rather than to the
-    /// matrix product. Measured on an AMD EPYC where MKL's sgemm is slow (batch 128, channels-last input, the output
-    /// handed on channels-last; forward, and forward with backward): on 4x4 maps with 160-960 channels the plain layout
-    /// took 0.58-0.93 of the matrix product's time in 9 cases of 10 (1.23 in the tenth); on 8x8 and 32x32 maps the matrix
-    /// product took 0.27-0.69 of plain's. Timing each layer in its check instead proved unreliable inside a process
-    /// (the same convolution timed 7 ms or 30 ms by what ran before it).
-    /// </summary>
-    internal const long SmallMap = 16;
-
     /// <summary>The paths to try for <paramref name="key"/>, fastest first; plain is the last resort and is not among them.</summary>
     static ConvPath[] Candidates(CheckKey key) =>
         !key.Conv.Pointwise ? [ConvPath.ChannelsLast]
         : key.H * key.W == 1 ? [ConvPath.Gemm, ConvPath.ChannelsLast]
-        : key.H * key.W <= SmallMap ? [ConvPath.ChannelsLast]
         : [ConvPath.ChannelsLast, ConvPath.Gemm];
 
     /// <summary>The output and the gradients a path computed in a check (null where the mode records none).</summary>
