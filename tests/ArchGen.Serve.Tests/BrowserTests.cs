@@ -153,6 +153,75 @@ public sealed class BrowserTests : IDisposable
         return app;
     }
 
+    /// <summary>Opens the static site at <paramref name="url"/> and waits until its model is loaded (or says why not).</summary>
+    static WebDriverWait OpenSite(ChromeDriver browser, string url)
+    {
+        browser.Navigate().GoToUrl(url);
+        var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(120));
+        try
+        {
+            wait.Until(b => b.FindElement(By.TagName("body")).GetDomAttribute("data-ready") == "true");
+        }
+        catch (WebDriverTimeoutException)
+        {
+            // Say why: the page's status line and the browser's console.
+            string console = string.Join("\n", browser.Manage().Logs.GetLog(LogType.Browser).Select(e => e.Message));
+            throw new Xunit.Sdk.XunitException($"the site did not load its model: {browser.FindElement(By.Id("status")).Text}\n{console}");
+        }
+        return wait;
+    }
+
+    /// <summary>
+    /// Transparent pixels keep their colour, as <c>predict</c> reads them (PIL's <c>convert("RGB")</c>): a canvas
+    /// premultiplies alpha, so a pixel with alpha 0 came back black. An RGBA PNG of colour (200, 30, 30) with alpha 0, a
+    /// palette PNG with transparent and half-transparent colours, a gray + alpha PNG and an RGBA one with every alpha:
+    /// the site's probabilities are predict's within the README's 1e-3.
+    /// </summary>
+    [SkippableFact]
+    public async Task TheStaticSiteReadsTransparentImagesAsPredictDoes()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"], flipTta: true);
+        string site = dir["site"];
+        StaticSite.Write(onnx, site);
+        byte[] palette = [200, 30, 30, 20, 180, 60, 240, 240, 20, 30, 60, 200];
+        var images = new (string Name, byte[] Bytes)[]
+        {
+            ("transparent.png", ServedModels.Png(40, 40, 6, (x, y) => [200, 30, 30, 0])),
+            ("palette.png", ServedModels.Png(48, 36, 3, (x, y) => [(byte)((x / 6 + y / 6) % 4)], palette, transparency: [0, 128, 255])),
+            ("gray-alpha.png", ServedModels.Png(50, 30, 4, (x, y) => [(byte)(x * 5), (byte)(y * 9 % 256)])),
+            ("rgba.png", ServedModels.Png(33, 47, 6, (x, y) => [(byte)(x * 7), (byte)(y * 5), (byte)(x * y % 256), (byte)((x + y) * 4 % 256)])),
+        };
+        var files = images.Select(i => { string path = dir[i.Name]; File.WriteAllBytes(path, i.Bytes); return path; }).ToList();
+        var expected = ServedModels.Predicted(onnx, files);
+
+        // The first image tells transparency read as black from its colour: predict's answers for the two differ.
+        string black = dir["black.png"];
+        File.WriteAllBytes(black, ServedModels.Png(40, 40, 2, (x, y) => [0, 0, 0]));
+        var blackAnswer = ServedModels.Predicted(onnx, [black]).Single();
+        Assert.True(expected[0].Top.Max(s => Math.Abs(s.Probability - blackAnswer.Top.Single(b => b.Index == s.Index).Probability)) > 1e-2,
+            "the model gives a black image the answer of (200, 30, 30): the test could not tell them apart");
+
+        await using var server = await StaticServer(site);
+        using var browser = Browser();
+        var wait = OpenSite(browser, server.Urls.Single() + "/index.html");
+        var failures = new List<string>();
+        for (int i = 0; i < images.Length; i++)
+        {
+            browser.FindElement(By.Id("photo")).SendKeys(files[i]);
+            wait.Until(b => b.FindElement(By.Id("status")).Text.StartsWith(images[i].Name + ":", StringComparison.Ordinal));
+            foreach (var li in browser.FindElements(By.CssSelector("#classes li")))
+            {
+                int index = int.Parse(li.GetDomAttribute("data-index")!, System.Globalization.CultureInfo.InvariantCulture);
+                double p = double.Parse(li.GetDomAttribute("data-probability")!, System.Globalization.CultureInfo.InvariantCulture);
+                double want = expected[i].Top.Single(s => s.Index == index).Probability;
+                if (Math.Abs(p - want) > 1e-3) failures.Add($"{images[i].Name}, class {index}: the browser says {p}, predict {want}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        await server.StopAsync();
+    }
+
     [SkippableFact]
     public async Task TheStaticSiteClassifiesInTheBrowserAsOnnxRuntimeDoesInCSharp()
     {

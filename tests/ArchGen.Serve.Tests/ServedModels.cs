@@ -72,6 +72,56 @@ internal static class ServedModels
     }
 
     /// <summary>
+    /// A PNG written byte by byte (8 bits per sample, no interlacing), for the colour types Skia does not encode:
+    /// <paramref name="colorType"/> 0 gray, 2 RGB, 3 palette (with <paramref name="palette"/> and its
+    /// <paramref name="transparency"/>, a tRNS chunk), 4 gray + alpha, 6 RGBA; <paramref name="pixel"/> gives a
+    /// pixel's samples.
+    /// </summary>
+    public static byte[] Png(int width, int height, byte colorType, Func<int, int, byte[]> pixel, byte[]? palette = null, byte[]? transparency = null)
+    {
+        using var raw = new MemoryStream();
+        for (int y = 0; y < height; y++)
+        {
+            raw.WriteByte(0); // filter: none
+            for (int x = 0; x < width; x++) raw.Write(pixel(x, y));
+        }
+        using var compressed = new MemoryStream();
+        using (var z = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(z);
+
+        using var png = new MemoryStream();
+        png.Write([137, 80, 78, 71, 13, 10, 26, 10]);
+        var header = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;
+        header[9] = colorType;
+        Chunk(png, "IHDR", header);
+        if (palette is not null) Chunk(png, "PLTE", palette);
+        if (transparency is not null) Chunk(png, "tRNS", transparency);
+        Chunk(png, "IDAT", compressed.ToArray());
+        Chunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    static void Chunk(Stream png, string type, byte[] data)
+    {
+        var length = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+        png.Write(length);
+        byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+        png.Write(typed);
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in typed)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+        }
+        var sum = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(sum, ~crc);
+        png.Write(sum);
+    }
+
+    /// <summary>
     /// What <c>archgen predict</c> answers for each file with the ONNX model at <paramref name="onnx"/> (its code path:
     /// ImagePredictor over an OnnxModule, flip test-time augmentation as the model's metadata says), every class listed.
     /// </summary>
