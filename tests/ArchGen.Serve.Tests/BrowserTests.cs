@@ -222,6 +222,36 @@ public sealed class BrowserTests : IDisposable
         await server.StopAsync();
     }
 
+    /// <summary>
+    /// The site refuses the image <c>predict</c> refuses (over PIL's pixel limit: 9500 x 9500, from its header), saying
+    /// so; and opened from a file it says it must be served over HTTP, not ONNX Runtime's "no available backend".
+    /// </summary>
+    [SkippableFact]
+    public async Task TheStaticSiteRefusesWhatPredictRefusesAndSaysItMustBeServed()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"]);
+        string site = dir["site"];
+        StaticSite.Write(onnx, site);
+        string huge = dir["huge.png"];
+        File.WriteAllBytes(huge, ServedModels.Png(9500, 9500, 0, (x, y) => [0]));
+        var refused = Assert.Throws<DataException>(() => ServedModels.Predicted(onnx, [huge]));
+        Assert.Contains("pixels", refused.Message);
+
+        await using var server = await StaticServer(site);
+        using var browser = Browser();
+        var wait = OpenSite(browser, server.Urls.Single() + "/index.html");
+        browser.FindElement(By.Id("photo")).SendKeys(huge);
+        wait.Until(b => b.FindElement(By.Id("status")).GetAttribute("class") == "error");
+        string status = browser.FindElement(By.Id("status")).Text;
+        Assert.Contains("huge.png", status);
+        Assert.Contains("90,250,000 pixels", status);
+        await server.StopAsync();
+
+        browser.Navigate().GoToUrl(new Uri(Path.Combine(site, "index.html")).AbsoluteUri);
+        wait.Until(b => b.FindElement(By.Id("status")).Text.Contains("served over HTTP", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public async Task TheStaticSiteClassifiesInTheBrowserAsOnnxRuntimeDoesInCSharp()
     {
