@@ -216,6 +216,100 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(0, service.Metrics.QueueDepth.Value);
     }
 
+    /// <summary>One request written on a socket as it is (<paramref name="request"/>), the connection closed for writing after it; the status line and body of the answer.</summary>
+    static async Task<(int Status, string Body)> Raw(string url, string request)
+    {
+        var uri = new Uri(url);
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(uri.Host, uri.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        socket.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var reader = new StreamReader(stream);
+        string answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        if (answer.Length == 0) return (0, ""); // no answer at all
+        int status = int.Parse(answer.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return (status, answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]);
+    }
+
+    static void OneLineOfJson(string body, string what)
+    {
+        Assert.False(string.IsNullOrEmpty(body), $"{what}: an empty body");
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("error", Assert.Single(json.EnumerateObject()).Name);
+        Assert.DoesNotContain('\n', body.TrimEnd('\n'));
+    }
+
+    static async Task<string> Metrics(HttpClient client) => await (await client.GetAsync("/metrics")).Content.ReadAsStringAsync();
+
+    /// <summary>
+    /// Errors the server meets below the endpoint (a malformed chunked body, a malformed multipart body, no such route,
+    /// a method the route does not take) are one line of JSON like the endpoint's own, and /metrics counts each under
+    /// the status the client received (the middleware read the status before the server set it: 200). HEAD /healthz is
+    /// what load balancers probe with.
+    /// </summary>
+    [Fact]
+    public async Task ServerErrorsAreOneLineOfJsonAndCountedUnderTheStatusTheClientGot()
+    {
+        var metrics = new ServeMetrics();
+        var model = ServedModel.Open(Model(), ImageLimits.Default, threads: 1);
+        await using var app = ServeApp.Build(model, new ServeOptions(Port: 0), metrics);
+        await app.StartAsync();
+        string url = app.Urls.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(url) };
+
+        var chunked = await Raw(url, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+        Assert.Equal(400, chunked.Status);
+        OneLineOfJson(chunked.Body, "a malformed chunked body");
+
+        var noBoundary = new ByteArrayContent(ServedModels.Photo(1));
+        noBoundary.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data");
+        var response = await client.PostAsync("/v1/predict", noBoundary);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "multipart without a boundary");
+
+        var unclosed = new ByteArrayContent("--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.png\"\r\n\r\nabc"u8.ToArray());
+        unclosed.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        response = await client.PostAsync("/v1/predict", unclosed);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "an unclosed multipart part");
+
+        response = await client.GetAsync("/nowhere");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "404");
+        response = await client.DeleteAsync("/v1/predict");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "405");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/healthz"))).StatusCode);
+
+        string text = await Metrics(client);
+        Assert.Contains("archgen_http_requests_total{route=\"/v1/predict\",status=\"400\"} 3", text);
+        Assert.DoesNotContain("route=\"/v1/predict\",status=\"200\"", text);
+        Assert.Contains("status=\"404\"} 1", text);
+        Assert.Contains("status=\"405\"} 1", text);
+        await app.StopAsync();
+    }
+
+    /// <summary>
+    /// A model whose logits are not finite (its classifier's bias NaN): each request is a 500 with one line saying so,
+    /// counted as a 500, and /readyz says the model is not ready (it is damaged for every input), as predict refuses it.
+    /// </summary>
+    [Fact]
+    public async Task NonFiniteLogitsAreA500ThatSaysSoAndTheModelIsNotReady()
+    {
+        string onnx = ServedModels.Export(dir["nan.onnx"], nanBias: true);
+        await using var service = await Service.Start(onnx);
+        var response = await service.Post(ServedModels.Photo(1));
+        Assert.Contains("not finite", await ErrorOf(response, HttpStatusCode.InternalServerError));
+        Assert.Contains("route=\"/v1/predict\",status=\"500\"} 1", await Metrics(service.Client));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpResponseMessage ready;
+        while ((ready = await service.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable
+            && (await ready.Content.ReadAsStringAsync()).Contains("warming up", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Contains("not finite", await ErrorOf(ready, HttpStatusCode.ServiceUnavailable));
+    }
+
     [Fact]
     public async Task WithAKeyEveryV1RequestNeedsIt()
     {

@@ -22,8 +22,8 @@ internal static class ServedModels
 {
     public static readonly string[] Classes = ["circle", "square", "stripe", "noise"];
 
-    /// <summary>Writes the ONNX model to <paramref name="path"/>: random weights, BatchNorm statistics measured on noise, so classes differ by image.</summary>
-    public static string Export(string path, bool flipTta = false, int seed = 5)
+    /// <summary>Writes the ONNX model to <paramref name="path"/>: random weights, BatchNorm statistics measured on noise, so classes differ by image (<paramref name="nanBias"/>: the classifier's bias NaN).</summary>
+    public static string Export(string path, bool flipTta = false, int seed = 5, bool nanBias = false)
     {
         var entry = ModelCatalog.Get(typeof(ServedNet).FullName!);
         torch.manual_seed(seed);
@@ -38,7 +38,7 @@ internal static class ServedModels
                 if (module is TorchSharp.Modules.Linear linear)
                 {
                     linear.weight!.normal_(0, 0.05);
-                    linear.bias!.zero_();
+                    linear.bias!.fill_(nanBias ? float.NaN : 0f); // NaN: damaged weights, whose logits are never finite
                 }
             }
         }
