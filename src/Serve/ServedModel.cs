@@ -140,7 +140,7 @@ public sealed class ServedModel : IDisposable
     /// <summary>
     /// Class probabilities of <paramref name="count"/> prepared images laid end to end: the softmax of their logits, or,
     /// with flip test-time augmentation, of the mean of theirs and their mirror images' (as <c>predict</c> computes them).
-    /// Returns count x classes floats.
+    /// Returns count x classes floats; an image whose logits are not finite (damaged weights) gets NaN for every class.
     /// </summary>
     public float[] Probabilities(float[] images, int count)
     {
@@ -152,8 +152,13 @@ public sealed class ServedModel : IDisposable
         }
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var t = torch.tensor(logits, new long[] { count, Card.Classes.Count });
-        return torch.nn.functional.softmax(t, 1).data<float>().ToArray();
+        int classes = Card.Classes.Count;
+        var t = torch.tensor(logits, new long[] { count, classes });
+        float[] probabilities = torch.nn.functional.softmax(t, 1).data<float>().ToArray();
+        for (int i = 0; i < count; i++)
+            if (!logits.AsSpan(i * classes, classes).ToArray().All(float.IsFinite))
+                probabilities.AsSpan(i * classes, classes).Fill(float.NaN); // no probabilities (softmax would hide an infinite logit)
+        return probabilities;
     }
 
     /// <summary>The images mirrored left-right (what <c>flip(3)</c> does to an N x C x H x W batch).</summary>
