@@ -388,6 +388,53 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(3, service.Metrics.BatchSize.Count);
     }
 
+    /// <summary>An upload that sends its first bytes, then waits until it is told to finish.</summary>
+    sealed class TricklingContent(byte[] bytes, Task finish) : HttpContent
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, 16));
+            await stream.FlushAsync();
+            Started.TrySetResult();
+            await finish;
+            await stream.WriteAsync(bytes.AsMemory(16));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A batch does not wait for another client's upload that is still arriving: with a 60 s window and one upload
+    /// stalled mid-body, other lone requests are answered long before the window ends (they sat it out whole while any
+    /// upload was being read), and the stalled one is answered once its body arrives.
+    /// </summary>
+    [Fact]
+    public async Task ASlowUploadDoesNotMakeOtherRequestsWaitForTheBatchWindow()
+    {
+        await using var service = await Service.Start(Model(), new ServeOptions(BatchWindow: TimeSpan.FromSeconds(60)));
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new TricklingContent(ServedModels.Photo(0), finish.Task);
+        slow.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var slowAnswer = service.Client.PostAsync("/v1/predict", slow);
+        await slow.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (int i = 1; i <= 2; i++)
+        {
+            using var content = new ByteArrayContent(ServedModels.Photo(i));
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.OK, (await service.Client.PostAsync("/v1/predict", content, limit.Token)).StatusCode);
+        }
+        Assert.False(slowAnswer.IsCompleted);
+        finish.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await slowAnswer.WaitAsync(TimeSpan.FromSeconds(30))).StatusCode);
+    }
+
     [Fact]
     public async Task ConcurrentClientsAreBatchedAndEachGetsItsOwnAnswer()
     {
