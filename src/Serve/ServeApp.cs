@@ -232,7 +232,6 @@ public static class ServeApp
                 return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{topText}')");
         }
 
-        using var arriving = batcher.Arriving(); // a batch being formed waits for this image
         byte[] upload;
         try
         {
@@ -245,6 +244,9 @@ public static class ServeApp
             return TooLarge(options.MaxUploadBytes);
         }
 
+        // A batch being formed waits for this image from now on, while it is decoded (the server's own work, a bounded
+        // time), not while its body arrives: a slow client does not hold other clients' batches.
+        using var arriving = batcher.Arriving();
         float[] image;
         try
         {
