@@ -151,6 +151,31 @@ public sealed class ApiTests : IDisposable
         Assert.Matches(@"process_resident_memory_bytes [1-9]", text);
     }
 
+    /// <summary>
+    /// The card describes the model loaded, not the catalog's declaration: a model fine-tuned to 3 classes (declared
+    /// with 4) has a last layer of 3 outputs, and its parameters and multiply-adds are its own and the sums of its layer
+    /// table (the card showed the declared classifier's beside the model's own count).
+    /// </summary>
+    [Fact]
+    public async Task TheModelCardDescribesTheLoadedModelsClassifier()
+    {
+        string[] classes = ["ant", "bee", "wasp"];
+        string onnx = ServedModels.Export(dir["three.onnx"], classes: classes);
+        var entry = ModelCatalog.Get(typeof(ServedNet).FullName!);
+        long parameters;
+        using (var module = entry.Create(classes.Length)) parameters = module.parameters().Sum(p => p.numel());
+        await using var service = await Service.Start(onnx);
+        var card = await Json(await service.Client.GetAsync("/v1/model"));
+        var layers = card.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(entry.Facts.Layers.Count, layers.Count);
+        Assert.Equal("3", layers[^1].GetProperty("output_shape").GetString());
+        Assert.Equal(parameters, card.GetProperty("parameters").GetInt64());
+        Assert.Equal(parameters, layers.Sum(l => l.GetProperty("parameters").GetInt64()));
+        Assert.Equal(layers.Sum(l => l.GetProperty("multiply_adds").GetInt64()), card.GetProperty("multiply_adds").GetInt64());
+        long features = entry.Facts.Layers[^1].MultiplyAdds / entry.Facts.Classes;
+        Assert.Equal(entry.Facts.MultiplyAdds - features * (entry.Facts.Classes - classes.Length), card.GetProperty("multiply_adds").GetInt64());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

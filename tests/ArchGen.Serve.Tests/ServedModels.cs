@@ -22,12 +22,13 @@ internal static class ServedModels
 {
     public static readonly string[] Classes = ["circle", "square", "stripe", "noise"];
 
-    /// <summary>Writes the ONNX model to <paramref name="path"/>: random weights, BatchNorm statistics measured on noise, so classes differ by image (<paramref name="nanBias"/>: the classifier's bias NaN).</summary>
-    public static string Export(string path, bool flipTta = false, int seed = 5, bool nanBias = false)
+    /// <summary>Writes the ONNX model to <paramref name="path"/>: random weights, BatchNorm statistics measured on noise, so classes differ by image (<paramref name="nanBias"/>: the classifier's bias NaN; <paramref name="classes"/>: a classifier for other classes than the declared ones, as fine-tuning makes).</summary>
+    public static string Export(string path, bool flipTta = false, int seed = 5, bool nanBias = false, string[]? classes = null)
     {
         var entry = ModelCatalog.Get(typeof(ServedNet).FullName!);
+        classes ??= Classes;
         torch.manual_seed(seed);
-        using var model = entry.Create();
+        using var model = entry.Create(classes.Length);
         using (torch.no_grad())
         {
             // Running statistics from the network's own activations (on noise), so its answers depend on the image.
@@ -43,7 +44,7 @@ internal static class ServedModels
             }
         }
         model.eval();
-        OnnxExporter.Save(entry, model, new OnnxMetadata(entry.Facts.Name, Classes, [0.5f, 0.45f, 0.4f], [0.25f, 0.25f, 0.25f], 24, 3, flipTta), path);
+        OnnxExporter.Save(entry, model, new OnnxMetadata(entry.Facts.Name, classes, [0.5f, 0.45f, 0.4f], [0.25f, 0.25f, 0.25f], 24, 3, flipTta), path);
         return path;
     }
 
