@@ -176,6 +176,23 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(entry.Facts.MultiplyAdds - features * (entry.Facts.Classes - classes.Length), card.GetProperty("multiply_adds").GetInt64());
     }
 
+    /// <summary>Every shipped family's classifier row (a bare Linear, Dropout + Linear, MobileNetV3's hidden Linear) recomputed for 7 classes counts the parameters a 7-class model has.</summary>
+    [Fact]
+    public void TheCardsFactsForOtherClassesCountWhatAModelWithThemHas()
+    {
+        foreach (var type in new[] { typeof(ServedNet), typeof(ServedPaperNet), typeof(ServedV3), typeof(ServedEfficientNet) })
+        {
+            var entry = ModelCatalog.Get(type.FullName!);
+            var facts = ServedModel.ForClasses(entry.Facts, 7);
+            Assert.NotNull(facts);
+            using var module = entry.Create(7);
+            Assert.Equal(module.parameters().Sum(p => p.numel()), facts.ParameterCount);
+            Assert.Equal(facts.ParameterCount, facts.Layers.Sum(l => l.Parameters));
+            Assert.Equal(facts.MultiplyAdds, facts.Layers.Sum(l => l.MultiplyAdds));
+            Assert.Equal("7", facts.Layers[^1].OutputShape);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

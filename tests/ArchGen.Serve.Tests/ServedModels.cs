@@ -17,6 +17,30 @@ public partial class ServedNet
 {
 }
 
+/// <summary>A small MobileNetV3 (a classifier row with a hidden Linear), for the model card's facts.</summary>
+[MobileNetV3(Classes = 10, InputSize = 32, InputChannels = 3, Width = 0.5, HeadChannels = 64, Dropout = 0.2)]
+[Bneck(3, 16, 16, true, Nonlinearity.ReLU, 2)]
+[Bneck(5, 48, 24, true, Nonlinearity.HardSwish, 2)]
+public partial class ServedV3
+{
+}
+
+/// <summary>A small EfficientNet (Dropout + Linear), for the model card's facts.</summary>
+[EfficientNet(Classes = 10, InputSize = 32, InputChannels = 3, Width = 0.5, Depth = 1.0, Dropout = 0.2)]
+[MBConv(1, 3, 16, 1, 1)]
+[MBConv(6, 3, 24, 2, 2)]
+public partial class ServedEfficientNet
+{
+}
+
+/// <summary>A small MobileNetV2 of the paper's flavor (Dropout + Linear), for the model card's facts.</summary>
+[MobileNetV2(Flavor = MobileNetV2Flavor.Paper, Classes = 10, InputSize = 32, Width = 0.5)]
+[Bottleneck(t: 1, c: 16, n: 1, s: 1)]
+[Bottleneck(t: 6, c: 24, n: 2, s: 2)]
+public partial class ServedPaperNet
+{
+}
+
 /// <summary>An exported <see cref="ServedNet"/> with random weights (seeded) and photos to send it.</summary>
 internal static class ServedModels
 {
