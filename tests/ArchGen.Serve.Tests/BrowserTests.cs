@@ -130,6 +130,11 @@ public sealed class BrowserTests : IDisposable
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(60));
         wait.Until(b => b.FindElement(By.Id("key-form")).Displayed);
         Assert.Equal(browser.SwitchTo().ActiveElement(), browser.FindElement(By.Id("key"))); // focus goes to the key field
+        Assert.Contains("needs an API key", browser.FindElement(By.Id("status")).Text);
+        browser.FindElement(By.Id("key")).SendKeys("open sesam" + Keys.Enter); // a wrong key is said to be refused, not needed again
+        wait.Until(b => b.FindElement(By.Id("status")).Text.Contains("refused this API key", StringComparison.Ordinal));
+        wait.Until(b => b.FindElement(By.Id("key-form")).Displayed);
+        browser.FindElement(By.Id("key")).Clear();
         browser.FindElement(By.Id("key")).SendKeys("open sesame" + Keys.Enter);
         wait.Until(b => b.FindElement(By.Id("title")).Text == model.Card.Name);
         browser.FindElement(By.Id("photo")).SendKeys(photo);
