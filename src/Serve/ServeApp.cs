@@ -228,8 +228,11 @@ public static class ServeApp
         int top = 3;
         if (request.Query.TryGetValue("top", out var topText))
         {
-            if (!int.TryParse(topText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out top) || top < 1)
-                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{topText}')");
+            string text = topText.ToString();
+            if (text.Length == 0 || !text.All(char.IsAsciiDigit) || text.All(c => c == '0'))
+                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{Printable(text)}')");
+            // Any larger count than the model's classes lists them all (a count beyond int's range too).
+            top = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k) ? k : int.MaxValue;
         }
 
         byte[] upload;

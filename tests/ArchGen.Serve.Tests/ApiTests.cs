@@ -207,6 +207,7 @@ public sealed class ApiTests : IDisposable
             AssertAnswers(await Json(await service.Post(photos[i], i == 2 ? "image/jpeg" : "image/png")), expected[i], 3);
             AssertAnswers(await Json(await service.Post(photos[i], "application/octet-stream", "?top=2")), expected[i], 2);
             AssertAnswers(await Json(await service.Post(photos[i], mediaType: null, "?top=9")), expected[i], 4);
+            AssertAnswers(await Json(await service.Post(photos[i], mediaType: null, "?top=100000000000")), expected[i], 4); // beyond int: every class, as any count over them
             using var form = new MultipartFormDataContent { { new ByteArrayContent(photos[i]), ServeApp.ImageField, "photo.png" } };
             AssertAnswers(await Json(await service.Client.PostAsync("/v1/predict?top=1", form)), expected[i], 1);
         }
