@@ -120,13 +120,13 @@ public static class ServeApp
             }
             finally
             {
-                metrics.InFlight.Dec();
                 bool answered = !failedMidAnswer && (context.Response.HasStarted || !context.RequestAborted.IsCancellationRequested);
                 string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
                 string status = answered ? context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "aborted";
                 if (!answered && app.Lifetime.ApplicationStopping.IsCancellationRequested) metrics.UnansweredAtStop.Inc();
                 metrics.Requests.WithLabels(route, status).Inc();
                 metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                metrics.InFlight.Dec(); // last: once nothing is in flight, every request's outcome is counted
             }
         });
         // Every error is one line of JSON: what the server meets below the endpoint (a malformed body: 400, a body too
