@@ -5,7 +5,8 @@ namespace ArchGen.Serve;
 
 /// <summary>
 /// Dynamic batching: prepared images wait in a bounded queue; one worker takes the first, waits up to the batch
-/// window for more (at most the largest batch) while requests are still being prepared (<see cref="Arriving"/>; the
+/// window for more (at most the largest batch) while requests are still being prepared (<see cref="Arriving"/>: their
+/// uploads read whole and being decoded, so a slow upload holds no one; the
 /// wait ends as soon as the last of them is queued or gone, so a lone request does not wait), runs them through the
 /// model as one batch and hands each request its own row of the result. When the queue is full a request is refused
 /// at once (the service answers 503). Disposing stops taking new images and finishes the ones queued.
@@ -48,7 +49,7 @@ public sealed class Batcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Marks a request whose image is being read and prepared until the result is disposed (after its image is queued,
+    /// Marks a request whose upload is read whole and whose image is being prepared, until the result is disposed (after its image is queued,
     /// or when it ends without one): while any is, a batch waits for it (within the window); when none is, the queued
     /// images run at once.
     /// </summary>

@@ -81,13 +81,19 @@ public static class ServeApp
         var window = options.BatchWindow == default ? ServeOptions.DefaultBatchWindow : options.BatchWindow;
         var batcher = new Batcher(run ?? model.Probabilities, model.ImageFloats, options.MaxBatch, window, options.Queue, metrics);
         bool ready = false;
+        string? damaged = null; // why the model can answer nothing (its logits are not finite even for a blank image)
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             // Warm the model up (ONNX Runtime plans its kernels on the first run) before /readyz says so.
             _ = Task.Run(() =>
             {
-                model.Probabilities(new float[model.ImageFloats], 1);
-                Volatile.Write(ref ready, true);
+                if (model.Probabilities(new float[model.ImageFloats], 1).All(float.IsFinite))
+                {
+                    Volatile.Write(ref ready, true);
+                    return;
+                }
+                Volatile.Write(ref damaged, NonFinite + " even for a blank image: it is damaged for every input");
+                Console.Error.WriteLine($"error: {damaged}; /readyz answers 503.");
             });
         });
         app.Lifetime.ApplicationStopped.Register(() =>
@@ -96,19 +102,72 @@ public static class ServeApp
             model.Dispose();
         });
 
+        // Counts every request under the status its client received ("aborted" when the connection ended without an
+        // answer), after the error handling below has set it.
         app.Use(async (context, next) =>
         {
             long start = Stopwatch.GetTimestamp();
+            metrics.InFlight.Inc();
+            bool failedMidAnswer = false;
             try
             {
                 await next(context);
             }
+            catch
+            {
+                failedMidAnswer = true; // the answer had begun: the server resets the connection
+                throw;
+            }
             finally
             {
+                bool answered = !failedMidAnswer && (context.Response.HasStarted || !context.RequestAborted.IsCancellationRequested);
                 string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                metrics.Requests.WithLabels(route, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                string status = answered ? context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "aborted";
+                if (!answered && app.Lifetime.ApplicationStopping.IsCancellationRequested) metrics.UnansweredAtStop.Inc();
+                metrics.Requests.WithLabels(route, status).Inc();
                 metrics.Latency.WithLabels(route).Observe(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                metrics.InFlight.Dec(); // last: once nothing is in flight, every request's outcome is counted
             }
+        });
+        // Every error is one line of JSON: what the server meets below the endpoint (a malformed body: 400, a body too
+        // slow: 408, too large: 413), an unexpected exception (500, its message on stderr), and the statuses routing
+        // sets without a body (404, 405).
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                await Error(e.StatusCode, e.StatusCode switch
+                {
+                    StatusCodes.Status413PayloadTooLarge => TooLargeMessage(options.MaxUploadBytes),
+                    StatusCodes.Status408RequestTimeout => "the request's body arrived too slowly: " + OneLine(e.Message),
+                    _ => "the request is malformed: " + OneLine(e.Message),
+                }).ExecuteAsync(context);
+            }
+            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // the client has gone (or the server reset the connection at the end of its drain): nobody to answer
+            }
+            catch (Exception e) when (!context.Response.HasStarted)
+            {
+                Console.Error.WriteLine($"error: {context.Request.Method} {context.Request.Path} failed: {OneLine(e.Message)} ({e.GetType().Name})");
+                context.Response.Clear();
+                await Error(StatusCodes.Status500InternalServerError, $"the service failed on this request ({e.GetType().Name}); its log says more").ExecuteAsync(context);
+            }
+        });
+        app.UseStatusCodePages(async pages =>
+        {
+            var context = pages.HttpContext;
+            string message = context.Response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => $"there is no {context.Request.Path} here; the service answers POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics and /",
+                StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
+                int status => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : $"HTTP {status}",
+            };
+            await Error(context.Response.StatusCode, Printable(message)).ExecuteAsync(context);
         });
         if (options.ApiKey is { } key)
         {
@@ -129,10 +188,11 @@ public static class ServeApp
         app.MapGet("/", () => Results.Bytes(PageFiles.Read("index.html"), "text/html; charset=utf-8"));
         app.MapGet("/ui.js", () => Results.Bytes(PageFiles.Read("ui.js"), "text/javascript; charset=utf-8"));
         app.MapGet("/classifier.js", () => Results.Bytes(PageFiles.Read("server.js"), "text/javascript; charset=utf-8"));
-        app.MapGet("/healthz", () => Results.Json(new { status = "alive" }, Json));
-        app.MapGet("/readyz", () => Volatile.Read(ref ready)
+        // GET and HEAD: load balancers probe with either.
+        app.MapMethods("/healthz", ["GET", "HEAD"], () => Results.Json(new { status = "alive" }, Json));
+        app.MapMethods("/readyz", ["GET", "HEAD"], () => Volatile.Read(ref ready)
             ? Results.Json(new { status = "ready" }, Json)
-            : Results.Json(new { error = "the model is warming up" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Json(new { error = Volatile.Read(ref damaged) ?? "the model is warming up" }, Json, statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/v1/model", () => Results.Json(model.Card, Json));
         app.MapGet("/metrics", async context =>
         {
@@ -154,17 +214,27 @@ public static class ServeApp
 
     static IResult Error(int status, string message) => Results.Json(new { error = message }, Json, statusCode: status);
 
+    /// <summary>What a request whose logits are not finite is told (as <c>predict</c> says it).</summary>
+    const string NonFinite = "the model's logits are not finite (NaN or infinite), so it has no probabilities; the model's weights are damaged";
+
+    static string OneLine(string message) => message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' ').Trim();
+
+    /// <summary>A path or method the client sent, echoed without control characters.</summary>
+    static string Printable(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
     static async Task<IResult> Predict(HttpContext context, ServedModel model, Batcher batcher, ServeOptions options)
     {
         var request = context.Request;
         int top = 3;
         if (request.Query.TryGetValue("top", out var topText))
         {
-            if (!int.TryParse(topText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out top) || top < 1)
-                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{topText}')");
+            string text = topText.ToString();
+            if (text.Length == 0 || !text.All(char.IsAsciiDigit) || text.All(c => c == '0'))
+                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{Printable(text)}')");
+            // Any larger count than the model's classes lists them all (a count beyond int's range too).
+            top = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k) ? k : int.MaxValue;
         }
 
-        using var arriving = batcher.Arriving(); // a batch being formed waits for this image
         byte[] upload;
         try
         {
@@ -177,6 +247,9 @@ public static class ServeApp
             return TooLarge(options.MaxUploadBytes);
         }
 
+        // A batch being formed waits for this image from now on, while it is decoded (the server's own work, a bounded
+        // time), not while its body arrives: a slow client does not hold other clients' batches.
+        using var arriving = batcher.Arriving();
         float[] image;
         try
         {
@@ -196,6 +269,11 @@ public static class ServeApp
         }
 
         float[] p = await probabilities.WaitAsync(context.RequestAborted);
+        if (!p.All(float.IsFinite))
+        {
+            Console.Error.WriteLine($"error: an image's answer failed: {NonFinite}.");
+            return Error(StatusCodes.Status500InternalServerError, NonFinite);
+        }
         var best = model.Top(p, top);
         return Results.Json(new
         {
@@ -218,7 +296,23 @@ public static class ServeApp
         Stream? file = null;
         if (type is not null && MediaTypeHeaderValue.TryParse(type, out var media) && media.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = limit, BufferBody = false }, cancel);
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { MultipartBodyLengthLimit = limit, BufferBody = false }, cancel);
+            }
+            catch (InvalidDataException e) when (e.Message.Contains("length limit", StringComparison.OrdinalIgnoreCase))
+            {
+                return (null, TooLarge(limit));
+            }
+            catch (InvalidDataException e)
+            {
+                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {OneLine(e.Message)}"));
+            }
+            catch (IOException e) when (!cancel.IsCancellationRequested && e is not BadHttpRequestException)
+            {
+                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {OneLine(e.Message)}"));
+            }
             var field = form.Files.GetFile(ImageField);
             if (field is null) return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form has no field '{ImageField}' with the image"));
             if (field.Length > limit) return (null, TooLarge(limit));
@@ -246,6 +340,8 @@ public static class ServeApp
         }
     }
 
-    static IResult TooLarge(long limit) =>
-        Error(StatusCodes.Status413PayloadTooLarge, $"the upload is larger than the service's limit of {limit.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes (--max-upload-mb)");
+    static IResult TooLarge(long limit) => Error(StatusCodes.Status413PayloadTooLarge, TooLargeMessage(limit));
+
+    static string TooLargeMessage(long limit) =>
+        $"the upload is larger than the service's limit of {limit.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes (--max-upload-mb)";
 }

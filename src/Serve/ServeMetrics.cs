@@ -5,7 +5,8 @@ namespace ArchGen.Serve;
 
 /// <summary>
 /// The service's Prometheus metrics, in a registry of its own (so two services in one process, as in the tests, count
-/// apart): requests by route and status, request latency, batch sizes, queue depth and resident memory.
+/// apart): requests by route and status (the status the client received; <c>aborted</c> when it got no answer),
+/// request latency, requests in flight, batch sizes, queue depth and resident memory.
 /// </summary>
 public sealed class ServeMetrics
 {
@@ -20,6 +21,8 @@ public sealed class ServeMetrics
         BatchSize = factory.CreateHistogram("archgen_batch_size", "Images per model run (dynamic batching).",
             new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         QueueDepth = factory.CreateGauge("archgen_queue_depth", "Images waiting for the model.");
+        InFlight = factory.CreateGauge("archgen_http_requests_in_flight", "HTTP requests being handled.");
+        UnansweredAtStop = factory.CreateCounter("archgen_http_requests_unanswered_at_stop_total", "Requests in flight when the service began to stop that ended without an answer (reset at the end of the drain, or their clients left).");
         var resident = factory.CreateGauge("process_resident_memory_bytes", "Resident memory of the process, in bytes.");
         Registry.AddBeforeCollectCallback(() =>
         {
@@ -42,4 +45,10 @@ public sealed class ServeMetrics
 
     /// <summary>Images waiting.</summary>
     public Gauge QueueDepth { get; }
+
+    /// <summary>Requests being handled.</summary>
+    public Gauge InFlight { get; }
+
+    /// <summary>Requests that ended without an answer while the service was stopping.</summary>
+    public Counter UnansweredAtStop { get; }
 }

@@ -16,12 +16,12 @@ namespace ArchGen.Serve;
 /// <param name="InputChannels">Its input channels.</param>
 /// <param name="Mean">The per-channel means inputs are normalized with.</param>
 /// <param name="Std">The per-channel standard deviations.</param>
-/// <param name="Parameters">Trainable parameters: the module's, when served from a checkpoint; else the catalog's compile-time count when the classes are the declared ones; else null.</param>
-/// <param name="MultiplyAdds">Multiply-adds per image (the catalog's count), or null for a network this build does not have.</param>
+/// <param name="Parameters">Trainable parameters: the module's, when served from a checkpoint; else the catalog's compile-time count for the model's classes; else null.</param>
+/// <param name="MultiplyAdds">Multiply-adds per image (the catalog's count, for the model's classes), or null for a network this build does not have.</param>
 /// <param name="FlipTta">Whether each image's probabilities average it and its mirror image.</param>
 /// <param name="Accuracy">The test accuracy (percent) its run recorded last, when served from a run's checkpoint; else null.</param>
 /// <param name="Architecture">What the network is (the compile-time facts' description), or null for a network this build does not have.</param>
-/// <param name="Layers">The layer table from the compile-time facts (state_dict name, kind, shapes, parameters, multiply-adds with the declared classes); empty when unknown.</param>
+/// <param name="Layers">The layer table from the compile-time facts (state_dict name, kind, shapes, parameters, multiply-adds), its classifier's row for the model's classes; empty when unknown.</param>
 /// <param name="Source">The file it was loaded from (not sent to clients: the API names no server paths).</param>
 public sealed record ModelCard(
     string Name, IReadOnlyList<string> Classes, int InputSize, int InputChannels, IReadOnlyList<float> Mean, IReadOnlyList<float> Std,
@@ -46,10 +46,42 @@ public sealed class ServedModel : IDisposable
         var m = classifier.Metadata;
         renderer = new ImageRenderer(m.InputSize, new ImageDecoder(limits));
         normalizer = new PixelNormalizer(new Normalization(m.Mean.ToArray(), m.Std.ToArray()), m.InputChannels, m.InputSize);
-        var facts = ModelCatalog.TryGet(m.Model, out var entry) ? entry.Facts : null;
-        parameters ??= facts is not null && facts.Classes == m.ClassNames.Count ? facts.ParameterCount : null;
+        var facts = ModelCatalog.TryGet(m.Model, out var entry) ? ForClasses(entry.Facts, m.ClassNames.Count) : null;
+        parameters ??= facts?.ParameterCount;
         Card = new ModelCard(m.Model, m.ClassNames, m.InputSize, m.InputChannels, m.Mean, m.Std, parameters, facts?.MultiplyAdds, m.FlipTta, accuracy,
             facts?.Architecture, facts?.Layers ?? [], classifier.Path);
+    }
+
+    /// <summary>
+    /// The catalog's facts for the model as loaded: a model fine-tuned to other classes than declared differs only in
+    /// the last row of the layer table, the classifier, whose final <c>Linear</c> (with its bias, as every family has it)
+    /// has <paramref name="classes"/> outputs; that row, the parameter count and the multiply-adds are recomputed. Its
+    /// input features are the width of a hidden <c>Linear N</c> before it in the row, else the row's input. Null when
+    /// the table does not end so: better no facts than another model's.
+    /// </summary>
+    internal static ModelFacts? ForClasses(ModelFacts facts, int classes)
+    {
+        if (classes == facts.Classes) return facts;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        if (facts.Layers.Count == 0 || facts.Layers[^1] is not { } last || !last.Kind.EndsWith("Linear", StringComparison.Ordinal)
+            || last.OutputShape != facts.Classes.ToString(invariant)) return null;
+        var hidden = System.Text.RegularExpressions.Regex.Matches(last.Kind, @"Linear (\d+)");
+        if (!long.TryParse(hidden.Count > 0 ? hidden[^1].Groups[1].Value : last.InputShape, System.Globalization.NumberStyles.None, invariant, out long features)
+            || last.MultiplyAdds < features * facts.Classes || last.Parameters < (features + 1) * facts.Classes) return null;
+        long more = classes - facts.Classes;
+        var row = last with
+        {
+            OutputShape = classes.ToString(invariant),
+            Parameters = last.Parameters + (features + 1) * more,
+            MultiplyAdds = last.MultiplyAdds + features * more,
+        };
+        return facts with
+        {
+            Classes = classes,
+            ParameterCount = facts.ParameterCount - last.Parameters + row.Parameters,
+            MultiplyAdds = facts.MultiplyAdds - last.MultiplyAdds + row.MultiplyAdds,
+            Layers = [.. facts.Layers.Take(facts.Layers.Count - 1), row],
+        };
     }
 
     /// <summary>The model's facts for <c>GET /v1/model</c>.</summary>
@@ -140,7 +172,7 @@ public sealed class ServedModel : IDisposable
     /// <summary>
     /// Class probabilities of <paramref name="count"/> prepared images laid end to end: the softmax of their logits, or,
     /// with flip test-time augmentation, of the mean of theirs and their mirror images' (as <c>predict</c> computes them).
-    /// Returns count x classes floats.
+    /// Returns count x classes floats; an image whose logits are not finite (damaged weights) gets NaN for every class.
     /// </summary>
     public float[] Probabilities(float[] images, int count)
     {
@@ -152,8 +184,13 @@ public sealed class ServedModel : IDisposable
         }
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var t = torch.tensor(logits, new long[] { count, Card.Classes.Count });
-        return torch.nn.functional.softmax(t, 1).data<float>().ToArray();
+        int classes = Card.Classes.Count;
+        var t = torch.tensor(logits, new long[] { count, classes });
+        float[] probabilities = torch.nn.functional.softmax(t, 1).data<float>().ToArray();
+        for (int i = 0; i < count; i++)
+            if (!logits.AsSpan(i * classes, classes).ToArray().All(float.IsFinite))
+                probabilities.AsSpan(i * classes, classes).Fill(float.NaN); // no probabilities (softmax would hide an infinite logit)
+        return probabilities;
     }
 
     /// <summary>The images mirrored left-right (what <c>flip(3)</c> does to an N x C x H x W batch).</summary>

@@ -39,22 +39,37 @@ public static class StaticSite
         string parent = Path.GetDirectoryName(target) ?? ".";
         Directory.CreateDirectory(parent);
         string staging = Path.Combine(parent, "." + Path.GetFileName(target) + ".tmp-" + Guid.NewGuid().ToString("N")[..8]);
+        // Each file written into the staging folder, named as it will be in the site (what an error says: the user
+        // asked for the target, never for the staging folder).
+        string writing = target;
+        void Write(string name, Action<string> write)
+        {
+            writing = Path.Combine(target, name);
+            write(Path.Combine(staging, name));
+            ArchGen.Checkpoints.FaultInjection.Reach(Path.GetFileName(name) + ":after-write");
+        }
         try
         {
             Directory.CreateDirectory(Path.Combine(staging, "ort"));
-            File.WriteAllBytes(Path.Combine(staging, "index.html"), PageFiles.Read("index.html"));
-            File.WriteAllBytes(Path.Combine(staging, "ui.js"), PageFiles.Read("ui.js"));
-            File.WriteAllBytes(Path.Combine(staging, "classifier.js"), PageFiles.Read("local.js"));
-            File.WriteAllBytes(Path.Combine(staging, "model.onnx"), onnx.Bytes);
-            File.WriteAllText(Path.Combine(staging, "model.json"), JsonSerializer.Serialize(card, ServeApp.Json));
+            Write("index.html", path => File.WriteAllBytes(path, PageFiles.Read("index.html")));
+            Write("ui.js", path => File.WriteAllBytes(path, PageFiles.Read("ui.js")));
+            Write("classifier.js", path => File.WriteAllBytes(path, PageFiles.Read("local.js")));
+            Write("model.onnx", path => File.WriteAllBytes(path, onnx.Bytes));
+            Write("model.json", path => File.WriteAllText(path, JsonSerializer.Serialize(card, ServeApp.Json)));
             foreach (string file in RuntimeFiles)
             {
                 cancel.ThrowIfCancellationRequested();
-                File.Copy(Path.Combine(runtime, file), Path.Combine(staging, "ort", file));
+                Write(Path.Combine("ort", file), path => File.Copy(Path.Combine(runtime, file), path));
             }
             cancel.ThrowIfCancellationRequested();
+            writing = target;
             if (Directory.Exists(target)) Directory.Delete(target); // empty, checked above
             Directory.Move(staging, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string reason = e.Message.Replace(staging, target, StringComparison.Ordinal);
+            throw new ArchGen.Data.DataException($"the site could not be written, nothing of it is left ({reason})", writing, innerException: e);
         }
         finally
         {

@@ -58,4 +58,19 @@ public class CommandLineTests
         foreach (string command in new[] { "models", "info", "train", "test", "import", "export", "bench" })
             Assert.Contains(command, err);
     }
+
+    /// <summary>A fault hook that could never fire (an unknown point, disagree anywhere but the layout check, a bad #n) is refused before the command starts, not ignored.</summary>
+    [Theory]
+    [InlineData("disagree@nowhere", "nowhere")]
+    [InlineData("kill@nowhere", "nowhere")]
+    [InlineData("pause@evaluate#x", "#n")]
+    public void AFaultHookThatCouldNeverFireIsRefused(string fault, string named)
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = AppProcess.Run(dir.Path, new Dictionary<string, string> { ["ARCHGEN_FAULT"] = fault }, 60, "models");
+        Assert.True(code == 2, $"exit {code}: {err}");
+        EndToEndTests.AssertOneLineError(err);
+        Assert.Contains("ARCHGEN_FAULT", err);
+        Assert.Contains(named, err);
+    }
 }

@@ -155,7 +155,7 @@ public class EndToEndTests
         var (code, output, err) = AppProcess.Run(dir.Path, Args("train", "--dataset", "synthetic", "--recipe", "fast", "--epochs", "1", "--limit", "32",
             "--label-smoothing", "0.2", "--out", "run"));
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
-        Assert.Contains("Trained on 32 images (1 epochs)", output);
+        Assert.Contains("Trained on 32 images (1 epoch) in total", output);
         Assert.Contains("Accuracy of the network on the 32 test images:", output); // the fast recipe evaluates at the end
 
         using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["run/config.json"]));

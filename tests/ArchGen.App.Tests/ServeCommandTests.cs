@@ -100,6 +100,13 @@ public partial class ServeCommandTests
         var again = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", "site", "--web");
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("--to site", Assert.Single(again.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        // A full disk while the site is written: one line naming the file of the target (never the staging folder), nothing left.
+        var full = AppProcess.Run(dir.Path, new Dictionary<string, string> { ["ARCHGEN_FAULT"] = "fail@model.onnx:after-write" }, 120, "export", "--checkpoint", run, "--to", "site2", "--web");
+        Assert.True(full.ExitCode == 1, full.Out + full.Err);
+        EndToEndTests.AssertOneLineError(full.Err);
+        Assert.Contains(Path.Combine(dir["site2"], "model.onnx"), full.Err);
+        Assert.DoesNotContain(".tmp-", full.Err);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path, "*site2*"));
 
         var (service, url) = Serve(dir, "--model-file", onnx, "--api-key-file", dir["key.txt"], "--max-upload-mb", "1");
         using (service)
@@ -124,9 +131,28 @@ public partial class ServeCommandTests
             Assert.Contains("archgen_queue_depth 0", metrics);
             Assert.Contains("archgen_batch_size_sum 1", metrics); // the hung-up uploads never reached the model
             Assert.DoesNotContain("status=\"5", metrics);
+
+            // An upload still arriving when the drain's time runs out is reset: the service says it was not answered, exit 1.
+            using var stalled = new TcpClient();
+            await stalled.ConnectAsync(uri.Host, uri.Port);
+            await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"POST /v1/predict HTTP/1.1\r\nHost: {uri.Authority}\r\nX-Api-Key: letmein\r\nContent-Type: image/png\r\nContent-Length: 500000\r\n\r\n"));
+            await stalled.GetStream().WriteAsync(File.ReadAllBytes(photos[0]).AsMemory(0, 100));
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!(await client.GetStringAsync("/metrics")).Contains("archgen_http_requests_in_flight 2", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50); // the upload and this scrape
             service.Signal("TERM");
             var (code, _, err) = service.WaitForExit(30);
-            Assert.True(code == 0, err);
+            Assert.True(code == 1, err);
+            Assert.Contains("1 request(s) in flight were not answered", err);
+            Assert.DoesNotContain("every request in flight was answered", err);
+        }
+
+        // Listening on every network is said on stderr.
+        using (var open = AppProcess.Start(dir.Path, null, ["serve", "--port", "0", "--host", "0.0.0.0", "--model-file", onnx]))
+        {
+            open.WaitUntil(() => open.Err.Contains("Serving", StringComparison.Ordinal), "the service to listen", 120);
+            open.WaitUntil(() => open.Err.Contains("warning: --host 0.0.0.0 serves every network", StringComparison.Ordinal), "the warning", 30);
+            open.Signal("TERM");
+            Assert.Equal(0, open.WaitForExit(30).ExitCode);
         }
     }
 
@@ -139,6 +165,8 @@ public partial class ServeCommandTests
         foreach (string flag in new[] { "--model-file", "--checkpoint", "--host", "--port", "--max-batch", "--batch-window-ms", "--max-upload-mb", "--queue", "--api-key-file", "--threads" })
             Assert.Contains(flag, help.Out);
         Assert.Contains("127.0.0.1", help.Out);
+        string fifo = dir["key.fifo"];
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
 
         foreach (var (args, code, says) in new (string[], int, string)[]
         {
@@ -150,6 +178,9 @@ public partial class ServeCommandTests
             (["--queue", "0"], 2, "--queue"),
             (["--host", "example.com"], 2, "--host"),
             (["--api-key-file", "no-such-key"], 1, "no-such-key"),
+            (["--max-upload-mb", "0.0000001"], 2, "--max-upload-mb"),
+            (["--api-key-file", "."], 2, "is a directory"),
+            (["--api-key-file", fifo], 2, "not a regular file"), // refused unopened: reading it would wait for a writer
         })
         {
             var result = AppProcess.Run(dir.Path, ["serve", "-c", "no-such-model.onnx", .. args]);

@@ -67,6 +67,55 @@ public class StudyCommandTests
         Assert.Contains("note: 2 finished run(s)", recorded.Err); // the CifarMobileNetV2 runs, outside this --models
     }
 
+    static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+
+    /// <summary>
+    /// A resumed study summarizes only runs its folders prove to be its own: another model's run placed at a model's
+    /// seed folder, or a run continued with <c>train --resume --epochs 2</c> past the study's one epoch, is refused with
+    /// one line naming the folder and what differs, before anything is summarized (it was reported as the study's).
+    /// </summary>
+    [Fact]
+    public void AResumedStudyRefusesARunFolderThatIsNotItsRun()
+    {
+        using var dir = new TempDir();
+        var first = AppProcess.Run(dir.Path, null, 600, [.. Quick, "--seeds", "1"]);
+        Assert.True(first.ExitCode == 0, first.Out + first.Err);
+        string own = dir["study/FashionMnistMobileNetV2/seed-1"], kept = dir["kept"];
+        CopyFolder(own, kept);
+        string summary = File.ReadAllText(dir["study/summary.csv"]);
+
+        // Another model's run in its place.
+        Directory.Delete(own, recursive: true);
+        CopyFolder(dir["study/CifarMobileNetV2/seed-1"], own);
+        var swapped = AppProcess.Run(dir.Path, null, 120, [.. Quick, "--seeds", "1", "--resume"]);
+        Assert.True(swapped.ExitCode == 1, swapped.Out + swapped.Err);
+        EndToEndTests.AssertOneLineError(swapped.Err);
+        Assert.Contains("seed-1", swapped.Err);
+        Assert.Contains("CifarMobileNetV2", swapped.Err);
+        Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
+
+        // Its own run, continued by train past the study's epochs.
+        Directory.Delete(own, recursive: true);
+        CopyFolder(kept, own);
+        var continued = AppProcess.Run(dir.Path, null, 600, "train", "--resume", "--out", own, "--epochs", "2", "--data", "/usr/share/datasets/fashion-mnist", "--device", "cpu", "--threads", "2");
+        Assert.True(continued.ExitCode == 0, continued.Out + continued.Err);
+        var stale = AppProcess.Run(dir.Path, null, 120, [.. Quick, "--seeds", "1", "--resume"]);
+        Assert.True(stale.ExitCode == 1, stale.Out + stale.Err);
+        EndToEndTests.AssertOneLineError(stale.Err);
+        Assert.Contains("seed-1", stale.Err);
+        Assert.Contains("epochs", stale.Err);
+        Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
+    }
+
     public static TheoryData<int, string[]> Unstartable => new()
     {
         { 2, [.. Quick, "--seeds", "1", "--holdout", "64", "--evaluate", "epoch"] }, // no image left to train on

@@ -151,6 +151,48 @@ public sealed class ApiTests : IDisposable
         Assert.Matches(@"process_resident_memory_bytes [1-9]", text);
     }
 
+    /// <summary>
+    /// The card describes the model loaded, not the catalog's declaration: a model fine-tuned to 3 classes (declared
+    /// with 4) has a last layer of 3 outputs, and its parameters and multiply-adds are its own and the sums of its layer
+    /// table (the card showed the declared classifier's beside the model's own count).
+    /// </summary>
+    [Fact]
+    public async Task TheModelCardDescribesTheLoadedModelsClassifier()
+    {
+        string[] classes = ["ant", "bee", "wasp"];
+        string onnx = ServedModels.Export(dir["three.onnx"], classes: classes);
+        var entry = ModelCatalog.Get(typeof(ServedNet).FullName!);
+        long parameters;
+        using (var module = entry.Create(classes.Length)) parameters = module.parameters().Sum(p => p.numel());
+        await using var service = await Service.Start(onnx);
+        var card = await Json(await service.Client.GetAsync("/v1/model"));
+        var layers = card.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(entry.Facts.Layers.Count, layers.Count);
+        Assert.Equal("3", layers[^1].GetProperty("output_shape").GetString());
+        Assert.Equal(parameters, card.GetProperty("parameters").GetInt64());
+        Assert.Equal(parameters, layers.Sum(l => l.GetProperty("parameters").GetInt64()));
+        Assert.Equal(layers.Sum(l => l.GetProperty("multiply_adds").GetInt64()), card.GetProperty("multiply_adds").GetInt64());
+        long features = entry.Facts.Layers[^1].MultiplyAdds / entry.Facts.Classes;
+        Assert.Equal(entry.Facts.MultiplyAdds - features * (entry.Facts.Classes - classes.Length), card.GetProperty("multiply_adds").GetInt64());
+    }
+
+    /// <summary>Every shipped family's classifier row (a bare Linear, Dropout + Linear, MobileNetV3's hidden Linear) recomputed for 7 classes counts the parameters a 7-class model has.</summary>
+    [Fact]
+    public void TheCardsFactsForOtherClassesCountWhatAModelWithThemHas()
+    {
+        foreach (var type in new[] { typeof(ServedNet), typeof(ServedPaperNet), typeof(ServedV3), typeof(ServedEfficientNet) })
+        {
+            var entry = ModelCatalog.Get(type.FullName!);
+            var facts = ServedModel.ForClasses(entry.Facts, 7);
+            Assert.NotNull(facts);
+            using var module = entry.Create(7);
+            Assert.Equal(module.parameters().Sum(p => p.numel()), facts.ParameterCount);
+            Assert.Equal(facts.ParameterCount, facts.Layers.Sum(l => l.Parameters));
+            Assert.Equal(facts.MultiplyAdds, facts.Layers.Sum(l => l.MultiplyAdds));
+            Assert.Equal("7", facts.Layers[^1].OutputShape);
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -165,6 +207,7 @@ public sealed class ApiTests : IDisposable
             AssertAnswers(await Json(await service.Post(photos[i], i == 2 ? "image/jpeg" : "image/png")), expected[i], 3);
             AssertAnswers(await Json(await service.Post(photos[i], "application/octet-stream", "?top=2")), expected[i], 2);
             AssertAnswers(await Json(await service.Post(photos[i], mediaType: null, "?top=9")), expected[i], 4);
+            AssertAnswers(await Json(await service.Post(photos[i], mediaType: null, "?top=100000000000")), expected[i], 4); // beyond int: every class, as any count over them
             using var form = new MultipartFormDataContent { { new ByteArrayContent(photos[i]), ServeApp.ImageField, "photo.png" } };
             AssertAnswers(await Json(await service.Client.PostAsync("/v1/predict?top=1", form)), expected[i], 1);
         }
@@ -214,6 +257,110 @@ public sealed class ApiTests : IDisposable
         // Nothing of the above stays behind: the next image is answered, and nothing waits.
         Assert.Equal(HttpStatusCode.OK, (await service.Post(photo)).StatusCode);
         Assert.Equal(0, service.Metrics.QueueDepth.Value);
+    }
+
+    /// <summary>One request written on a socket as it is (<paramref name="request"/>, with <c>Connection: close</c>); the status and body of the answer (0 and empty when there is none).</summary>
+    static async Task<(int Status, string Body)> Raw(string url, string request)
+    {
+        var uri = new Uri(url);
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(uri.Host, uri.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream);
+        string answer = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        if (answer.Length == 0) return (0, ""); // no answer at all
+        int status = int.Parse(answer.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        int end = answer.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        string body = answer[(end + 4)..];
+        if (!answer[..end].Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)) return (status, body);
+        var whole = new System.Text.StringBuilder(); // ASCII and UTF-8 alike for the sizes; the tests' bodies are ASCII
+        for (int at = 0; ;)
+        {
+            int line = body.IndexOf("\r\n", at, StringComparison.Ordinal);
+            int size = int.Parse(body[at..line], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            if (size == 0) return (status, whole.ToString());
+            whole.Append(body, line + 2, size);
+            at = line + 2 + size + 2;
+        }
+    }
+
+    static void OneLineOfJson(string body, string what)
+    {
+        Assert.False(string.IsNullOrEmpty(body), $"{what}: an empty body");
+        var json = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("error", Assert.Single(json.EnumerateObject()).Name);
+        Assert.DoesNotContain('\n', body.TrimEnd('\n'));
+    }
+
+    static async Task<string> Metrics(HttpClient client) => await (await client.GetAsync("/metrics")).Content.ReadAsStringAsync();
+
+    /// <summary>
+    /// Errors the server meets below the endpoint (a malformed chunked body, a malformed multipart body, no such route,
+    /// a method the route does not take) are one line of JSON like the endpoint's own, and /metrics counts each under
+    /// the status the client received (the middleware read the status before the server set it: 200). HEAD /healthz is
+    /// what load balancers probe with.
+    /// </summary>
+    [Fact]
+    public async Task ServerErrorsAreOneLineOfJsonAndCountedUnderTheStatusTheClientGot()
+    {
+        var metrics = new ServeMetrics();
+        var model = ServedModel.Open(Model(), ImageLimits.Default, threads: 1);
+        await using var app = ServeApp.Build(model, new ServeOptions(Port: 0), metrics);
+        await app.StartAsync();
+        string url = app.Urls.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(url) };
+
+        var chunked = await Raw(url, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n"); // nothing after the bad size: the server reads it all (unread bytes at its close would reset the answer)
+        Assert.Equal(400, chunked.Status);
+        OneLineOfJson(chunked.Body, "a malformed chunked body");
+
+        var noBoundary = new ByteArrayContent(ServedModels.Photo(1));
+        noBoundary.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data");
+        var response = await client.PostAsync("/v1/predict", noBoundary);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "multipart without a boundary");
+
+        var unclosed = new ByteArrayContent("--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.png\"\r\n\r\nabc"u8.ToArray());
+        unclosed.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=b");
+        response = await client.PostAsync("/v1/predict", unclosed);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "an unclosed multipart part");
+
+        response = await client.GetAsync("/nowhere");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "404");
+        response = await client.DeleteAsync("/v1/predict");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        OneLineOfJson(await response.Content.ReadAsStringAsync(), "405");
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/healthz"))).StatusCode);
+
+        string text = await Metrics(client);
+        Assert.Contains("archgen_http_requests_total{route=\"/v1/predict\",status=\"400\"} 3", text);
+        Assert.DoesNotContain("route=\"/v1/predict\",status=\"200\"", text);
+        Assert.Contains("status=\"404\"} 1", text);
+        Assert.Contains("status=\"405\"} 1", text);
+        await app.StopAsync();
+    }
+
+    /// <summary>
+    /// A model whose logits are not finite (its classifier's bias NaN): each request is a 500 with one line saying so,
+    /// counted as a 500, and /readyz says the model is not ready (it is damaged for every input), as predict refuses it.
+    /// </summary>
+    [Fact]
+    public async Task NonFiniteLogitsAreA500ThatSaysSoAndTheModelIsNotReady()
+    {
+        string onnx = ServedModels.Export(dir["nan.onnx"], nanBias: true);
+        await using var service = await Service.Start(onnx);
+        var response = await service.Post(ServedModels.Photo(1));
+        Assert.Contains("not finite", await ErrorOf(response, HttpStatusCode.InternalServerError));
+        Assert.Contains("route=\"/v1/predict\",status=\"500\"} 1", await Metrics(service.Client));
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpResponseMessage ready;
+        while ((ready = await service.Client.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable
+            && (await ready.Content.ReadAsStringAsync()).Contains("warming up", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Contains("not finite", await ErrorOf(ready, HttpStatusCode.ServiceUnavailable));
     }
 
     [Fact]
@@ -282,6 +429,53 @@ public sealed class ApiTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, (await service.Client.PostAsync("/v1/predict", content, limit.Token)).StatusCode);
         }
         Assert.Equal(3, service.Metrics.BatchSize.Count);
+    }
+
+    /// <summary>An upload that sends its first bytes, then waits until it is told to finish.</summary>
+    sealed class TricklingContent(byte[] bytes, Task finish) : HttpContent
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, 16));
+            await stream.FlushAsync();
+            Started.TrySetResult();
+            await finish;
+            await stream.WriteAsync(bytes.AsMemory(16));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A batch does not wait for another client's upload that is still arriving: with a 60 s window and one upload
+    /// stalled mid-body, other lone requests are answered long before the window ends (they sat it out whole while any
+    /// upload was being read), and the stalled one is answered once its body arrives.
+    /// </summary>
+    [Fact]
+    public async Task ASlowUploadDoesNotMakeOtherRequestsWaitForTheBatchWindow()
+    {
+        await using var service = await Service.Start(Model(), new ServeOptions(BatchWindow: TimeSpan.FromSeconds(60)));
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new TricklingContent(ServedModels.Photo(0), finish.Task);
+        slow.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var slowAnswer = service.Client.PostAsync("/v1/predict", slow);
+        await slow.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        for (int i = 1; i <= 2; i++)
+        {
+            using var content = new ByteArrayContent(ServedModels.Photo(i));
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.Equal(HttpStatusCode.OK, (await service.Client.PostAsync("/v1/predict", content, limit.Token)).StatusCode);
+        }
+        Assert.False(slowAnswer.IsCompleted);
+        finish.SetResult();
+        Assert.Equal(HttpStatusCode.OK, (await slowAnswer.WaitAsync(TimeSpan.FromSeconds(30))).StatusCode);
     }
 
     [Fact]

@@ -130,6 +130,11 @@ public sealed class BrowserTests : IDisposable
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(60));
         wait.Until(b => b.FindElement(By.Id("key-form")).Displayed);
         Assert.Equal(browser.SwitchTo().ActiveElement(), browser.FindElement(By.Id("key"))); // focus goes to the key field
+        Assert.Contains("needs an API key", browser.FindElement(By.Id("status")).Text);
+        browser.FindElement(By.Id("key")).SendKeys("open sesam" + Keys.Enter); // a wrong key is said to be refused, not needed again
+        wait.Until(b => b.FindElement(By.Id("status")).Text.Contains("refused this API key", StringComparison.Ordinal));
+        wait.Until(b => b.FindElement(By.Id("key-form")).Displayed);
+        browser.FindElement(By.Id("key")).Clear();
         browser.FindElement(By.Id("key")).SendKeys("open sesame" + Keys.Enter);
         wait.Until(b => b.FindElement(By.Id("title")).Text == model.Card.Name);
         browser.FindElement(By.Id("photo")).SendKeys(photo);
@@ -151,6 +156,105 @@ public sealed class BrowserTests : IDisposable
         app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(root), ContentTypeProvider = types });
         await app.StartAsync();
         return app;
+    }
+
+    /// <summary>Opens the static site at <paramref name="url"/> and waits until its model is loaded (or says why not).</summary>
+    static WebDriverWait OpenSite(ChromeDriver browser, string url)
+    {
+        browser.Navigate().GoToUrl(url);
+        var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(120));
+        try
+        {
+            wait.Until(b => b.FindElement(By.TagName("body")).GetDomAttribute("data-ready") == "true");
+        }
+        catch (WebDriverTimeoutException)
+        {
+            // Say why: the page's status line and the browser's console.
+            string console = string.Join("\n", browser.Manage().Logs.GetLog(LogType.Browser).Select(e => e.Message));
+            throw new Xunit.Sdk.XunitException($"the site did not load its model: {browser.FindElement(By.Id("status")).Text}\n{console}");
+        }
+        return wait;
+    }
+
+    /// <summary>
+    /// Transparent pixels keep their colour, as <c>predict</c> reads them (PIL's <c>convert("RGB")</c>): a canvas
+    /// premultiplies alpha, so a pixel with alpha 0 came back black. An RGBA PNG of colour (200, 30, 30) with alpha 0, a
+    /// palette PNG with transparent and half-transparent colours, a gray + alpha PNG and an RGBA one with every alpha:
+    /// the site's probabilities are predict's within the README's 1e-3.
+    /// </summary>
+    [SkippableFact]
+    public async Task TheStaticSiteReadsTransparentImagesAsPredictDoes()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"], flipTta: true);
+        string site = dir["site"];
+        StaticSite.Write(onnx, site);
+        byte[] palette = [200, 30, 30, 20, 180, 60, 240, 240, 20, 30, 60, 200];
+        var images = new (string Name, byte[] Bytes)[]
+        {
+            ("transparent.png", ServedModels.Png(40, 40, 6, (x, y) => [200, 30, 30, 0])),
+            ("palette.png", ServedModels.Png(48, 36, 3, (x, y) => [(byte)((x / 6 + y / 6) % 4)], palette, transparency: [0, 128, 255])),
+            ("gray-alpha.png", ServedModels.Png(50, 30, 4, (x, y) => [(byte)(x * 5), (byte)(y * 9 % 256)])),
+            ("rgba.png", ServedModels.Png(33, 47, 6, (x, y) => [(byte)(x * 7), (byte)(y * 5), (byte)(x * y % 256), (byte)((x + y) * 4 % 256)])),
+        };
+        var files = images.Select(i => { string path = dir[i.Name]; File.WriteAllBytes(path, i.Bytes); return path; }).ToList();
+        var expected = ServedModels.Predicted(onnx, files);
+
+        // The first image tells transparency read as black from its colour: predict's answers for the two differ.
+        string black = dir["black.png"];
+        File.WriteAllBytes(black, ServedModels.Png(40, 40, 2, (x, y) => [0, 0, 0]));
+        var blackAnswer = ServedModels.Predicted(onnx, [black]).Single();
+        Assert.True(expected[0].Top.Max(s => Math.Abs(s.Probability - blackAnswer.Top.Single(b => b.Index == s.Index).Probability)) > 1e-2,
+            "the model gives a black image the answer of (200, 30, 30): the test could not tell them apart");
+
+        await using var server = await StaticServer(site);
+        using var browser = Browser();
+        var wait = OpenSite(browser, server.Urls.Single() + "/index.html");
+        var failures = new List<string>();
+        for (int i = 0; i < images.Length; i++)
+        {
+            browser.FindElement(By.Id("photo")).SendKeys(files[i]);
+            wait.Until(b => b.FindElement(By.Id("status")).Text.StartsWith(images[i].Name + ":", StringComparison.Ordinal));
+            foreach (var li in browser.FindElements(By.CssSelector("#classes li")))
+            {
+                int index = int.Parse(li.GetDomAttribute("data-index")!, System.Globalization.CultureInfo.InvariantCulture);
+                double p = double.Parse(li.GetDomAttribute("data-probability")!, System.Globalization.CultureInfo.InvariantCulture);
+                double want = expected[i].Top.Single(s => s.Index == index).Probability;
+                if (Math.Abs(p - want) > 1e-3) failures.Add($"{images[i].Name}, class {index}: the browser says {p}, predict {want}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        await server.StopAsync();
+    }
+
+    /// <summary>
+    /// The site refuses the image <c>predict</c> refuses (over PIL's pixel limit: 9500 x 9500, from its header), saying
+    /// so; and opened from a file it says it must be served over HTTP, not ONNX Runtime's "no available backend".
+    /// </summary>
+    [SkippableFact]
+    public async Task TheStaticSiteRefusesWhatPredictRefusesAndSaysItMustBeServed()
+    {
+        RequireBrowser();
+        string onnx = ServedModels.Export(dir["model.onnx"]);
+        string site = dir["site"];
+        StaticSite.Write(onnx, site);
+        string huge = dir["huge.png"];
+        File.WriteAllBytes(huge, ServedModels.Png(9500, 9500, 0, (x, y) => [0]));
+        var refused = Assert.Throws<DataException>(() => ServedModels.Predicted(onnx, [huge]));
+        Assert.Contains("pixels", refused.Message);
+
+        await using var server = await StaticServer(site);
+        using var browser = Browser();
+        var wait = OpenSite(browser, server.Urls.Single() + "/index.html");
+        browser.FindElement(By.Id("photo")).SendKeys(huge);
+        wait.Until(b => b.FindElement(By.Id("status")).GetAttribute("class") == "error");
+        string status = browser.FindElement(By.Id("status")).Text;
+        Assert.Contains("huge.png", status);
+        Assert.Contains("90,250,000 pixels", status);
+        await server.StopAsync();
+
+        browser.Navigate().GoToUrl(new Uri(Path.Combine(site, "index.html")).AbsoluteUri);
+        wait.Until(b => b.FindElement(By.Id("status")).Text.Contains("served over HTTP", StringComparison.Ordinal));
     }
 
     [SkippableFact]

@@ -50,6 +50,7 @@ public static class ArchGenCli
             try
             {
                 _ = Performance.VerifiedLayout.Policy;
+                Checkpoints.FaultInjection.Check();
             }
             catch (ArgumentException e)
             {

@@ -82,7 +82,7 @@ public static class TrainCommand
         else Console.Error.WriteLine((result.Outcome == TrainingOutcome.Diverged ? "error: " : "") + result.Message);
         if (result.ImagesPerEpoch > 0)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Trained on {result.ImagesSeen:N0} images ({(double)result.ImagesSeen / result.ImagesPerEpoch:0.##} epochs) in total; this session took {Durations.Format(clock.Elapsed)}."));
+                $"Trained on {result.ImagesSeen:N0} images ({Epochs((double)result.ImagesSeen / result.ImagesPerEpoch)}) in total; this session took {Durations.Format(clock.Elapsed)}."));
         if (result.LastEvaluation is { } evaluation) Console.WriteLine(evaluation.ReferenceLine);
         return result.Outcome switch
         {
@@ -90,5 +90,12 @@ public static class TrainCommand
             TrainingOutcome.Interrupted => ExitCodes.Interrupted,
             _ => ExitCodes.Diverged,
         };
+    }
+
+    /// <summary>"1 epoch", "0.5 epochs", "2 epochs": a count of epochs as it reads.</summary>
+    static string Epochs(double epochs)
+    {
+        string text = epochs.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+        return text == "1" ? "1 epoch" : text + " epochs";
     }
 }

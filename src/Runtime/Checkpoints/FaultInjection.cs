@@ -18,7 +18,8 @@ namespace ArchGen.Checkpoints;
 /// convolution runs plain.</item>
 /// </list>
 /// Points: <c>FILE:before-temp</c>, <c>FILE:after-write</c>, <c>FILE:after-fsync</c>, <c>FILE:before-rename</c>,
-/// <c>FILE:after-rename</c> for every atomic write of a file named FILE (e.g. <c>last.ckpt:after-fsync</c>);
+/// <c>FILE:after-rename</c> for every atomic write of a file named FILE (e.g. <c>last.ckpt:after-fsync</c>), and
+/// <c>FILE:after-write</c> for each file of the static site <c>export --web</c> writes;
 /// <c>load-data</c> before a dataset is read; <c>evaluate</c> in each evaluation batch; <c>predict</c> before each
 /// batch <c>archgen predict</c> classifies; <c>export</c> after export has read the model, before it writes. The program announces the
 /// point on stderr (<c>ARCHGEN_FAULT: stall at …</c>) before it stalls, pauses or kills itself.
@@ -59,6 +60,17 @@ public static class FaultInjection
         }
     }
 
+    /// <summary>Reads <see cref="Variable"/> now: an unknown action or point is an <see cref="ArgumentException"/> (a hook that can never fire would be ignored silently).</summary>
+    public static void Check() => _ = Plan.Value;
+
+    /// <summary>The points with a name of their own (a file's atomic write adds <c>FILE:</c> + one of <see cref="WritePoints"/>).</summary>
+    static readonly string[] NamedPoints = ["load-data", "evaluate", "predict", "export", "import"];
+
+    static readonly string[] WritePoints = ["before-temp", "after-write", "after-fsync", "before-rename", "after-rename"];
+
+    /// <summary>The point <c>disagree</c> acts at.</summary>
+    const string DisagreePoint = "layout-check";
+
     /// <summary>Whether <see cref="Variable"/> asks every check at <paramref name="point"/> to fail (<c>disagree@point</c>).</summary>
     public static bool Disagrees(string point) =>
         Plan.Value is { Action: "disagree" } plan && string.Equals(plan.Point, point, StringComparison.Ordinal);
@@ -73,11 +85,17 @@ public static class FaultInjection
         int hash = point.LastIndexOf('#');
         if (hash >= 0)
         {
-            occurrence = int.Parse(point[(hash + 1)..], CultureInfo.InvariantCulture);
+            if (!int.TryParse(point[(hash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out occurrence) || occurrence < 1)
+                throw new ArgumentException($"{Variable}: #n must be a whole number of at least 1 (got '{value}').");
             point = point[..hash];
         }
         if (action is not ("kill" or "fail" or "stall" or "pause" or "disagree"))
             throw new ArgumentException($"{Variable}: unknown action '{action}' (kill, fail, stall, pause or disagree).");
+        if (action == "disagree" && point != DisagreePoint)
+            throw new ArgumentException($"{Variable}: disagree acts at {DisagreePoint} only (got '{point}').");
+        int colon = point.LastIndexOf(':');
+        if (action != "disagree" && !NamedPoints.Contains(point) && !(colon > 0 && WritePoints.Contains(point[(colon + 1)..])))
+            throw new ArgumentException($"{Variable}: unknown point '{point}' ({string.Join(", ", NamedPoints)}, or FILE:{string.Join("|", WritePoints)} for a file's write).");
         return (action, point, occurrence);
     }
 }

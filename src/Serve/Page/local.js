@@ -107,16 +107,99 @@
     return out;
   }
 
+  // The limits `archgen predict` reads images within (ArchGen's ImageLimits.Default: PIL's Image.MAX_IMAGE_PIXELS, 256 MiB files).
+  const MAX_PIXELS = 89478485, MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+  // Width and height from a PNG, GIF, BMP or JPEG header (null for another format, whose size is checked once decoded).
+  async function headerSize(file) {
+    const b = new Uint8Array(await file.slice(0, 64 * 1024).arrayBuffer());
+    const be32 = i => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+    if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return [be32(16), be32(20)];
+    if (b.length >= 10 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return [b[6] | (b[7] << 8), b[8] | (b[9] << 8)];
+    if (b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d) {
+      const v = new DataView(b.buffer);
+      return [Math.abs(v.getInt32(18, true)), Math.abs(v.getInt32(22, true))];
+    }
+    if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
+      for (let i = 2; i + 9 < b.length;) {
+        if (b[i] !== 0xff) return null;
+        const marker = b[i + 1], length = (b[i + 2] << 8) | b[i + 3];
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
+        i += 2 + length;
+      }
+    }
+    return null;
+  }
+
+  function checkPixels(name, width, height) {
+    if (width * height > MAX_PIXELS)
+      throw new Error(name + ": the image is " + width + "x" + height + " (" + (width * height).toLocaleString("en-US") + " pixels); images over "
+        + MAX_PIXELS.toLocaleString("en-US") + " pixels are refused, as archgen predict refuses them.");
+  }
+
+  // The image's RGBA pixels as decoded, not premultiplied by alpha, so a transparent pixel keeps its colour as
+  // `archgen predict` reads it (PIL's convert("RGB") drops alpha). A 2D canvas stores premultiplied pixels (a pixel with
+  // alpha 0 reads back black); it is exact for opaque images, so only an image with transparency is read again through
+  // WebGL, which uploads the bitmap unpremultiplied (in tiles within the largest texture).
   async function pixels(file) {
-    const bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-    const canvas = document.createElement("canvas");
-    canvas.width = bitmap.width;
-    canvas.height = bitmap.height;
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(bitmap, 0, 0);
-    const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
-    bitmap.close();
-    return { data, width: canvas.width, height: canvas.height };
+    if (file.size > MAX_FILE_BYTES) throw new Error(file.name + ": the file is over " + MAX_FILE_BYTES.toLocaleString("en-US") + " bytes, which archgen predict refuses.");
+    const size = await headerSize(file);
+    if (size) checkPixels(file.name, size[0], size[1]);
+    let bitmap;
+    try { bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", premultiplyAlpha: "none" }); } catch { throw new Error(file.name + " is not an image this browser can read."); }
+    try {
+      const width = bitmap.width, height = bitmap.height;
+      checkPixels(file.name, width, height);
+      const canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      const context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(bitmap, 0, 0);
+      const data = context.getImageData(0, 0, width, height).data;
+      let opaque = true;
+      for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) { opaque = false; break; }
+      if (!opaque) await unpremultiplied(bitmap, data, file.name);
+      return { data, width, height };
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  // Fills data (width x height RGBA) with the bitmap's pixels as they are, through WebGL; without WebGL an image with
+  // transparency is refused rather than read with darkened colours.
+  async function unpremultiplied(bitmap, data, name) {
+    const gl = document.createElement("canvas").getContext("webgl");
+    if (!gl) throw new Error(name + " has transparent pixels, which this browser cannot read without darkening them (it has no WebGL); classify it with archgen predict or archgen serve.");
+    const tile = Math.min(gl.getParameter(gl.MAX_TEXTURE_SIZE), 4096), width = bitmap.width, height = bitmap.height;
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+    gl.pixelStorei(gl.PACK_ALIGNMENT, 1);
+    const texture = gl.createTexture(), framebuffer = gl.createFramebuffer();
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
+    try {
+      for (let y = 0; y < height; y += tile) {
+        for (let x = 0; x < width; x += tile) {
+          const w = Math.min(tile, width - x), h = Math.min(tile, height - y);
+          const part = x === 0 && y === 0 && w === width && h === height ? bitmap
+            : await createImageBitmap(bitmap, x, y, w, h, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+          gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, part);
+          if (part !== bitmap) part.close();
+          gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+          if (gl.checkFramebufferStatus(gl.FRAMEBUFFER) !== gl.FRAMEBUFFER_COMPLETE)
+            throw new Error(name + " has transparent pixels, which this browser's WebGL cannot read back; classify it with archgen predict or archgen serve.");
+          const out = new Uint8Array(w * h * 4);
+          gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, out);
+          for (let row = 0; row < h; row++) data.set(out.subarray(row * w * 4, (row + 1) * w * 4), ((y + row) * width + x) * 4);
+        }
+      }
+    } finally {
+      gl.deleteFramebuffer(framebuffer);
+      gl.deleteTexture(texture);
+      const lose = gl.getExtension("WEBGL_lose_context");
+      if (lose) lose.loseContext();
+    }
   }
 
   function script(src) {
@@ -129,7 +212,11 @@
     });
   }
 
-  const cardPromise = fetch("model.json").then(r => r.json());
+  // Opened as a file, the browser refuses to fetch the model, its card and the WebAssembly: say so, not the fetch's own error.
+  const FROM_FILE = "This site must be served over HTTP, not opened as a file: browsers do not load its model and WebAssembly from file://. "
+    + "In its folder run, say, python3 -m http.server 8000 and open http://localhost:8000/.";
+  const fromFile = location.protocol === "file:";
+  const cardPromise = fetch("model.json").then(r => r.json()).catch(e => { throw new Error(fromFile ? FROM_FILE : "The model card (model.json) could not be loaded: " + e.message); });
   const sessionPromise = script("ort/ort.wasm.min.js").then(() => {
     ort.env.wasm.wasmPaths = new URL("ort/", document.baseURI).href;
     // Several threads need cross-origin isolation (the COOP and COEP headers); without it one thread runs.
@@ -142,8 +229,7 @@
     card: () => cardPromise,
     classify: async file => {
       const [card, session] = await Promise.all([cardPromise, sessionPromise]);
-      let image;
-      try { image = await pixels(file); } catch { throw new Error(file.name + " is not an image this browser can read."); }
+      const image = await pixels(file);
       const input = prepare(image.data, image.width, image.height, card);
       const shape = [1, card.input_channels, card.input_size, card.input_size];
       const run = async x => (await session.run({ input: new ort.Tensor("float32", x, shape) })).logits.data;
@@ -160,5 +246,5 @@
       return { label: top[0].label, probability: top[0].probability, top };
     },
   });
-  sessionPromise.then(() => { document.body.dataset.ready = "true"; }, e => window.ArchGenUI.status("The model could not be loaded: " + e.message, true));
+  sessionPromise.then(() => { document.body.dataset.ready = "true"; }, e => window.ArchGenUI.status(fromFile ? FROM_FILE : "The model could not be loaded: " + e.message, true));
 })();

@@ -11,7 +11,7 @@
 
   async function answer(response) {
     if (response.status === 401) {
-      const e = new Error("This service needs an API key.");
+      const e = new Error(key ? "The service refused this API key; enter the right one." : "This service needs an API key.");
       e.needsKey = true;
       throw e;
     }
