@@ -18,7 +18,7 @@ namespace ArchGen.Performance;
 internal static class VerdictStore
 {
     /// <summary>Changes whenever the check, its candidates or its tolerance change, so that older verdicts are not reused.</summary>
-    const string CheckVersion = "archgen-verdicts-2"; // 2: 1x1 convolutions on maps up to 4x4 fall back to plain, not GEMM
+    const string CheckVersion = "archgen-verdicts-2"; // 2: no verdict stored while the fallback order of 1x1 convolutions changed is reused
 
     static readonly object Gate = new();
     static Dictionary<string, JsonObject>? entries;
