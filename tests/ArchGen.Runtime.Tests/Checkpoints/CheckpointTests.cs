@@ -11,6 +11,11 @@ using static TorchSharp.torch;
 namespace ArchGen.Runtime.Tests.Checkpoints;
 
 /// <summary>A checkpoint is trusted only after its checksum, and its weights only after their keys and shapes fit (issue 15).</summary>
+/// <remarks>
+/// In the memory-measuring collection, which runs alone: the fuzz test bounds the process's resident memory growth,
+/// which tests running beside it (the convolution checks' float64 tensors among them) would add to.
+/// </remarks>
+[Collection(nameof(MemoryMeasurements))]
 public class CheckpointTests
 {
     /// <summary>A small model with every kind of state a generated one has: conv and linear weights, BatchNorm statistics and its int64 counter.</summary>
