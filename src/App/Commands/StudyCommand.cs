@@ -65,7 +65,14 @@ public static class StudyCommand
             {
                 var facts = ModelCatalog.Get(model).Facts;
                 var dataset = CommonOptions.OpenTrainingData(settings, facts, seed: 1); // one dataset for every seed (the synthetic one is drawn from a seed)
-                Data.BatchLoader.RequireChannels(facts.InputChannels, dataset.Train.Channels);
+                try
+                {
+                    Data.BatchLoader.RequireChannels(facts.InputChannels, dataset.Train.Channels);
+                }
+                catch (DataException e)
+                {
+                    throw new DataException($"--models {model}: {e.Message}", innerException: e);
+                }
                 ClassCount.CheckTrainable(dataset.Train.ClassNames, $"'{dataset.Name}'");
                 Trainer.RequireHoldout(settings.Holdout, settings.Limit > 0 ? dataset.Train.Take(settings.Limit) : dataset.Train, dataset.Name);
                 datasets[model] = dataset;
@@ -75,6 +82,9 @@ public static class StudyCommand
             var done = isResume && File.Exists(runsFile) ? Study.ReadRuns(runsFile).ToList() : [];
             bool Planned(StudyRun run) => plan.Contains((run.Model, run.Seed));
             string RunPath(string model, int seed) => Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture));
+            // A finished run is summarized from its row only once its folder proves it is that run (another model's run
+            // or another seed's copy put in its place, or a run continued by train --resume past the study's epochs, is not).
+            foreach (var row in done.Where(Planned)) VerifyRun(new RunFolder(RunPath(row.Model, row.Seed)), row.Model, row.Seed, settings, finished: true);
             Directory.CreateDirectory(folder);
             if (!File.Exists(settingsFile)) AtomicFile.WriteAllText(settingsFile, JsonSerializer.Serialize(settings with { Model = "", Seed = 0 }, TrainConfig.Json));
             Interruption.StoppingMessage = "Stopping the study at the next safe point of the current run (its checkpoint is written); --resume continues it.";
@@ -104,11 +114,20 @@ public static class StudyCommand
                 StudyPlot.Write(names, finished.Select(d => (d.Model, RunPath(d.Model, d.Seed))).ToList(), Path.Combine(folder, AccuracyPlotName));
                 AnsiConsole.Write(SummaryTable(summary, names[0]));
             }
+            if (outcome.Outcome == TrainingOutcome.Diverged)
+            {
+                // The trainer's advice is train's (--overwrite, --resume with a lower --lr); a study has neither: its
+                // recipe is fixed for every run, so a lower rate is a new study.
+                int advice = outcome.Message.IndexOf(". ", StringComparison.Ordinal);
+                string what = advice < 0 ? outcome.Message.TrimEnd('.') : outcome.Message[..advice];
+                Console.Error.WriteLine($"error: {what}. A study's recipe is the same for every run and study --resume cannot change it (--lr included), so this recipe diverges here; start a new study (another --out) with a lower --lr. {finished.Count} of {plan.Count} runs finished.");
+                return ExitCodes.Diverged;
+            }
             if (outcome.Outcome != TrainingOutcome.Completed)
             {
-                Console.Error.WriteLine((outcome.Outcome == TrainingOutcome.Diverged ? "error: " : "") + outcome.Message);
+                Console.Error.WriteLine(outcome.Message);
                 Console.Error.WriteLine($"{finished.Count} of {plan.Count} runs finished; continue with: archgen study --resume --out {folder} (and the same flags).");
-                return outcome.Outcome == TrainingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.Diverged;
+                return ExitCodes.Interrupted;
             }
             Console.WriteLine($"Study: {runsFile}, {Path.Combine(folder, Study.SummaryFile)}, {Path.Combine(folder, AccuracyPlotName)}");
             return ExitCodes.Success;
@@ -144,6 +163,7 @@ public static class StudyCommand
             foreach (string leftover in AtomicFile.RemoveLeftovers(run.Path))
                 Console.Error.WriteLine($"Removed {leftover}, left by a write that was cut short.");
             using var latest = isResume && File.Exists(run.LatestCheckpoint) ? Checkpoint.Open(run.LatestCheckpoint) : null;
+            if (latest is not null) VerifyRun(run, requested.Model, requested.Seed, requested, latest, finished: false);
             var config = latest is null
                 ? requested.WithDefaults()
                 : TrainResume.Merge(latest.Header.Config, requested, parse, command, run.Path, out _, ResumeChangeable, "Start a new study (another --out) to change the others.");
@@ -160,6 +180,44 @@ public static class StudyCommand
             if (modelFolder is not null && !Directory.EnumerateFileSystemEntries(modelFolder).Any()) Directory.Delete(modelFolder);
             throw;
         }
+    }
+
+    /// <summary>Settings that say where and how a run executes, not what it trains: they may differ between a study and its runs.</summary>
+    static readonly string[] NotRecipe = ["model", "seed", "dataDir", "download", "device", "threads", "checkpointEvery", "logEvery"];
+
+    /// <summary>
+    /// Refuses, in one line naming the folder, a run folder that is not the study's run of <paramref name="model"/> and
+    /// <paramref name="seed"/>: its checkpoint's model, seed and recipe must be the study's, and a finished run must
+    /// hold exactly the study's epochs (a run continued by <c>train --resume --epochs</c> is another run).
+    /// </summary>
+    static void VerifyRun(RunFolder run, string model, int seed, TrainConfig study, bool finished)
+    {
+        if (!File.Exists(run.LatestCheckpoint))
+            throw new DataException($"{Study.RunsFile} records {model} seed {seed.ToString(CultureInfo.InvariantCulture)} as finished, but its folder has no checkpoint; move {Study.RunsFile} aside or start a new study (another --out)", run.Path);
+        using var checkpoint = Checkpoint.Open(run.LatestCheckpoint);
+        VerifyRun(run, model, seed, study, checkpoint, finished);
+    }
+
+    static void VerifyRun(RunFolder run, string model, int seed, TrainConfig study, VerifiedCheckpoint checkpoint, bool finished)
+    {
+        const string Remedy = "move it out of the study (study --resume then trains this run again) or start a new study (another --out)";
+        var saved = checkpoint.Header.Config;
+        var invariant = CultureInfo.InvariantCulture;
+        if (!string.Equals(ModelCatalog.TryGet(saved.Model, out var entry) ? entry.Facts.Name : saved.Model, model, StringComparison.Ordinal))
+            throw new DataException($"this is a run of {saved.Model}, not of {model}, the model the study keeps here; {Remedy}", run.Path);
+        if (saved.Seed != seed)
+            throw new DataException($"this is the run of seed {saved.Seed.ToString(invariant)}, not of seed {seed.ToString(invariant)}, which the study keeps here; {Remedy}", run.Path);
+        var ours = JsonSerializer.SerializeToNode(study.WithDefaults(), TrainConfig.Json)!.AsObject();
+        var theirs = JsonSerializer.SerializeToNode(saved, TrainConfig.Json)!.AsObject();
+        // A setting the study leaves unset (null) is resolved by each run (the normalization, from its data): not compared.
+        var differs = ours.Where(p => p.Value is not null && !NotRecipe.Contains(p.Key))
+            .Where(p => !System.Text.Json.Nodes.JsonNode.DeepEquals(p.Value, theirs[p.Key]))
+            .Select(p => $"{p.Key} {theirs[p.Key]?.ToJsonString() ?? "(none)"} (the study's: {p.Value!.ToJsonString()})").ToList();
+        if (differs.Count > 0)
+            throw new DataException($"this run was trained with {string.Join(", ", differs)}, not the study's recipe (train --resume can change a run's epochs, which makes it another run); {Remedy}", run.Path);
+        int epochs = (int)Math.Ceiling(study.Epochs);
+        if (finished && (checkpoint.Header.Position.Epoch != epochs || checkpoint.Header.Position.Batch != 0))
+            throw new DataException($"{Study.RunsFile} records this run as finished, but its checkpoint is at epoch {checkpoint.Header.Position.Epoch.ToString(invariant)}, batch {checkpoint.Header.Position.Batch.ToString(invariant)} of the study's {epochs.ToString(invariant)} epochs; {Remedy}", run.Path);
     }
 
     /// <summary>A finished run's row: the last test accuracy, the model's size, and the training time over all sittings from its metrics.</summary>
