@@ -120,7 +120,7 @@ public static class ServeApp
             }
             finally
             {
-                bool answered = !failedMidAnswer && (context.Response.HasStarted || !context.RequestAborted.IsCancellationRequested);
+                bool answered = !failedMidAnswer && !context.Items.ContainsKey(Aborted) && (context.Response.HasStarted || !context.RequestAborted.IsCancellationRequested);
                 string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
                 string status = answered ? context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "aborted";
                 if (!answered && app.Lifetime.ApplicationStopping.IsCancellationRequested) metrics.UnansweredAtStop.Inc();
@@ -147,9 +147,12 @@ public static class ServeApp
                     _ => "the request is malformed: " + OneLine(e.Message),
                 }).ExecuteAsync(context);
             }
-            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (context.RequestAborted.IsCancellationRequested || e is OperationCanceledException)
             {
-                // the client has gone (or the server reset the connection at the end of its drain): nobody to answer
+                // The client has gone (or the server reset the connection at the end of its drain): nobody to answer.
+                // Kestrel fails the body read ("The request was aborted") before it cancels RequestAborted from the
+                // thread pool, and no token of ours cancels anything else, so a cancellation is an abort too.
+                context.Items[Aborted] = true;
             }
             catch (Exception e) when (!context.Response.HasStarted)
             {
@@ -221,6 +224,9 @@ public static class ServeApp
 
     /// <summary>A path or method the client sent, echoed without control characters.</summary>
     static string Printable(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    /// <summary>The key of <see cref="HttpContext.Items"/> marking a request whose connection was aborted.</summary>
+    static readonly object Aborted = new();
 
     static async Task<IResult> Predict(HttpContext context, ServedModel model, Batcher batcher, ServeOptions options)
     {
