@@ -116,6 +116,24 @@ public class StudyCommandTests
         Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
     }
 
+    /// <summary>
+    /// A study whose recipe diverges says what to do in a study (a new one with a lower --lr), not train's advice
+    /// (--overwrite, --resume with a lower --lr), which study does not take.
+    /// </summary>
+    [Fact]
+    public void ADivergedStudyAdvisesWhatAStudyCanDo()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = AppProcess.Run(dir.Path, null, 300, ["study", "--models", "FashionMnistMobileNetV2", "--dataset", "fashion-mnist", "--data", "/usr/share/datasets/fashion-mnist",
+            "--epochs", "1", "--limit", "128", "--test-limit", "64", "--batch-size", "32", "--device", "cpu", "--threads", "2", "--out", "study", "--seeds", "1", "--lr", "1e30"]);
+        Assert.True(code == 3, $"exit {code}\n{output}\n{err}");
+        string last = err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        EndToEndTests.AssertOneLineError(last);
+        Assert.Contains("start a new study (another --out) with a lower --lr", last);
+        Assert.Contains("0 of 1 runs finished", last);
+        Assert.DoesNotContain("--overwrite", err);
+    }
+
     public static TheoryData<int, string[]> Unstartable => new()
     {
         { 2, [.. Quick, "--seeds", "1", "--holdout", "64", "--evaluate", "epoch"] }, // no image left to train on
