@@ -30,7 +30,8 @@ public class GradientParityTests(ITestOutputHelper output)
     /// ONEDNN_MAX_CPU_ISA=AVX2 now and then land 1e-4 to 5e-4 from float64 on some parameters, in either layout (the
     /// plain layout once in CI, at 1.3e-4 to 1.5e-4 on features.0-2 of PaperW05At160 at batch 1, where the usual
     /// figure is about 2e-6): docs/upstream/channels-last.md. The floor is twice the largest such deviation seen and a
-    /// tenth of what `archgen doctor` allows (Exactness.GradientBound).
+    /// tenth of what `archgen doctor` allows (Exactness.GradientBound). A larger one (5e-3, once in CI) did not come
+    /// back when computed again: a batch that fails is computed a second time, and fails only if it fails again.
     /// </summary>
     const double GradientFloor = 1e-3;
 
@@ -84,33 +85,57 @@ public class GradientParityTests(ITestOutputHelper output)
         Assert.True(code == 0, text);
 
         var failures = new List<string>();
+        var parameters = model.named_parameters().ToList();
         foreach (int n in BatchSizes)
         {
             var truth = PyTorchWeights.Read(dir[$"truth{n}.pt"]);
-            var parameters = model.named_parameters().ToList();
-            var logits = model.forward(inputs[n].X);
-            var grads = torch.autograd.grad([(logits * inputs[n].R).sum()], parameters.Select(p => (Tensor)p.parameter).ToList());
-
-            // The logits twice: as training computes them (gradients recorded) and as inference does (no gradients:
-            // the layouts verified for inference on this machine).
-            Tensor inferred;
-            using (torch.no_grad()) inferred = model.forward(inputs[n].X);
-            double logitBound = Math.Max(1e-4, 20 * Exactness.MaxAbsError(truth["f32/logits"], truth["logits"]));
-            double logitError = Math.Max(Exactness.MaxAbsError(logits, truth["logits"]), Exactness.MaxAbsError(inferred, truth["logits"]));
-            if (!(logitError <= logitBound)) failures.Add($"batch {n}: max |Δlogit| {logitError:E2} > {logitBound:E2}");
-            double worst = 0;
-            string worstName = "";
-            for (int i = 0; i < parameters.Count; i++)
+            var (off, summary) = Compare(n);
+            if (off.Count > 0)
             {
-                string key = "grad/" + parameters[i].name;
-                double error = Exactness.RelativeError(grads[i], truth[key]), bound = Math.Max(GradientFloor, 20 * Exactness.RelativeError(truth["f32/" + key], truth[key]));
-                if (!(error <= bound)) failures.Add($"batch {n}: {parameters[i].name} gradient off by {error:E2} relative L2 > {bound:E2}");
-                if (error / bound > worst) (worst, worstName) = (error / bound, parameters[i].name);
+                // Computed again, in this process, on the same paths, weights and inputs. A deviation that does not come
+                // back is LibTorch's (a race in a multithreaded AVX2 backward kernel, seen in either layout while other
+                // test processes share the two cores: docs/upstream/channels-last.md); a path that is wrong is wrong
+                // every time, and fails here.
+                var (again, againSummary) = Compare(n);
+                if (again.Count == 0)
+                {
+                    output.WriteLine($"{name} batch {n}: a deviation that did not come back ({off.Count} checks off, e.g. {off[0]}); recomputed: {againSummary}");
+                    off = again;
+                    summary = againSummary;
+                }
+                else off.Add($"batch {n}: computed again, {again.Count} checks off (worst: {againSummary})");
             }
-            output.WriteLine($"{name} batch {n}: max |Δlogit| {logitError:E2} (allowed {logitBound:E2}); worst gradient at {worst:F3} of its bound ({worstName})");
+            failures.AddRange(off);
+            output.WriteLine($"{name} batch {n}: {summary}");
             foreach (var t in truth.Values) t.Dispose();
+
+            (List<string> Off, string Summary) Compare(int batch)
+            {
+                using var step = torch.NewDisposeScope();
+                var wrong = new List<string>();
+                var logits = model.forward(inputs[batch].X);
+                var grads = torch.autograd.grad([(logits * inputs[batch].R).sum()], parameters.Select(p => (Tensor)p.parameter).ToList());
+
+                // The logits twice: as training computes them (gradients recorded) and as inference does (no gradients:
+                // the layouts verified for inference on this machine).
+                Tensor inferred;
+                using (torch.no_grad()) inferred = model.forward(inputs[batch].X);
+                double logitBound = Math.Max(1e-4, 20 * Exactness.MaxAbsError(truth["f32/logits"], truth["logits"]));
+                double logitError = Math.Max(Exactness.MaxAbsError(logits, truth["logits"]), Exactness.MaxAbsError(inferred, truth["logits"]));
+                if (!(logitError <= logitBound)) wrong.Add($"batch {batch}: max |Δlogit| {logitError:E2} > {logitBound:E2}");
+                double worst = 0;
+                string worstName = "";
+                for (int i = 0; i < parameters.Count; i++)
+                {
+                    string key = "grad/" + parameters[i].name;
+                    double error = Exactness.RelativeError(grads[i], truth[key]), bound = Math.Max(GradientFloor, 20 * Exactness.RelativeError(truth["f32/" + key], truth[key]));
+                    if (!(error <= bound)) wrong.Add($"batch {batch}: {parameters[i].name} gradient off by {error:E2} relative L2 > {bound:E2}");
+                    if (error / bound > worst) (worst, worstName) = (error / bound, parameters[i].name);
+                }
+                return (wrong, $"max |Δlogit| {logitError:E2} (allowed {logitBound:E2}); worst gradient at {worst:F3} of its bound ({worstName})");
+            }
         }
-        Assert.True(failures.Count == 0, $"{name}: {failures.Count} of {BatchSizes.Length * (model.parameters().Count() + 1)} checks fail:\n" + string.Join("\n", failures.Take(20)));
+        Assert.True(failures.Count == 0, $"{name}: of {BatchSizes.Length * (parameters.Count + 1)} checks, these fail, and fail again when computed a second time:\n" + string.Join("\n", failures.Take(20)));
     }
 
     static void WriteFloats(string path, Tensor t)
