@@ -143,8 +143,8 @@ public static class ServeApp
                 await Error(e.StatusCode, e.StatusCode switch
                 {
                     StatusCodes.Status413PayloadTooLarge => TooLargeMessage(options.MaxUploadBytes),
-                    StatusCodes.Status408RequestTimeout => "the request's body arrived too slowly: " + OneLine(e.Message),
-                    _ => "the request is malformed: " + OneLine(e.Message),
+                    StatusCodes.Status408RequestTimeout => "the request's body arrived too slowly: " + Printable.OneLine(e.Message),
+                    _ => "the request is malformed: " + Printable.OneLine(e.Message),
                 }).ExecuteAsync(context);
             }
             catch (Exception e) when (context.RequestAborted.IsCancellationRequested || e is OperationCanceledException)
@@ -156,7 +156,7 @@ public static class ServeApp
             }
             catch (Exception e) when (!context.Response.HasStarted)
             {
-                Console.Error.WriteLine($"error: {context.Request.Method} {context.Request.Path} failed: {OneLine(e.Message)} ({e.GetType().Name})");
+                Console.Error.WriteLine($"error: {context.Request.Method} {context.Request.Path} failed: {Printable.OneLine(e.Message)} ({e.GetType().Name})");
                 context.Response.Clear();
                 await Error(StatusCodes.Status500InternalServerError, $"the service failed on this request ({e.GetType().Name}); its log says more").ExecuteAsync(context);
             }
@@ -170,7 +170,7 @@ public static class ServeApp
                 StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}",
                 int status => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : $"HTTP {status}",
             };
-            await Error(context.Response.StatusCode, Printable(message)).ExecuteAsync(context);
+            await Error(context.Response.StatusCode, WithoutControls(message)).ExecuteAsync(context);
         });
         if (options.ApiKey is { } key)
         {
@@ -220,10 +220,8 @@ public static class ServeApp
     /// <summary>What a request whose logits are not finite is told (as <c>predict</c> says it).</summary>
     const string NonFinite = "the model's logits are not finite (NaN or infinite), so it has no probabilities; the model's weights are damaged";
 
-    static string OneLine(string message) => message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' ').Trim();
-
     /// <summary>A path or method the client sent, echoed without control characters.</summary>
-    static string Printable(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+    static string WithoutControls(string text) => new(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     /// <summary>The key of <see cref="HttpContext.Items"/> marking a request whose connection was aborted.</summary>
     static readonly object Aborted = new();
@@ -236,7 +234,7 @@ public static class ServeApp
         {
             string text = topText.ToString();
             if (text.Length == 0 || !text.All(char.IsAsciiDigit) || text.All(c => c == '0'))
-                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{Printable(text)}')");
+                return Error(StatusCodes.Status400BadRequest, $"top must be a whole number of at least 1 (got '{WithoutControls(text)}')");
             // Any larger count than the model's classes lists them all (a count beyond int's range too).
             top = int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k) ? k : int.MaxValue;
         }
@@ -313,11 +311,11 @@ public static class ServeApp
             }
             catch (InvalidDataException e)
             {
-                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {OneLine(e.Message)}"));
+                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {Printable.OneLine(e.Message)}"));
             }
             catch (IOException e) when (!cancel.IsCancellationRequested && e is not BadHttpRequestException)
             {
-                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {OneLine(e.Message)}"));
+                return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form is malformed: {Printable.OneLine(e.Message)}"));
             }
             var field = form.Files.GetFile(ImageField);
             if (field is null) return (null, Error(StatusCodes.Status400BadRequest, $"the multipart form has no field '{ImageField}' with the image"));

@@ -34,5 +34,5 @@ public static class CommandAction
         }
     }
 
-    static string OneLine(string message) => Printable.Text(message.Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' ').Trim());
+    static string OneLine(string message) => Printable.Text(Printable.OneLine(message));
 }

@@ -310,7 +310,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
         {
-            throw Damaged(path, $"its header is not valid ({OneLine(e.Message)})", at);
+            throw Damaged(path, $"its header is not valid ({Printable.OneLine(e.Message)})", at);
         }
         if (header is null || string.IsNullOrWhiteSpace(header.Model) || header.Position is null || header.Config is null)
             throw Damaged(path, "its header lacks the model, position or configuration", at);
@@ -359,8 +359,6 @@ public static class Checkpoint
             throw Damaged(path, "it ends early", at);
         }
     }
-
-    static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     /// <summary>LibTorch appends its C++ stack to the first line of its errors ("Exception raised from …"); keep only what it says.</summary>
     internal static string FirstLine(string message)

@@ -11,6 +11,9 @@ namespace ArchGen.Data;
 /// </summary>
 public static class Printable
 {
+    /// <summary><paramref name="message"/> on one line: each of its line breaks (of any kind) a space, and trimmed.</summary>
+    public static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
     /// <summary><paramref name="text"/> with control and bidirectional-override characters escaped; "(null)" for null.</summary>
     public static string Text(string? text)
     {
