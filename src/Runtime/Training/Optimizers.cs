@@ -18,26 +18,18 @@ public static class Optimizers
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(model);
         double lr = config.ResolvedLearningRate, decay = config.ResolvedWeightDecay;
-        if (config.DecayNormAndBias || decay == 0)
+        (List<Parameter> Parameters, double Decay)[] groups;
+        if (config.DecayNormAndBias || decay == 0) groups = [(FineTuning.Trainable(model).ToList(), decay)];
+        else
         {
-            return config.Optimizer switch
-            {
-                "sgd" => optim.SGD(FineTuning.Trainable(model), lr, momentum: 0.9, weight_decay: decay, nesterov: config.Nesterov),
-                "adamw" => optim.AdamW(FineTuning.Trainable(model), lr, weight_decay: decay),
-                _ => optim.Adam(FineTuning.Trainable(model), lr, weight_decay: decay),
-            };
+            var (decayed, exempt) = SplitForDecay(model);
+            groups = [(decayed, decay), (exempt, 0)];
         }
-
-        var (decayed, exempt) = SplitForDecay(model);
         return config.Optimizer switch
         {
-            "sgd" => optim.SGD(new[]
-            {
-                new SGD.ParamGroup(decayed, lr, momentum: 0.9, weight_decay: decay, nesterov: config.Nesterov),
-                new SGD.ParamGroup(exempt, lr, momentum: 0.9, weight_decay: 0, nesterov: config.Nesterov),
-            }, lr, momentum: 0.9, weight_decay: decay, nesterov: config.Nesterov),
-            "adamw" => optim.AdamW(new[] { new AdamW.ParamGroup(decayed, lr, weight_decay: decay), new AdamW.ParamGroup(exempt, lr, weight_decay: 0) }, lr, weight_decay: decay),
-            _ => optim.Adam(new[] { new Adam.ParamGroup(decayed, lr, weight_decay: decay), new Adam.ParamGroup(exempt, lr, weight_decay: 0) }, lr, weight_decay: decay),
+            "sgd" => optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters, lr, momentum: 0.9, weight_decay: g.Decay, nesterov: config.Nesterov)), lr, momentum: 0.9, weight_decay: decay, nesterov: config.Nesterov),
+            "adamw" => optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr, weight_decay: g.Decay)), lr, weight_decay: decay),
+            _ => optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Parameters, lr, weight_decay: g.Decay)), lr, weight_decay: decay),
         };
     }
 
