@@ -7,10 +7,15 @@
 # first minute and at the end. Then the anchors: one `archgen predict` process per image (what a user scripts today),
 # and sequential in-process ONNX Runtime (archgen bench: the exported model's batch-1 latency, and its time per image in
 # batches of 32, whose ratio bounds what batching can gain).
-# Usage: bench/serve_load.sh [seconds] [minutes] [models]   (defaults: 30 10 "CifarMobileNetV2 MobileNetV2")
+# Last, one trickling client: the first model, batching on, a lone client (concurrency 1) with and without another
+# client whose upload arrives at 300 bytes/s the whole time, at the default --batch-window-ms 5 and at 1000 (a
+# batch must not wait for an upload still arriving, so the lone client's latency must not move).
+# Usage: bench/serve_load.sh [seconds] [minutes] [models] [parts]
+#   (defaults: 30 10 "CifarMobileNetV2 MobileNetV2" "load memory anchors trickle"; parts picks the sections to run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-30} minutes=${2:-10} models=${3:-"CifarMobileNetV2 MobileNetV2"}
+seconds=${1:-30} minutes=${2:-10} models=${3:-"CifarMobileNetV2 MobileNetV2"} parts=${4:-"load memory anchors trickle"}
+part() { [[ " $parts " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install wrk" >&2; exit 1; }
 dotnet build src/App -c Release -nologo -clp:ErrorsOnly >/dev/null
 app=$PWD/src/App/bin/Release/net10.0/archgen.dll
@@ -37,8 +42,8 @@ LUA
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 declare -A pid_of
-start_server() { # model.onnx max-batch port
-  dotnet "$app" serve --model-file "$1" --port "$3" --max-batch "$2" --threads 2 2> "$work/serve-$3.err" &
+start_server() { # model.onnx max-batch port [more serve flags]
+  dotnet "$app" serve --model-file "$1" --port "$3" --max-batch "$2" --threads 2 "${@:4}" 2> "$work/serve-$3.err" &
   servers+=($!)
   pid_of[$3]=$!
   for _ in $(seq 1 600); do
@@ -51,12 +56,13 @@ start_server() { # model.onnx max-batch port
 # Both services run side by side (the idle one's threads sleep) and each concurrency is measured with batching on,
 # then off, right after: this VM's throughput drifts by tens of percent over minutes, and the pairs share the drift.
 on_port=18431 off_port=18432
-echo "| model | concurrency | batching | requests/s | p50 ms | p95 ms | p99 ms | p99/p50 | non-2xx | socket errors | RSS before → after, MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+part load && echo "| model | concurrency | batching | requests/s | p50 ms | p95 ms | p99 ms | p99/p50 | non-2xx | socket errors | RSS before → after, MB |"
+part load && echo "|---|---|---|---|---|---|---|---|---|---|---|"
 ratios=
 for model in $models; do
   (cd "$work" && dotnet "$app" train --model "$model" --dataset synthetic --epochs 1 --limit 8 --test-limit 4 --batch-size 4 --out "run-$model" >/dev/null \
     && dotnet "$app" export --checkpoint "run-$model" --to "$model.onnx" >/dev/null)
+  part load || continue
   start_server "$work/$model.onnx" 32 $on_port
   start_server "$work/$model.onnx" 1 $off_port
   for p in $on_port $off_port; do wrk -t 1 -c 4 -d 3s -s "$work/post.lua" "http://127.0.0.1:$p/v1/predict" >/dev/null; done # warm-up
@@ -75,10 +81,9 @@ for model in $models; do
   done
   stop_servers
 done
-echo
-printf '%s' "$ratios"
+part load && { echo; printf '%s' "$ratios"; }
 
-if [ "$minutes" -gt 0 ]; then
+if part memory && [ "$minutes" -gt 0 ]; then
   model=$(echo "$models" | awk '{ print $1 }')
   start_server "$work/$model.onnx" 32 $on_port
   wrk -t 1 -c 32 -d "$((minutes * 60))s" --timeout 30s -s "$work/post.lua" "http://127.0.0.1:$on_port/v1/predict" > "$work/long.txt" &
@@ -99,6 +104,7 @@ if [ "$minutes" -gt 0 ]; then
   stop_servers
 fi
 
+if part anchors; then
 echo
 model=$(echo "$models" | awk '{ print $1 }')
 start=$(date +%s.%N)
@@ -110,3 +116,45 @@ for model in $models; do
   /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.argv[1]); one = j["onnx_latency_ms"]; many = 1000 / j["onnx_infer_img_s"]
 print("anchor, sequential in-process ONNX Runtime (%s, archgen bench): batch 1 %.2f ms per image (%.1f images/s); batch 32 %.2f ms per image; the most batching can give, with decoding and HTTP free: %.2fx" % (sys.argv[2], one, 1000 / one, many, one / many))' "$json" "$model"
 done
+fi
+
+if part trickle; then
+  # One client that declares a 500,000-byte image and sends 30 bytes every 0.1 s (300 bytes/s, above Kestrel's
+  # minimum body rate, so the service keeps waiting for it) for as long as it runs.
+  cat > "$work/trickle.py" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 500000\r\n\r\n")
+sent = 0
+try:
+    while True:
+        s.sendall(b"\0" * 30)
+        sent += 30
+        time.sleep(0.1)
+except OSError as e:
+    print(f"TRICKLE closed by the service after {sent} bytes: {e}", flush=True)
+PY
+  model=$(echo "$models" | awk '{ print $1 }')
+  echo
+  echo "| model | --batch-window-ms | another client uploading at 300 B/s | requests/s | p50 ms | p95 ms | p99 ms | non-2xx |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for window in 5 1000; do
+    start_server "$work/$model.onnx" 32 $on_port --batch-window-ms "$window"
+    wrk -t 1 -c 1 -d 3s -s "$work/post.lua" "http://127.0.0.1:$on_port/v1/predict" >/dev/null # warm-up
+    for trickling in no yes; do
+      trickler=
+      if [ "$trickling" = yes ]; then
+        /usr/bin/python3 "$work/trickle.py" $on_port > "$work/trickle.out" 2>&1 &
+        trickler=$!
+        sleep 1
+      fi
+      read -r _ rps p50 p95 p99 non2xx socket <<< "$(wrk -t 1 -c 1 -d "${seconds}s" --timeout 30s -s "$work/post.lua" "http://127.0.0.1:$on_port/v1/predict" | grep '^RESULT')"
+      if [ -n "$trickler" ]; then
+        kill -0 "$trickler" 2>/dev/null || { echo "the trickling client ended early: $(cat "$work/trickle.out")" >&2; exit 1; }
+        kill "$trickler"; wait "$trickler" 2>/dev/null || true
+      fi
+      echo "| $model | $window | $trickling | $rps | $p50 | $p95 | $p99 | $non2xx |"
+    done
+    stop_servers
+  done
+fi
