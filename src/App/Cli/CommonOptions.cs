@@ -17,7 +17,7 @@ public static class CommonOptions
 
     public static Option<string> Dataset() => new Option<string>("--dataset", "-d")
     {
-        Description = "cifar10, fashion-mnist, synthetic, or folder (your photos: JPEG/PNG/WebP/BMP/GIF in train/<class>/ and test/<class>/ under --data).",
+        Description = Datasets.Help,
         DefaultValueFactory = _ => "synthetic",
     }.AcceptOnlyFromAmong(Datasets.Names.ToArray());
 

@@ -10,6 +10,9 @@ namespace ArchGen.Data;
 /// </summary>
 public static class Cifar10
 {
+    /// <summary>The dataset's name (<c>--dataset cifar10</c>).</summary>
+    public const string Name = "cifar10";
+
     /// <summary>Folder name inside the official archive.</summary>
     public const string FolderName = "cifar-10-batches-bin";
 
@@ -61,7 +64,7 @@ public static class Cifar10
             folder = DownloadAsync(roots[0], options).GetAwaiter().GetResult();
         }
         var cancel = options.CancellationToken;
-        return new InMemoryDataset("cifar10",
+        return new InMemoryDataset(Name,
             () => Read(folder, TrainFiles, ReadClassNames(folder), cancel: cancel),
             () => Read(folder, [TestFile], ReadClassNames(folder), cancel: cancel),
             () => Normalization.Cifar10);

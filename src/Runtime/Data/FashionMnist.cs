@@ -9,6 +9,9 @@ namespace ArchGen.Data;
 /// </summary>
 public static class FashionMnist
 {
+    /// <summary>The dataset's name (<c>--dataset fashion-mnist</c>), also the folder it is looked for in.</summary>
+    public const string Name = "fashion-mnist";
+
     /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the files.</summary>
     public const string SystemFolder = "/usr/share/datasets/fashion-mnist";
 
@@ -63,7 +66,7 @@ public static class FashionMnist
     {
         CheckSize(size);
         foreach (var name in FileNames) FindFile(folder, name);
-        return new InMemoryDataset("fashion-mnist",
+        return new InMemoryDataset(Name,
             () => Read(folder, "train", size, cancel),
             () => Read(folder, "t10k", size, cancel),
             () => size == Size ? PaddedNormalization : NativeNormalization);
@@ -83,12 +86,12 @@ public static class FashionMnist
         {
             if (!Directory.Exists(dataDir)) throw new DataException("the data folder does not exist", dataDir);
             candidates.Add(dataDir);
-            candidates.Add(Path.Combine(dataDir, "fashion-mnist"));
+            candidates.Add(Path.Combine(dataDir, Name));
         }
         else
         {
-            if (!string.IsNullOrWhiteSpace(environmentDir)) candidates.Add(Path.Combine(environmentDir, "fashion-mnist"));
-            candidates.Add(Path.Combine(currentDirectory, "data", "fashion-mnist"));
+            if (!string.IsNullOrWhiteSpace(environmentDir)) candidates.Add(Path.Combine(environmentDir, Name));
+            candidates.Add(Path.Combine(currentDirectory, "data", Name));
             candidates.Add(SystemFolder);
         }
         foreach (var c in candidates)

@@ -11,6 +11,9 @@ namespace ArchGen.Data;
 /// </summary>
 public static class ImageFolder
 {
+    /// <summary>The dataset's name (<c>--dataset folder</c>).</summary>
+    public const string Name = "folder";
+
     /// <summary>The input side statistics are taken at when the model's is not known: the paper models' 224.</summary>
     public const int DefaultSize = 224;
 
@@ -128,7 +131,7 @@ public sealed class ImageFolderDataset : IDataset
     public int Size { get; }
 
     /// <inheritdoc />
-    public string Name => "folder";
+    public string Name => ImageFolder.Name;
 
     /// <summary>The training images.</summary>
     public ImageFileSplit Train { get; }

@@ -7,6 +7,9 @@ namespace ArchGen.Data;
 /// </summary>
 public static class SyntheticShapes
 {
+    /// <summary>The dataset's name (<c>--dataset synthetic</c>).</summary>
+    public const string Name = "synthetic";
+
     /// <summary>Image side.</summary>
     public const int Size = 32;
 
@@ -18,7 +21,7 @@ public static class SyntheticShapes
     public static IDataset Open(DataOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new InMemoryDataset("synthetic",
+        return new InMemoryDataset(Name,
             () => Generate(options.SyntheticTrain, options.Seed, split: 0),
             () => Generate(options.SyntheticTest, options.Seed, split: 1));
     }

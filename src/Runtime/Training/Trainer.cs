@@ -52,7 +52,7 @@ public sealed class Trainer
     {
         if (holdout <= 0) return;
         if (train is not ImageSet)
-            throw new ArgumentException($"--holdout needs an in-memory dataset (cifar10, fashion-mnist, synthetic); '{datasetName}' is read from files.");
+            throw new ArgumentException($"--holdout needs an in-memory dataset ({string.Join(", ", Datasets.InMemoryNames)}); '{datasetName}' is read from files.");
         if (holdout >= train.Count)
             throw new ArgumentException($"--holdout {holdout} leaves no images to train on (the training set has {train.Count}).");
     }
