@@ -48,6 +48,22 @@ public class ReluManifoldTests
         Assert.Equal(2 * 500, result.Spiral.Length);
     }
 
+    /// <summary>
+    /// With as many features as points (or more) an affine read-out fits the spiral exactly: the error is 0, not what a
+    /// least-squares solver that assumes full rank makes of ReLU's zero columns (0.63 at n = 30 with 3 points, 1.0 at
+    /// n = 30 with 3 points and 2 trials).
+    /// </summary>
+    [Theory]
+    [InlineData(30, 3)]
+    [InlineData(30, 10)]
+    [InlineData(30, 31)]
+    [InlineData(15, 16)]
+    public void WithNoMorePointsThanFeaturesTheReadOutIsExact(int dim, int points)
+    {
+        var result = ReluManifold.Run(new ManifoldOptions([dim], Points: points, Trials: 5, Seed: 1));
+        Assert.True(result.Dimensions[0].ReadoutError < 1e-9, $"n = {dim}, {points} points: read-out error {result.Dimensions[0].ReadoutError}");
+    }
+
     [Fact]
     public void ADimensionsNumbersDependOnlyOnTheSeedAndTheDimension()
     {
