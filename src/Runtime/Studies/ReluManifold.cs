@@ -68,7 +68,9 @@ public static class ReluManifold
         using var scope = NewDisposeScope();
         var y = nn.functional.relu(t.matmul(x));                                       // n x points
         var features = cat([y, ones(1, x.shape[1], dtype: float64)]).t();             // points x (n + 1)
-        var readout = features.matmul(linalg.lstsq(features, x.t()).Solution).t();    // 2 x points
+        // The least-squares read-out through the pseudo-inverse (SVD): exact when the features span the points, and
+        // right when ReLU leaves columns of zeros (a solver that assumes full rank is not: 0.63 where 0 is right).
+        var readout = features.matmul(linalg.pinv(features).matmul(x.t())).t();      // 2 x points
         var reconstruction = linalg.pinv(t).matmul(y);                               // 2 x points
         double scale = x.norm(0).mean().item<double>();
         double Error(Tensor estimate) => (estimate - x).norm(0).mean().item<double>() / scale;
