@@ -162,6 +162,31 @@ public partial class ServeCommandTests
         }
     }
 
+    /// <summary>
+    /// <c>export --web</c> follows the run-folder rules as a file export does: never inside a run's own folders (its
+    /// tensorboard/), and a symbolic link to an empty folder (a deploy's <c>current -&gt; releases/x</c>) is written
+    /// through, not replaced by a folder of its own (an adversarial pass found both).
+    /// </summary>
+    [Fact]
+    public void TheStaticSiteFollowsTheRunFolderRulesAndWritesThroughALink()
+    {
+        using var dir = new TempDir();
+        var (run, _) = Trained(dir);
+        var inside = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", Path.Combine(run, "tensorboard", "site"), "--web");
+        Assert.True(inside.ExitCode == 2, inside.Out + inside.Err);
+        EndToEndTests.AssertOneLineError(inside.Err);
+        Assert.Contains("inside the training run", inside.Err);
+        Assert.False(Directory.Exists(Path.Combine(run, "tensorboard", "site")));
+
+        Directory.CreateDirectory(dir["releases/1"]);
+        File.CreateSymbolicLink(dir["current"], dir["releases/1"]);
+        var linked = AppProcess.Run(dir.Path, "export", "--checkpoint", run, "--to", "current", "--web");
+        Assert.True(linked.ExitCode == 0, linked.Out + linked.Err);
+        Assert.NotNull(new DirectoryInfo(dir["current"]).LinkTarget); // still the link
+        Assert.True(File.Exists(dir["releases/1/index.html"]), "the site goes where the link points");
+        Assert.Empty(Directory.GetDirectories(dir.Path, ".*"));
+    }
+
     [Fact]
     public void HelpDocumentsEveryFlagAndBadValuesGetOneLine()
     {
