@@ -28,6 +28,10 @@ public static class StaticSite
             if (!File.Exists(Path.Combine(runtime, file)))
                 throw new FileNotFoundException($"This build has no onnxruntime-web file {file} in {runtime}; build ArchGen with npm available (src/Serve/Web).");
         string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        // A link to a folder (a deploy's current -> releases/x) is written through: the site goes where it points,
+        // and the link stays.
+        if (Directory.Exists(target) && new DirectoryInfo(target).ResolveLinkTarget(returnFinalTarget: true) is { } linked)
+            target = Path.TrimEndingDirectorySeparator(linked.FullName);
         if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
             throw new ArgumentException($"--to {folder} exists and is not an empty folder; the site is written into a new or empty folder.");
 

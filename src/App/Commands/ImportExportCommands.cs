@@ -64,7 +64,10 @@ public static class ExportCommand
             Interruption.StoppingMessage = Interruption.StoppingBeforeWriting;
             if (parse.GetValue(web))
             {
-                ArchGen.Serve.StaticSite.Write(parse.GetValue(checkpoint)!, parse.GetValue(to)!, Interruption.Token);
+                // The site's folder follows the rules of a file written by export: never inside a run's own folders,
+                // and under the run's lock when it lands in a run folder.
+                using (RunFolder.GuardWrite(parse.GetValue(to)!, overwrite: false))
+                    ArchGen.Serve.StaticSite.Write(parse.GetValue(checkpoint)!, parse.GetValue(to)!, Interruption.Token);
                 Console.WriteLine($"Wrote the site to {parse.GetValue(to)}: serve the folder with any static web server and open index.html.");
                 return ExitCodes.Success;
             }
