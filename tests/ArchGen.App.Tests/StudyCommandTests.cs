@@ -103,6 +103,24 @@ public class StudyCommandTests
         Assert.Contains("CifarMobileNetV2", swapped.Err);
         Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
 
+        // Its own run, with another accuracy written into study.csv than the run's metrics hold.
+        Directory.Delete(own, recursive: true);
+        CopyFolder(kept, own);
+        string runs = File.ReadAllText(dir["study/study.csv"]);
+        var lines = runs.Split('\n');
+        int row = Array.FindIndex(lines, l => l.StartsWith("FashionMnistMobileNetV2,1,", StringComparison.Ordinal));
+        var cells = lines[row].Split(',');
+        cells[2] = "99.5";
+        lines[row] = string.Join(",", cells);
+        File.WriteAllText(dir["study/study.csv"], string.Join("\n", lines));
+        var edited = AppProcess.Run(dir.Path, null, 120, [.. Quick, "--seeds", "1", "--resume"]);
+        Assert.True(edited.ExitCode == 1, edited.Out + edited.Err);
+        EndToEndTests.AssertOneLineError(edited.Err);
+        Assert.Contains("99.5", edited.Err);
+        Assert.Contains("metrics.csv", edited.Err);
+        Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
+        File.WriteAllText(dir["study/study.csv"], runs);
+
         // Its own run, continued by train past the study's epochs.
         Directory.Delete(own, recursive: true);
         CopyFolder(kept, own);
