@@ -84,7 +84,12 @@ public static class StudyCommand
             string RunPath(string model, int seed) => Path.Combine(folder, model, "seed-" + seed.ToString(CultureInfo.InvariantCulture));
             // A finished run is summarized from its row only once its folder proves it is that run (another model's run
             // or another seed's copy put in its place, or a run continued by train --resume past the study's epochs, is not).
-            foreach (var row in done.Where(Planned)) VerifyRun(new RunFolder(RunPath(row.Model, row.Seed)), row.Model, row.Seed, settings, finished: true);
+            foreach (var row in done.Where(Planned))
+            {
+                var run = new RunFolder(RunPath(row.Model, row.Seed));
+                VerifyRun(run, row.Model, row.Seed, settings, finished: true);
+                VerifyAccuracy(run, row, runsFile);
+            }
             Directory.CreateDirectory(folder);
             if (!File.Exists(settingsFile)) AtomicFile.WriteAllText(settingsFile, JsonSerializer.Serialize(settings with { Model = "", Seed = 0 }, TrainConfig.Json));
             Interruption.StoppingMessage = "Stopping the study at the next safe point of the current run (its checkpoint is written); --resume continues it.";
@@ -218,6 +223,22 @@ public static class StudyCommand
         int epochs = (int)Math.Ceiling(study.Epochs);
         if (finished && (checkpoint.Header.Position.Epoch != epochs || checkpoint.Header.Position.Batch != 0))
             throw new DataException($"{Study.RunsFile} records this run as finished, but its checkpoint is at epoch {checkpoint.Header.Position.Epoch.ToString(invariant)}, batch {checkpoint.Header.Position.Batch.ToString(invariant)} of the study's {epochs.ToString(invariant)} epochs; {Remedy}", run.Path);
+    }
+
+    /// <summary>
+    /// Refuses, in one line naming <paramref name="runsFile"/>, a row whose test accuracy is not the last one the run's
+    /// own metrics.csv holds (metrics.csv keeps 6 significant digits: within 1e-3 percentage points).
+    /// </summary>
+    static void VerifyAccuracy(RunFolder run, StudyRun row, string runsFile)
+    {
+        if (!double.IsFinite(row.TestAccuracy)) return;
+        double? last = null;
+        if (File.Exists(run.Metrics))
+            foreach (var epoch in MetricsLog.Read(run.Metrics, "epoch"))
+                if (epoch.TryGetValue("test_accuracy", out double accuracy) && double.IsFinite(accuracy)) last = accuracy;
+        if (last is { } held && Math.Abs(held - row.TestAccuracy) <= 1e-3) return;
+        var invariant = CultureInfo.InvariantCulture;
+        throw new DataException($"records a test accuracy of {row.TestAccuracy.ToString(invariant)} % for {row.Model} seed {row.Seed.ToString(invariant)}, but its run's {Path.GetFileName(run.Metrics)} holds {(last is { } value ? value.ToString(invariant) + " %" : "none")}; move {Study.RunsFile} aside (study --resume then reads every run again) or start a new study (another --out)", runsFile);
     }
 
     /// <summary>A finished run's row: the last test accuracy, the model's size, and the training time over all sittings from its metrics.</summary>
