@@ -101,6 +101,7 @@ public class StudyCommandTests
         EndToEndTests.AssertOneLineError(swapped.Err);
         Assert.Contains("seed-1", swapped.Err);
         Assert.Contains("CifarMobileNetV2", swapped.Err);
+        Assert.Contains("move study.csv aside", swapped.Err); // a finished run is a row of study.csv too
         Assert.Equal(summary, File.ReadAllText(dir["study/summary.csv"]));
 
         // Its own run, with another accuracy written into study.csv than the run's metrics hold.

@@ -205,7 +205,10 @@ public static class StudyCommand
 
     static void VerifyRun(RunFolder run, string model, int seed, TrainConfig study, VerifiedCheckpoint checkpoint, bool finished)
     {
-        const string Remedy = "move it out of the study (study --resume then trains this run again) or start a new study (another --out)";
+        // A finished run is also a row of study.csv, which must go too for study --resume to train it again.
+        string Remedy = finished
+            ? $"move it out of the study and move {Study.RunsFile} aside (study --resume then trains this run again and reads the others again) or start a new study (another --out)"
+            : "move it out of the study (study --resume then trains this run again) or start a new study (another --out)";
         var saved = checkpoint.Header.Config;
         var invariant = CultureInfo.InvariantCulture;
         if (!string.Equals(ModelCatalog.TryGet(saved.Model, out var entry) ? entry.Facts.Name : saved.Model, model, StringComparison.Ordinal))
