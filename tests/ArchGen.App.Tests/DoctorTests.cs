@@ -72,11 +72,14 @@ public class DoctorTests
         Assert.Contains("--repeat", bad.Err);
     }
 
-    [Fact]
-    public void DoctorRefusesABadBatchSizeWithOneLine()
+    [Theory]
+    [InlineData("2,x")]
+    [InlineData(",1,,1,")] // empty entries (were skipped) and a repeated size (was checked once): refused, as manifold's --dims
+    [InlineData("2,2")]
+    public void DoctorRefusesABadBatchSizeWithOneLine(string sizes)
     {
         using var dir = new TempDir();
-        var result = AppProcess.Run(dir.Path, "doctor", "--batch-sizes", "2,x");
+        var result = AppProcess.Run(dir.Path, "doctor", "--batch-sizes", sizes);
         Assert.Equal(2, result.ExitCode);
         EndToEndTests.AssertOneLineError(result.Err);
         Assert.Contains("--batch-sizes", result.Err);

@@ -68,11 +68,17 @@ public static class DoctorCommand
 
     static int[] ParseBatchSizes(string text)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length is 0 or > 8) throw new ArgumentException($"--batch-sizes takes 1 to 8 comma-separated sizes (got '{text}').");
-        return parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= MaxBatch
-            ? n
-            : throw new ArgumentException($"--batch-sizes: '{p}' is not a batch size from 1 to {MaxBatch}.")).Distinct().ToArray();
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length > 8) throw new ArgumentException($"--batch-sizes takes 1 to 8 comma-separated sizes (got '{text}').");
+        var sizes = new List<int>();
+        foreach (string p in parts)
+        {
+            if (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > MaxBatch)
+                throw new ArgumentException($"--batch-sizes '{text}': '{p}' is not a batch size from 1 to {MaxBatch} (give 1 to 8 sizes separated by commas, e.g. 1,2,8).");
+            if (sizes.Contains(n)) throw new ArgumentException($"--batch-sizes '{text}' names {n.ToString(CultureInfo.InvariantCulture)} twice.");
+            sizes.Add(n);
+        }
+        return sizes.ToArray();
     }
 
     static int Run(IReadOnlyList<CatalogEntry> entries, int[] batchSizes, int threads, bool everyLayer)
