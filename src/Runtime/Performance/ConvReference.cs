@@ -8,7 +8,9 @@ namespace ArchGen.Performance;
 /// over the kernel's taps of the shifted input times the tap's weights, on the plain layout, without oneDNN, LibTorch's
 /// convolution kernels or autograd. For a depthwise convolution each tap scales every channel by its own weight; for any
 /// other, each tap is one matrix product per group of the <c>[out / groups, in / groups]</c> weights with the input's
-/// channels laid out as rows of <c>images x pixels</c> columns. Callers pass float64 tensors.
+/// channels laid out as rows of <c>images x pixels</c> columns. Callers pass float64 tensors. No call takes a Scalar
+/// argument: in a CI run, <c>addcmul_(…, 1)</c>'s implicit Scalar reached LibTorch invalid ("Expected false to be true"
+/// in <c>Scalar::toDouble</c>), as a temporary Scalar freed while the native call still reads it would be.
 /// </summary>
 public static class ConvReference
 {
@@ -28,7 +30,8 @@ public static class ConvReference
                 using var shifted = Shifted(padded, 2, i, j, ho, wo, conv.Stride);
                 using var tap = Tap(weight, i, j);
                 using var scale = tap.view(1, conv.Out, 1, 1);
-                y.addcmul_(shifted, scale, 1);
+                using var product = shifted.mul(scale); // no Scalar argument: see the class's remarks
+                y.add_(product);
             }
         }
         else
@@ -71,7 +74,8 @@ public static class ConvReference
                 using var shifted = Shifted(gx, 2, i, j, ho, wo, conv.Stride); // a view: what is added lands in gx
                 using var tap = Tap(weight, i, j);
                 using var scale = tap.view(1, conv.In, 1, 1);
-                shifted.addcmul_(g, scale, 1);
+                using var product = g.mul(scale);
+                shifted.add_(product);
             }
             return Crop(gx, p, inputShape);
         }
