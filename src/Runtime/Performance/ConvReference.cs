@@ -9,7 +9,7 @@ namespace ArchGen.Performance;
 /// convolution kernels or autograd. For a depthwise convolution each tap scales every channel by its own weight; for any
 /// other, each tap is one matrix product per group of the <c>[out / groups, in / groups]</c> weights with the input's
 /// channels laid out as rows of <c>images x pixels</c> columns. Callers pass float64 tensors. No call takes a Scalar
-/// argument: in a CI run, <c>addcmul_(…, 1)</c>'s implicit Scalar reached LibTorch invalid ("Expected false to be true"
+/// argument: in a full test run here, <c>addcmul_(…, 1)</c>'s implicit Scalar reached LibTorch invalid ("Expected false to be true"
 /// in <c>Scalar::toDouble</c>), as a temporary Scalar freed while the native call still reads it would be.
 /// </summary>
 public static class ConvReference
