@@ -123,7 +123,88 @@ public class GradientParityTests(ITestOutputHelper output)
                 using (VerifiedLayout.Use(LayoutPolicy.Plain)) plain = Compare(batch) is var (wrong, summary) && wrong.Count == 0 ? $"every convolution plain: within bounds ({summary})" : $"every convolution plain: {wrong.Count} checks off too ({summary})";
                 var paths = VerifiedLayout.Report(model).Where(e => e.Input.StartsWith($"{batch}x", StringComparison.Ordinal) && e.Training)
                     .Select(e => $"{e.Layer} {VerifiedLayout.Name(e.Verdict.Path)}");
-                return $"input {(xSame ? "as written" : "CHANGED in memory")}, cotangent {(rSame ? "as written" : "CHANGED in memory")}; {plain}; paths: {string.Join(", ", paths)}";
+                return $"input {(xSame ? "as written" : "CHANGED in memory")}, cotangent {(rSame ? "as written" : "CHANGED in memory")}; {plain}; {Float64(batch)}; {TruthAgain(batch)}; {Culprits(batch)}; paths: {string.Join(", ", paths)}";
+            }
+
+            // The same weights in float64 in this process (LibTorch's plain kernels) against PyTorch's float64: whether
+            // the truth or this process's float32 is what moved.
+            string Float64(int batch)
+            {
+                using var inner = torch.NewDisposeScope();
+                using var twin = entry.Create();
+                twin.load_state_dict(model.state_dict());
+                twin.to(ScalarType.Float64);
+                twin.eval();
+                var logits = twin.forward(inputs[batch].X.to_type(ScalarType.Float64));
+                var twinParameters = twin.named_parameters().ToList();
+                var grads = torch.autograd.grad([(logits * inputs[batch].R.to_type(ScalarType.Float64)).sum()], twinParameters.Select(p => (Tensor)p.parameter).ToList());
+                double worst = 0;
+                string worstName = "";
+                for (int i = 0; i < twinParameters.Count; i++)
+                {
+                    double error = Exactness.RelativeError(grads[i], truth["grad/" + twinParameters[i].name]);
+                    if (error > worst) (worst, worstName) = (error, twinParameters[i].name);
+                }
+                return $"this process in float64: logits within {Exactness.MaxAbsError(logits, truth["logits"]):E2}, gradients within {worst:E2} ({worstName}) of PyTorch's float64";
+            }
+
+            // PyTorch computing the truth a second time, in a new process: whether the truth itself holds.
+            string TruthAgain(int batch)
+            {
+                string manifest = dir[$"again{batch}.json"];
+                File.WriteAllText(manifest, JsonSerializer.Serialize(new
+                {
+                    model = Spec(name, facts.Classes),
+                    weights = dir["weights.pt"],
+                    cases = new[] { new { batch, shape = new[] { facts.InputChannels, facts.InputSize, facts.InputSize }, input = dir[$"x{batch}.bin"], cotangent = dir[$"r{batch}.bin"], @out = dir[$"again{batch}.pt"] } },
+                }));
+                var (again, againText) = Toolchain.Run("/usr/bin/python3", AppProcess.RepositoryRoot, "tools/reference/grad_parity.py", manifest);
+                if (again != 0) return $"PyTorch again: failed ({againText.Trim()})";
+                var second = PyTorchWeights.Read(dir[$"again{batch}.pt"]);
+                double worst = 0;
+                string worstKey = "";
+                foreach (var (key, value) in second)
+                {
+                    double error = Exactness.RelativeError(value, truth[key]);
+                    if (error > worst) (worst, worstKey) = (error, key);
+                }
+                foreach (var t in second.Values) t.Dispose();
+                return $"PyTorch again, in a new process: within {worst:E2} of its first answer ({worstKey})";
+            }
+
+            // Which layer: each convolution that took a fast path at this batch sent alone to plain (a fault injected into
+            // it fails its fast paths' checks), and then every check of this process run afresh, ignoring the stored verdicts.
+            string Culprits(int batch)
+            {
+                var layers = model.named_modules().Where(m => m.module is VerifiedConv2d).ToDictionary(m => m.name, m => (VerifiedConv2d)m.module);
+                var before = PathsAt(batch);
+                var fast = before.Where(p => p.Value != ConvPath.Plain).Select(p => p.Key).ToList();
+                var alone = new List<string>();
+                foreach (string layer in fast)
+                {
+                    VerifiedLayout.InjectFault(layers[layer], LayoutFault.Forward);
+                    try
+                    {
+                        if (Compare(batch).Off.Count == 0) alone.Add(layer);
+                    }
+                    finally
+                    {
+                        VerifiedLayout.InjectFault(layers[layer], LayoutFault.None);
+                    }
+                }
+                string afresh;
+                using (VerdictStore.Ignore())
+                {
+                    VerifiedLayout.ForgetVerdicts();
+                    foreach (var conv in layers.Values) VerifiedLayout.InjectFault(conv, LayoutFault.None); // forgets each layer's record
+                    var (wrong, summary) = Compare(batch);
+                    var changed = PathsAt(batch).Where(p => before.GetValueOrDefault(p.Key) != p.Value)
+                        .Select(p => $"{p.Key} {VerifiedLayout.Name(before.GetValueOrDefault(p.Key))} -> {VerifiedLayout.Name(p.Value)}");
+                    afresh = $"checked afresh in this process: {(wrong.Count == 0 ? "within bounds" : $"{wrong.Count} checks off")} ({summary}); paths that changed: {string.Join("; ", changed.DefaultIfEmpty("none"))}";
+                }
+                Dictionary<string, ConvPath> PathsAt(int n) => VerifiedLayout.Report(model)
+                    .Where(e => e.Input.StartsWith($"{n}x", StringComparison.Ordinal) && e.Training).GroupBy(e => e.Layer).ToDictionary(g => g.Key, g => g.Last().Verdict.Path);
+                return $"each fast layer alone sent to plain: {(alone.Count == 0 ? "none brings it within bounds" : "within bounds with " + string.Join(", ", alone) + " plain")}; {afresh}";
             }
 
             (List<string> Off, string Summary) Compare(int batch)
