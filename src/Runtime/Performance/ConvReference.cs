@@ -8,9 +8,9 @@ namespace ArchGen.Performance;
 /// over the kernel's taps of the shifted input times the tap's weights, on the plain layout, without oneDNN, LibTorch's
 /// convolution kernels or autograd. For a depthwise convolution each tap scales every channel by its own weight; for any
 /// other, each tap is one matrix product per group of the <c>[out / groups, in / groups]</c> weights with the input's
-/// channels laid out as rows of <c>images x pixels</c> columns. Callers pass float64 tensors. No call takes a Scalar
-/// argument: in a full test run here, <c>addcmul_(…, 1)</c>'s implicit Scalar reached LibTorch invalid ("Expected false to be true"
-/// in <c>Scalar::toDouble</c>), as a temporary Scalar freed while the native call still reads it would be.
+/// channels laid out as rows of <c>images x pixels</c> columns. Callers pass float64 tensors. Every sum passes its alpha
+/// as a <see cref="HeldScalars"/> value: TorchSharp's own (implicit) one may be freed while LibTorch reads it, which in a
+/// full test run here made a check throw ("Expected false to be true" in <c>Scalar::toDouble</c>).
 /// </summary>
 public static class ConvReference
 {
@@ -30,8 +30,8 @@ public static class ConvReference
                 using var shifted = Shifted(padded, 2, i, j, ho, wo, conv.Stride);
                 using var tap = Tap(weight, i, j);
                 using var scale = tap.view(1, conv.Out, 1, 1);
-                using var product = shifted.mul(scale); // no Scalar argument: see the class's remarks
-                y.add_(product);
+                using var product = shifted.mul(scale);
+                y.add_(product, HeldScalars.One);
             }
         }
         else
@@ -45,7 +45,7 @@ public static class ConvReference
                 using var tap = Tap(weight, i, j);
                 using var matrix = tap.view(conv.Groups, conv.Out / conv.Groups, conv.In / conv.Groups);
                 using var product = matrix.bmm(columns);
-                sum.add_(product);
+                sum.add_(product, HeldScalars.One);
             }
             using var image = sum.view(conv.Out, n, ho, wo);
             y = image.permute(1, 0, 2, 3).contiguous();
@@ -53,7 +53,7 @@ public static class ConvReference
         if (bias is not null)
         {
             using var b = bias.view(1, conv.Out, 1, 1);
-            y.add_(b);
+            y.add_(b, HeldScalars.One);
         }
         return y;
     }
@@ -75,7 +75,7 @@ public static class ConvReference
                 using var tap = Tap(weight, i, j);
                 using var scale = tap.view(1, conv.In, 1, 1);
                 using var product = g.mul(scale);
-                shifted.add_(product);
+                shifted.add_(product, HeldScalars.One);
             }
             return Crop(gx, p, inputShape);
         }
@@ -90,7 +90,7 @@ public static class ConvReference
             using var mixed = transposed.bmm(outputs);
             using var image = mixed.view(conv.In, n, ho, wo);
             using var shifted = Shifted(channels, 2, i, j, ho, wo, conv.Stride);
-            shifted.add_(image);
+            shifted.add_(image, HeldScalars.One);
         }
         using var batchFirst = channels.permute(1, 0, 2, 3);
         return Crop(batchFirst, p, inputShape);

@@ -95,7 +95,9 @@ public static class Exactness
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        using var delta = a.to_type(ScalarType.Float64) - b.to_type(ScalarType.Float64);
+        using var a64 = a.to_type(ScalarType.Float64);
+        using var b64 = b.to_type(ScalarType.Float64);
+        using var delta = a64.sub(b64);
         using var max = delta.abs().max();
         double value = max.item<double>();
         return double.IsNaN(value) ? double.PositiveInfinity : value;

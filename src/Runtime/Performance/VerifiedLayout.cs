@@ -237,8 +237,9 @@ public static class VerifiedLayout
         var device = new Device(key.Device, key.DeviceIndex);
         long[] inputShape = [key.N, conv.In, key.H, key.W];
         var x = CheckData.Fill(inputShape, device, salt: 1);
-        var w = CheckData.Fill(conv.WeightShape, device, salt: 2).mul_(Math.Sqrt((double)conv.Groups / (conv.In * conv.Kernel * conv.Kernel)));
-        var b = conv.Bias ? CheckData.Fill([conv.Out], device, salt: 3).mul_(0.1) : null;
+        using var weightScale = Math.Sqrt((double)conv.Groups / (conv.In * conv.Kernel * conv.Kernel)).ToScalar(); // held: see HeldScalars
+        var w = CheckData.Fill(conv.WeightShape, device, salt: 2).mul_(weightScale);
+        var b = conv.Bias ? CheckData.Fill([conv.Out], device, salt: 3).mul_(HeldScalars.Tenth) : null;
         var g = key.Training ? CheckData.Fill([key.N, conv.Out, conv.OutputSize(key.H), conv.OutputSize(key.W)], device, salt: 4) : null;
 
         string input = $"{Shape(inputShape)}, {(key.Training ? "forward and backward" : "forward")}";
@@ -303,8 +304,8 @@ public static class VerifiedLayout
             if (g is null) continue;
             var g64 = g.narrow(0, start, count).to_type(F64);
             if (key.InputGrad) sums[1].Add(run.Input!.narrow(0, start, count), ConvReference.InputGradient(g64, w64, x64.shape, conv));
-            gw?.add_(ConvReference.WeightGradient(x64, g64, conv));
-            gb?.add_(ConvReference.BiasGradient(g64));
+            gw?.add_(ConvReference.WeightGradient(x64, g64, conv), HeldScalars.One);
+            gb?.add_(ConvReference.BiasGradient(g64), HeldScalars.One);
         }
         if (gw is not null) sums[2].Add(run.Weight!, gw);
         if (gb is not null) sums[3].Add(run.Bias!, gb);
