@@ -259,9 +259,9 @@ public class GradientParityTests(ITestOutputHelper output)
 }
 
 /// <summary>
-/// The gradient-parity tests run alone in their process, after the tests that run in parallel: twice (CI's AVX2 pass
-/// and a full run here) PaperW05At160's batch-5 gradients came out 2e-3 to 7e-3 off, logits right, in runs where other
-/// test classes shared the process, and never when the test ran alone (docs/upstream/channels-last.md).
+/// The gradient-parity tests run alone in their process, after the tests that run in parallel, so that no other test
+/// computes beside them: deviations of 1e-3 to 8e-3 came back in processes where other tests or models had run before,
+/// and never in a fresh process running one model (docs/upstream/channels-last.md).
 /// </summary>
 [CollectionDefinition(nameof(GradientParityAlone), DisableParallelization = true)]
 public sealed class GradientParityAlone;
