@@ -1,3 +1,4 @@
+using ArchGen.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -196,7 +197,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IConvolutionSh
         var expanded = Expand!.call(input);
         if (incoming is not null)
         {
-            var sum = expanded.add(incoming);
+            var sum = expanded.add(incoming, HeldScalars.One);
             expanded.Dispose();
             expanded = sum;
         }
@@ -257,8 +258,8 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IConvolutionSh
     /// </summary>
     Tensor Residual(Tensor output, Tensor shortcut)
     {
-        if (Project.ActivationLayer is null) return output.add_(shortcut);
-        using (output) return output.add(shortcut);
+        if (Project.ActivationLayer is null) return output.add_(shortcut, HeldScalars.One);
+        using (output) return output.add(shortcut, HeldScalars.One);
     }
 
     /// <summary>The inference form: every BatchNorm folded into its convolution, no stochastic depth; same layout and forward.</summary>

@@ -103,11 +103,11 @@ public static class ConvPaths
     {
         using (y)
         {
-            if (fault != LayoutFault.Backward) return y.mul(1.05);
+            if (fault != LayoutFault.Backward) return y.mul(HeldScalars.FivePercentMore);
             // y + 0.3 (y - y): the same values, a gradient 1.3 times the true one (to the weight and the input alike).
             using var zero = y - y.detach();
-            using var scaled = zero.mul(0.3);
-            return y.add(scaled);
+            using var scaled = zero.mul(HeldScalars.ThreeTenths);
+            return y.add(scaled, HeldScalars.One);
         }
     }
 }

@@ -328,8 +328,10 @@ public static class VerifiedLayout
         public void Add(Tensor value, Tensor truth)
         {
             using var delta = value.to_type(ScalarType.Float64).sub_(truth);
-            difference += delta.square().sum().item<double>();
-            reference += truth.square().sum().item<double>();
+            using var squared = delta.mul(delta); // not square(): TorchSharp's is pow with an implicit Scalar (see HeldScalars)
+            using var truthSquared = truth.mul(truth);
+            difference += squared.sum().item<double>();
+            reference += truthSquared.sum().item<double>();
         }
 
         /// <summary>0 when equal, infinite when the reference is 0 and the value is not, or a NaN was met.</summary>

@@ -1,4 +1,5 @@
 using ArchGen.Data;
+using ArchGen.Performance;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -58,6 +59,6 @@ public static class Evaluator
         using var mirrored = images.flip(3);
         using var a = model.forward(images);
         using var b = model.forward(mirrored);
-        return a.add(b).mul_(0.5);
+        return a.add(b, HeldScalars.One).mul_(HeldScalars.Half);
     }
 }
