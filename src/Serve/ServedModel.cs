@@ -140,12 +140,9 @@ public sealed class ServedModel : IDisposable
     static double? RecordedAccuracy(ModelSource source)
     {
         if (source.RunFolderPath is null) return null;
-        string metrics = new RunFolder(source.RunFolderPath).Metrics;
-        if (!File.Exists(metrics)) return null;
         try
         {
-            var rows = MetricsLog.Read(metrics, "epoch");
-            return rows.Select(r => r.TryGetValue("test_accuracy", out double a) && double.IsFinite(a) ? a : (double?)null).LastOrDefault(a => a is not null);
+            return MetricsLog.LastTestAccuracy(new RunFolder(source.RunFolderPath).Metrics);
         }
         catch (Exception e) when (e is IOException or FormatException or InvalidDataException)
         {

@@ -235,10 +235,7 @@ public static class StudyCommand
     static void VerifyAccuracy(RunFolder run, StudyRun row, string runsFile)
     {
         if (!double.IsFinite(row.TestAccuracy)) return;
-        double? last = null;
-        if (File.Exists(run.Metrics))
-            foreach (var epoch in MetricsLog.Read(run.Metrics, "epoch"))
-                if (epoch.TryGetValue("test_accuracy", out double accuracy) && double.IsFinite(accuracy)) last = accuracy;
+        double? last = MetricsLog.LastTestAccuracy(run.Metrics);
         if (last is { } held && Math.Abs(held - row.TestAccuracy) <= 1e-3) return;
         var invariant = CultureInfo.InvariantCulture;
         throw new DataException($"records a test accuracy of {row.TestAccuracy.ToString(invariant)} % for {row.Model} seed {row.Seed.ToString(invariant)}, but its run's {Path.GetFileName(run.Metrics)} holds {(last is { } value ? value.ToString(invariant) + " %" : "none")}; move {Study.RunsFile} aside (study --resume then reads every run again) or start a new study (another --out)", runsFile);

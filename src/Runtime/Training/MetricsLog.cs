@@ -70,4 +70,14 @@ public sealed class MetricsLog : IDisposable
         }
         return rows;
     }
+
+    /// <summary>The last finite test accuracy (%) among the epoch rows of <paramref name="path"/>; null when the file is missing or holds none.</summary>
+    public static double? LastTestAccuracy(string path)
+    {
+        if (!File.Exists(path)) return null;
+        double? last = null;
+        foreach (var epoch in Read(path, "epoch"))
+            if (epoch.TryGetValue("test_accuracy", out double accuracy) && double.IsFinite(accuracy)) last = accuracy;
+        return last;
+    }
 }
